@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	nethttp "net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/vigilhq/vigil"
+)
+
+// benchQueries fills a store with c.queryEvents events through the write
+// path, then measures queries by patient and resource, inclusion proofs,
+// and a full re-verification.
+func benchQueries(ctx context.Context, out io.Writer, c benchConfig, skip map[string]bool) error {
+	_, err := withServer(ctx, filepath.Join(c.dir, "query"), false, func(s *benchServer) (result, error) {
+		const batch = 1000
+		start := time.Now()
+		events := make([]vigil.Event, batch)
+		for n := 0; n < c.queryEvents; n += batch {
+			for j := range events {
+				i := n + j
+				events[j] = vigil.Event{ActorID: fmt.Sprintf("dr_%d", i%5000), ActorName: "Dr. Emily Nakamura", ActorType: "physician",
+					Action: "patient_record.viewed", Resource: "patient_record", ResourceID: fmt.Sprintf("rec_%d", i%1_000_000),
+					PatientID: fmt.Sprintf("pt_%d", i%500_000), TenantID: "clinic_bayview_medical", SessionID: fmt.Sprintf("sess_%d", i/20),
+					PurposeOfUse: "TREAT", IPAddress: "203.0.113.42"}
+			}
+			if _, err := s.db.Append(ctx, defaultWS, events); err != nil {
+				return result{}, err
+			}
+		}
+		load := result{events: int64(c.queryEvents), elapsed: time.Since(start)}
+		report(out, fmt.Sprintf("store: %d events appended in batches of %d (write path with ledger, no HTTP)", c.queryEvents, batch), load)
+		if !skip["query"] {
+			for _, q := range []struct{ name, param string; mod int }{
+				{"patient_id", "patient_id=pt_%d", 500_000}, {"resource_id", "resource_id=rec_%d", 1_000_000},
+			} {
+				r, err := s.probe(ctx, c.queryProbes, func(i int) string {
+					return "/api/v1/events?" + fmt.Sprintf(q.param, rand.IntN(min(q.mod, c.queryEvents)))
+				})
+				if err != nil {
+					return r, err
+				}
+				report(out, fmt.Sprintf("GET /api/v1/events?%s over %d events (each read recorded durably first)", q.name, c.queryEvents), r)
+			}
+			cp, err := s.db.Checkpoint(ctx, defaultWS, -1)
+			if err != nil {
+				return result{}, err
+			}
+			r, err := s.timeEach(c.queryProbes, func() error {
+				_, err := s.db.InclusionProof(ctx, defaultWS, rand.Int64N(cp.Size), cp.Size)
+				return err
+			})
+			if err != nil {
+				return r, err
+			}
+			report(out, fmt.Sprintf("inclusion proof (store) in a tree of %d events", cp.Size), r)
+		}
+		if !skip["verify"] {
+			start := time.Now()
+			rep, err := s.db.Verify(ctx, defaultWS, vigil.VerifyOptions{})
+			if err != nil {
+				return result{}, err
+			}
+			r := result{events: rep.EventsChecked, elapsed: time.Since(start)}
+			report(out, fmt.Sprintf("full re-verification (one goroutine), valid=%v", rep.Valid), r)
+		}
+		return result{}, nil
+	})
+	return err
+}
+
+// probe sends GET requests one at a time and records each latency.
+func (s *benchServer) probe(ctx context.Context, n int, path func(i int) string) (result, error) {
+	return s.timeEach(n, func() error {
+		req, _ := nethttp.NewRequestWithContext(ctx, "GET", s.url+path(0), nil)
+		req.Header.Set("Authorization", "Bearer "+s.auditor)
+		resp, err := s.client.Do(req)
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("GET answered %d", resp.StatusCode)
+		}
+		return nil
+	})
+}
+
+func (s *benchServer) timeEach(n int, f func() error) (result, error) {
+	r := result{latencies: make([]time.Duration, 0, n)}
+	start := time.Now()
+	for range n {
+		t0 := time.Now()
+		if err := f(); err != nil {
+			return r, err
+		}
+		r.latencies = append(r.latencies, time.Since(t0))
+		r.events++
+	}
+	r.elapsed = time.Since(start)
+	return r, nil
+}

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vigilhq/vigil/ledger"
+	"github.com/vigilhq/vigil/sqlite"
+)
+
+// The files of a data directory.
+const (
+	dbFile      = "vigil.db"
+	keyFile     = "ledger.key"     // the checkpoint signing key (note signer key), mode 0600
+	witnessFile = "ledger.witness" // the latest checkpoint of each workspace, outside the database
+	defaultWS   = "default"
+	defaultLog  = "vigil.local"
+)
+
+type dataOptions struct {
+	logName            string
+	checkpointInterval time.Duration
+	queueSize          int
+	maxBatchEvents     int
+	logger             *slog.Logger
+	// offline is for commands run beside a possibly running server: they
+	// neither sign checkpoints nor append events, so the server's writer
+	// stays the only one that extends the log.
+	offline bool
+}
+
+// dataDir is an opened data directory.
+type dataDir struct {
+	path        string
+	db          *sqlite.DB
+	signingKey  string
+	verifierKey string
+	fresh       bool // the directory held no database before
+	closeOnce   sync.Once
+	closeErr    error
+}
+
+// openData opens (creating if needed) a data directory: its database and
+// its signing key.
+func openData(ctx context.Context, dir string, opt dataOptions) (*dataDir, error) {
+	if dir == "" {
+		return nil, errors.New("no data directory (--data or VIGIL_DATA)")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	d := &dataDir{path: dir}
+	if _, err := os.Stat(filepath.Join(dir, dbFile)); errors.Is(err, os.ErrNotExist) {
+		d.fresh = true
+	}
+	if opt.logName == "" {
+		opt.logName = defaultLog
+	}
+	skey, err := loadOrCreateKey(filepath.Join(dir, keyFile), opt.logName)
+	if err != nil {
+		return nil, err
+	}
+	d.signingKey = skey
+	if d.verifierKey, err = ledger.VerifierKey(skey); err != nil {
+		return nil, fmt.Errorf("%s: %w", keyFile, err)
+	}
+	name, _, _ := strings.Cut(strings.TrimPrefix(skey, "PRIVATE+KEY+"), "+")
+	signWith := skey
+	if opt.offline {
+		signWith = ""
+	}
+	d.db, err = sqlite.Open(ctx, sqlite.Config{
+		Path:               filepath.Join(dir, dbFile),
+		LogName:            name,
+		SigningKey:         signWith,
+		CheckpointInterval: opt.checkpointInterval,
+		WitnessPath:        filepath.Join(dir, witnessFile),
+		QueueSize:          opt.queueSize,
+		MaxBatchEvents:     opt.maxBatchEvents,
+		Logger:             opt.logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := d.db.EnsureWorkspace(ctx, defaultWS); err != nil {
+		d.db.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *dataDir) close() error {
+	d.closeOnce.Do(func() { d.closeErr = d.db.Close() })
+	return d.closeErr
+}
+
+// loadOrCreateKey reads the signing key, creating it (mode 0600) on first
+// use. It is never overwritten: a new key would orphan every checkpoint.
+func loadOrCreateKey(path, name string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	skey, _, err := ledger.GenerateKey(name)
+	if err != nil {
+		return "", err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return "", err
+	}
+	if _, err := f.WriteString(skey + "\n"); err != nil {
+		f.Close()
+		return "", err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return "", err
+	}
+	return skey, f.Close()
+}

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	nethttp "net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/vigilhq/vigil"
+	vhttp "github.com/vigilhq/vigil/http"
+)
+
+type serveConfig struct {
+	data, addr, logName, trustedProxies, logLevel string
+	tlsCert, tlsKey                               string
+	checkpointInterval, verifyPause               time.Duration
+	batchLimit, queueSize, verifyRate             int
+}
+
+func runServe(ctx context.Context, env *Env, args []string) error {
+	var c serveConfig
+	fs := newFlags(env, "serve")
+	fs.StringVar(&c.data, "data", "./vigil-data", "data directory")
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address")
+	fs.StringVar(&c.logName, "log-name", defaultLog, "ledger name in checkpoints, used when the signing key is created")
+	fs.DurationVar(&c.checkpointInterval, "checkpoint-interval", time.Second, "least time between two checkpoints")
+	fs.IntVar(&c.batchLimit, "batch-limit", vigil.DefaultBatchLimit, "events per batch request")
+	fs.IntVar(&c.queueSize, "queue-size", 8192, "ingest requests waiting for the writer; beyond it, 503")
+	fs.StringVar(&c.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs whose X-Forwarded-For is believed")
+	fs.IntVar(&c.verifyRate, "verify-rate", 20000, "background verifier: events re-hashed per second (0 disables)")
+	fs.DurationVar(&c.verifyPause, "verify-pause", time.Minute, "background verifier: pause between passes")
+	fs.StringVar(&c.tlsCert, "tls-cert", "", "TLS certificate file (with --tls-key): serve HTTPS")
+	fs.StringVar(&c.tlsKey, "tls-key", "", "TLS private key file")
+	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	if err := parse(env, fs, args); err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %v", err)
+	}
+	logger := slog.New(slog.NewJSONHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
+	proxies, err := parsePrefixes(c.trustedProxies)
+	if err != nil {
+		return err
+	}
+	if (c.tlsCert == "") != (c.tlsKey == "") {
+		return errors.New("--tls-cert and --tls-key go together")
+	}
+
+	d, err := openData(ctx, c.data, dataOptions{logName: c.logName, checkpointInterval: c.checkpointInterval,
+		queueSize: c.queueSize, logger: logger})
+	if err != nil {
+		return err
+	}
+	defer d.close()
+	if d.fresh {
+		_, secret, err := vigil.CreateKey(ctx, d.db, defaultWS, vigil.RoleAdmin, "", "initial admin", time.Now())
+		if err != nil {
+			return err
+		}
+		// Shown once, here, and never again: only its hash is stored.
+		fmt.Fprintf(env.Stderr, "Created workspace %q. Admin key (shown once, store it now):\n%s\n", defaultWS, secret)
+	}
+
+	srv := vhttp.NewServer(vhttp.Config{Store: d.db, Logger: logger, VerifierKey: d.verifierKey,
+		TrustedProxies: proxies, BatchLimit: c.batchLimit})
+	d.db.OnCommit(srv.ObserveCommit)
+
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	hs := &nethttp.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      120 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	bgCtx, stopBackground := context.WithCancel(context.Background())
+	defer stopBackground()
+	if c.verifyRate > 0 {
+		go d.db.RunVerifier(bgCtx, c.verifyRate, c.verifyPause, func(ws string, breaks []vigil.Break) {
+			for _, b := range breaks {
+				logger.Error("ledger tamper detected", "workspace", ws, "type", b.Type, "sequence", b.Sequence, "event_id", b.EventID, "detail", b.Detail)
+			}
+		})
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if c.tlsCert != "" {
+			errc <- hs.ServeTLS(ln, c.tlsCert, c.tlsKey)
+		} else {
+			errc <- hs.Serve(ln)
+		}
+	}()
+	logger.Info("serving", "addr", ln.Addr().String(), "data", c.data, "tls", c.tlsCert != "")
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	// Stop accepting, let in-flight requests finish (their commits are
+	// answered), then close the store, which commits what is queued.
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		logger.Warn("shutdown", "err", err)
+	}
+	stopBackground()
+	if err := d.close(); err != nil {
+		return err
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+func parsePrefixes(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				return nil, fmt.Errorf("--trusted-proxies: %q is not a CIDR or address", f)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}

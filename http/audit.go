@@ -1,0 +1,88 @@
+package http
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/vigilhq/vigil"
+)
+
+// Actions of the meta-audit: reads of the audit trail, recorded in the
+// workspace's own log so "who looked at the audit log" is answerable.
+const (
+	ActionEventsQuery  = "vigil.events.query"
+	ActionEventsRead   = "vigil.events.read"
+	ActionEventsProof  = "vigil.events.proof"
+	ActionLedgerVerify = "vigil.ledger.verify"
+	ActionKeysCreated  = "vigil.keys.created"
+	ActionKeysRevoked  = "vigil.keys.revoked"
+	ActionKeysListed   = "vigil.keys.listed"
+	metaAuditSource    = "vigil"
+	metaAuditActorType = "api_key"
+	metaAuditResource  = "audit_log"
+)
+
+// audited runs read while recording it through the one write path. The
+// record and the read proceed together, but nothing is returned until the
+// record is durable: if it cannot be written, the read fails closed.
+func (s *Server) audited(r *http.Request, k vigil.APIKey, action string, params map[string]string, read func() error) error {
+	e := s.metaEvent(r, k, action, params)
+	recorded := make(chan error, 1)
+	go func() {
+		_, err := s.store.Append(r.Context(), k.Workspace, []vigil.Event{e})
+		recorded <- err
+	}()
+	readErr := read()
+	if err := <-recorded; err != nil {
+		return vigil.Unavailable("recording this read in the audit trail failed", err)
+	}
+	return readErr
+}
+
+// record writes a meta-audit event for an action that is not a read
+// (key administration), after it happened.
+func (s *Server) record(r *http.Request, k vigil.APIKey, action string, params map[string]string) error {
+	_, err := s.store.Append(r.Context(), k.Workspace, []vigil.Event{s.metaEvent(r, k, action, params)})
+	return err
+}
+
+func (s *Server) metaEvent(r *http.Request, k vigil.APIKey, action string, params map[string]string) vigil.Event {
+	e := vigil.Event{
+		ActorID:   k.ID,
+		ActorName: k.Name,
+		ActorType: metaAuditActorType,
+		Action:    action,
+		Resource:  metaAuditResource,
+		TenantID:  k.TenantID,
+		Source:    metaAuditSource,
+		Outcome:   vigil.OutcomeSuccess,
+		UserAgent: truncate(r.UserAgent(), vigil.MaxTextLength),
+	}
+	if a := s.remoteAddr(r); a.IsValid() {
+		e.IPAddress = a.String()
+	}
+	if len(params) > 0 {
+		if b, err := json.Marshal(map[string]any{"params": params, "path": r.URL.Path}); err == nil {
+			e.Metadata = b
+		}
+	} else {
+		e.Metadata, _ = json.Marshal(map[string]any{"path": r.URL.Path})
+	}
+	return e
+}
+
+// truncate makes a client-supplied header storable: valid UTF-8, no NUL,
+// at most n bytes, cut on a character boundary.
+func truncate(s string, n int) string {
+	s = strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}

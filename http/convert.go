@@ -1,0 +1,114 @@
+package http
+
+import (
+	"strings"
+	"time"
+
+	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/api"
+)
+
+// toEvent turns a decoded payload into a domain event. Field checks beyond
+// the JSON shape belong to the write path (vigil.Event.Validate); only the
+// timestamp, which has no domain form before parsing, is checked here.
+func toEvent(in api.EventInput) (vigil.Event, []vigil.ErrorDetail) {
+	e := vigil.Event{
+		ActorID: in.ActorID, ActorName: in.ActorName, ActorType: in.ActorType,
+		Action: in.Action, ActionCategory: in.ActionCategory,
+		Resource: in.Resource, ResourceID: in.ResourceID, ResourceName: in.ResourceName,
+		Metadata: in.Metadata, TenantID: in.TenantID, SessionID: in.SessionID,
+		IdempotencyKey: in.IdempotencyKey, Version: string(in.Version),
+		Outcome: vigil.Outcome(in.Outcome), PatientID: in.PatientID, PurposeOfUse: in.PurposeOfUse,
+		IPAddress: in.IPAddress, UserAgent: in.UserAgent, Source: in.Source,
+	}
+	for _, t := range in.Targets {
+		e.Targets = append(e.Targets, vigil.Target{Type: t.Type, ID: t.ID, Name: t.Name, Metadata: t.Metadata})
+	}
+	var details []vigil.ErrorDetail
+	if in.OccurredAt != "" {
+		t, err := parseTime(in.OccurredAt, false)
+		if err != nil {
+			details = append(details, vigil.ErrorDetail{Field: "occurred_at", Message: err.Error()})
+		}
+		e.OccurredAt = t
+	}
+	return e, details
+}
+
+type timeError string
+
+func (e timeError) Error() string { return string(e) }
+
+// parseTime reads RFC 3339 (any offset, normalised to UTC), or a plain
+// date when dateOK; a date means its first instant in UTC.
+func parseTime(s string, dateOK bool) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		if t.Year() < 1970 || t.Year() > 2200 {
+			return time.Time{}, timeError("must be between 1970 and 2200")
+		}
+		return t.UTC(), nil
+	}
+	if dateOK {
+		if t, err := time.Parse(time.DateOnly, s); err == nil {
+			return t, nil
+		}
+		return time.Time{}, timeError("must be an RFC 3339 timestamp or a YYYY-MM-DD date")
+	}
+	return time.Time{}, timeError("must be an RFC 3339 timestamp such as 2024-06-15T08:30:00Z")
+}
+
+func str(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// toAPIEvent renders an event in the read shape.
+func toAPIEvent(e vigil.Event, in *vigil.Integrity) api.Event {
+	out := api.Event{
+		ID: e.ID, Sequence: e.Sequence,
+		Actor:   api.Actor{ID: e.ActorID, Name: str(e.ActorName), Type: str(e.ActorType)},
+		ActorID: e.ActorID, ActorName: str(e.ActorName), ActorType: str(e.ActorType),
+		Action: e.Action, ActionCategory: str(e.ActionCategory),
+		Targets:  []api.Target{},
+		Metadata: e.Metadata,
+		TenantID: str(e.TenantID), SessionID: str(e.SessionID),
+		IPAddress: str(e.IPAddress), IPCountry: str(e.IPCountry), IPCity: str(e.IPCity), IPRegion: str(e.IPRegion),
+		UserAgent: str(e.UserAgent), IdempotencyKey: str(e.IdempotencyKey), Version: str(e.Version),
+		Outcome: string(e.Outcome), PatientID: str(e.PatientID), PurposeOfUse: str(e.PurposeOfUse), Source: str(e.Source),
+		OccurredAt: e.OccurredAt.UTC().Format(time.RFC3339Nano),
+		CreatedAt:  e.CreatedAt.UTC().Format(time.RFC3339Nano),
+	}
+	if e.Resource != "" || e.ResourceID != "" || e.ResourceName != "" {
+		out.Resource = &api.Resource{Type: str(e.Resource), ID: str(e.ResourceID), Name: str(e.ResourceName)}
+	}
+	if len(out.Metadata) == 0 {
+		out.Metadata = []byte("{}")
+	}
+	for _, t := range e.Targets {
+		out.Targets = append(out.Targets, api.Target{Type: t.Type, ID: t.ID, Name: t.Name, Metadata: t.Metadata})
+	}
+	if in != nil {
+		out.Integrity = &api.Integrity{EventHash: in.EventHash, PreviousEventHash: str(in.PreviousEventHash)}
+	}
+	return out
+}
+
+// indexDetails marks each detail with the batch index it belongs to.
+func indexDetails(i int, ds []vigil.ErrorDetail) []vigil.ErrorDetail {
+	for j := range ds {
+		idx := i
+		ds[j].Index = &idx
+	}
+	return ds
+}
+
+// joinQuery renders query parameters for the meta-audit record.
+func joinQuery(v map[string][]string) map[string]string {
+	out := map[string]string{}
+	for k, vs := range v {
+		out[k] = strings.Join(vs, ",")
+	}
+	return out
+}

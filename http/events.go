@@ -1,0 +1,280 @@
+package http
+
+import (
+	"encoding/base64"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/api"
+)
+
+func (s *Server) createEvent(w http.ResponseWriter, r *http.Request, k vigil.APIKey) error {
+	body, err := readBody(r, int64(vigil.MaxEventBytes))
+	if err != nil {
+		return err
+	}
+	var in api.EventInput
+	if err := decodeStrict(body, &in); err != nil {
+		return err
+	}
+	e, details := toEvent(in)
+	if len(details) > 0 {
+		return vigil.Invalid(withFieldErrors(e, details)...)
+	}
+	if err := s.scope(r, k, &e); err != nil {
+		return err
+	}
+	start := time.Now()
+	res, err := s.store.Append(r.Context(), k.Workspace, []vigil.Event{e})
+	s.metrics.observeIngest(start, 1, err)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, stored(res[0]))
+	return nil
+}
+
+func (s *Server) createBatch(w http.ResponseWriter, r *http.Request, k vigil.APIKey) error {
+	body, err := readBody(r, s.cfg.MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	var in api.BatchInput
+	if err := decodeStrict(body, &in); err != nil {
+		return err
+	}
+	switch {
+	case in.Events == nil:
+		return vigil.Invalid(vigil.ErrorDetail{Field: "events", Message: "is required"})
+	case len(in.Events) == 0:
+		return vigil.Invalid(vigil.ErrorDetail{Field: "events", Message: "must hold at least one event"})
+	case len(in.Events) > s.cfg.BatchLimit:
+		return vigil.Invalid(vigil.ErrorDetail{Field: "events", Message: "must hold at most " + strconv.Itoa(s.cfg.BatchLimit) + " events"})
+	}
+	events := make([]vigil.Event, len(in.Events))
+	wire := make([][]vigil.ErrorDetail, len(in.Events))
+	refused := false
+	for i, ein := range in.Events {
+		e, ds := toEvent(ein)
+		if err := s.scope(r, k, &e); err != nil {
+			ds = append(ds, vigil.ErrorDetail{Field: "tenant_id", Message: vigil.ErrorMessage(err)})
+		}
+		events[i], wire[i] = e, ds
+		refused = refused || len(ds) > 0
+	}
+	if refused {
+		// The batch is refused already: name every bad field of every event.
+		var details []vigil.ErrorDetail
+		for i := range events {
+			details = append(details, indexDetails(i, withFieldErrors(events[i], wire[i]))...)
+		}
+		return vigil.Invalid(details...)
+	}
+	start := time.Now()
+	res, err := s.store.Append(r.Context(), k.Workspace, events)
+	s.metrics.observeIngest(start, len(events), err)
+	if err != nil {
+		return err
+	}
+	out := api.BatchStored{Events: make([]api.Stored, len(res))}
+	for i, x := range res {
+		out.Events[i] = stored(x)
+	}
+	writeJSON(w, http.StatusCreated, out)
+	return nil
+}
+
+func stored(r vigil.AppendResult) api.Stored {
+	if r.Duplicate {
+		return api.Stored{ID: r.ID, Status: "duplicate"}
+	}
+	return api.Stored{ID: r.ID, Status: "stored"}
+}
+
+// scope applies the key's tenant restriction and the client address to an
+// event about to be written.
+func (s *Server) scope(r *http.Request, k vigil.APIKey, e *vigil.Event) error {
+	if k.TenantID != "" {
+		switch e.TenantID {
+		case "":
+			e.TenantID = k.TenantID
+		case k.TenantID:
+		default:
+			return vigil.Errorf(vigil.EFORBIDDEN, "this key may write only tenant %q", k.TenantID)
+		}
+	}
+	if e.IPAddress == "" {
+		if a := s.remoteAddr(r); a.IsValid() {
+			e.IPAddress = a.String()
+		}
+	}
+	return nil
+}
+
+func (s *Server) getEvent(w http.ResponseWriter, r *http.Request, k vigil.APIKey) error {
+	id := r.PathValue("id")
+	if !validID(id) {
+		return vigil.Errorf(vigil.ENOTFOUND, "event not found")
+	}
+	var e vigil.Event
+	err := s.audited(r, k, "vigil.events.read", map[string]string{"event_id": id}, func() error {
+		var err error
+		e, err = s.store.Event(r.Context(), k.Workspace, k.TenantID, id)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	in, err := s.store.Integrity(r.Context(), k.Workspace, e.Sequence)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, api.Data[api.Event]{Data: toAPIEvent(e, &in[0])})
+	return nil
+}
+
+func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, k vigil.APIKey) error {
+	q, err := parseQuery(r)
+	if err != nil {
+		return err
+	}
+	q.Workspace, q.TenantScope = k.Workspace, k.TenantID
+	var page vigil.Page
+	err = s.audited(r, k, "vigil.events.query", joinQuery(r.URL.Query()), func() error {
+		var err error
+		page, err = s.store.Events(r.Context(), q)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	out := api.EventList{Data: make([]api.Event, len(page.Events)), Pagination: api.Pagination{HasMore: page.HasMore, Total: page.Total}}
+	seqs := make([]int64, len(page.Events))
+	for i, e := range page.Events {
+		seqs[i] = e.Sequence
+	}
+	ins, err := s.store.Integrity(r.Context(), k.Workspace, seqs...)
+	if err != nil {
+		return err
+	}
+	for i, e := range page.Events {
+		out.Data[i] = toAPIEvent(e, &ins[i])
+	}
+	if page.HasMore {
+		c := encodeCursor(page.Next)
+		out.Pagination.NextCursor = &c
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+var queryParams = map[string]bool{
+	"actor_id": true, "action": true, "resource": true, "resource_id": true, "tenant_id": true,
+	"session_id": true, "target_type": true, "target_id": true, "search": true, "from": true, "to": true,
+	"patient_id": true, "outcome": true, "purpose_of_use": true, "cursor": true, "limit": true,
+}
+
+// parseQuery reads GET /events filters. Unknown or repeated parameters are
+// refused rather than ignored: a filter silently dropped would widen an
+// auditor's answer.
+func parseQuery(r *http.Request) (vigil.Query, error) {
+	q := vigil.Query{Before: -1, Limit: vigil.DefaultQueryLimit}
+	var details []vigil.ErrorDetail
+	bad := func(field, msg string) { details = append(details, vigil.ErrorDetail{Field: field, Message: msg}) }
+	values := r.URL.Query()
+	for name, vs := range values {
+		switch {
+		case !queryParams[name]:
+			bad(name, "unknown query parameter")
+		case len(vs) > 1:
+			bad(name, "must be given once")
+		case len(vs[0]) > vigil.MaxTextLength:
+			bad(name, "must be at most 1024 bytes")
+		case !vigil.ValidText(vs[0]):
+			bad(name, "must be valid UTF-8 without NUL bytes")
+		}
+	}
+	if len(details) > 0 {
+		return q, vigil.Invalid(details...)
+	}
+	get := values.Get
+	q.ActorID, q.Action, q.Resource, q.ResourceID = get("actor_id"), get("action"), get("resource"), get("resource_id")
+	q.TenantID, q.SessionID, q.TargetType, q.TargetID = get("tenant_id"), get("session_id"), get("target_type"), get("target_id")
+	q.Search, q.PatientID, q.PurposeOfUse = get("search"), get("patient_id"), get("purpose_of_use")
+	if o := get("outcome"); o != "" {
+		q.Outcome = vigil.Outcome(o)
+		if !q.Outcome.Valid() {
+			bad("outcome", "must be one of success, minor_failure, failure, serious_failure")
+		}
+	}
+	for _, f := range []struct {
+		name string
+		dst  *time.Time
+	}{{"from", &q.From}, {"to", &q.To}} {
+		if v := get(f.name); v != "" {
+			t, err := parseTime(v, true)
+			if err != nil {
+				bad(f.name, err.Error())
+			}
+			*f.dst = t
+		}
+	}
+	if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {
+		bad("to", "must be after from")
+	}
+	if v := get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > vigil.MaxQueryLimit {
+			bad("limit", "must be an integer from 1 to 100")
+		}
+		q.Limit = n
+	}
+	if v := get("cursor"); v != "" {
+		seq, ok := decodeCursor(v)
+		if !ok {
+			bad("cursor", "is not a cursor this server issued")
+		}
+		q.Before = seq
+	}
+	if len(details) > 0 {
+		return q, vigil.Invalid(details...)
+	}
+	return q, nil
+}
+
+// Cursors name the sequence below which the next page starts. New events
+// get higher sequences, so a cursor is stable under concurrent inserts.
+const cursorPrefix = "c1."
+
+func encodeCursor(before int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + strconv.FormatInt(before, 10)))
+}
+
+func decodeCursor(s string) (int64, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || !strings.HasPrefix(string(b), cursorPrefix) {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(string(b[len(cursorPrefix):]), 10, 64)
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	return n, true
+}
+
+// validID reports whether a path id could name anything; others are
+// answered 404 without touching the store.
+func validID(id string) bool {
+	return id != "" && len(id) <= vigil.MaxIDLength && vigil.ValidText(id)
+}
+
+// withFieldErrors adds the event's own validation problems to those found
+// while decoding it, so one answer names every bad field. It runs only on
+// requests already refused; valid events are validated once, on the write
+// path.
+func withFieldErrors(e vigil.Event, details []vigil.ErrorDetail) []vigil.ErrorDetail {
+	return append(details, vigil.ErrorDetails(e.Validate())...)
+}

@@ -1,0 +1,107 @@
+package http
+
+import (
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/vigilhq/vigil"
+)
+
+type route struct {
+	method, path string
+}
+
+// handlerFunc is a route's handler: it returns an error instead of
+// writing one, so every error goes through writeError.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, k vigil.APIKey) error
+
+func (s *Server) registerRoutes() {
+	// Authenticated API routes, each with the roles allowed.
+	s.api("POST /api/v1/events", s.createEvent, vigil.RoleIngest)
+	s.api("POST /api/v1/events/batch", s.createBatch, vigil.RoleIngest)
+	s.api("GET /api/v1/events", s.listEvents, vigil.RoleAuditor)
+	s.api("GET /api/v1/events/{id}", s.getEvent, vigil.RoleAuditor)
+	s.api("GET /api/v1/events/{id}/proof", s.eventProof, vigil.RoleAuditor)
+	s.api("GET /api/v1/ledger/checkpoint", s.checkpoint, vigil.RoleAuditor)
+	s.api("GET /api/v1/ledger/consistency", s.consistency, vigil.RoleAuditor)
+	s.api("GET /api/v1/ledger/key", s.ledgerKey, vigil.RoleAuditor, vigil.RoleIngest, vigil.RoleAdmin)
+	s.api("GET /api/v1/verify", s.verify, vigil.RoleAuditor)
+	s.api("GET /api/v1/keys", s.listKeys, vigil.RoleAdmin)
+	s.api("POST /api/v1/keys", s.createKey, vigil.RoleAdmin)
+	s.api("GET /api/v1/keys/{id}", s.getKey, vigil.RoleAdmin)
+	s.api("DELETE /api/v1/keys/{id}", s.revokeKey, vigil.RoleAdmin)
+
+	// Unauthenticated operational routes.
+	s.open("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	s.open("GET /readyz", s.readyz)
+	s.open("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}).ServeHTTP)
+	s.open("GET /api/v1/openapi.json", serveOpenAPI)
+
+	// Everything else under the API answers JSON, never the mux's text.
+	s.mux.HandleFunc("/", s.notFound)
+}
+
+// api registers an authenticated route. A path registered for one method
+// answers 405 for the others through notFound's method check.
+func (s *Server) api(pattern string, h handlerFunc, roles ...vigil.Role) {
+	method, path, _ := strings.Cut(pattern, " ")
+	s.routes = append(s.routes, route{method, path})
+	s.mux.Handle(pattern, s.instrument(path, s.authenticate(roles, h)))
+}
+
+func (s *Server) open(pattern string, h http.HandlerFunc) {
+	method, path, _ := strings.Cut(pattern, " ")
+	s.routes = append(s.routes, route{method, path})
+	s.mux.Handle(pattern, s.instrument(path, h))
+}
+
+// notFound answers paths no route serves, and methods a path does not
+// take (405 with Allow), always as JSON.
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, rt := range s.routes {
+		if matchPath(rt.path, r.URL.Path) {
+			allow = append(allow, rt.method)
+		}
+	}
+	if len(allow) > 0 {
+		sort.Strings(allow)
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeWire(w, http.StatusMethodNotAllowed, wireMethodNotAllowed, "method "+r.Method+" is not allowed on "+r.URL.Path)
+		return
+	}
+	s.writeError(w, r, vigil.Errorf(vigil.ENOTFOUND, "no such route"))
+}
+
+// matchPath reports whether a request path fits a pattern path with
+// {name} wildcards.
+func matchPath(pattern, path string) bool {
+	ps, xs := strings.Split(pattern, "/"), strings.Split(path, "/")
+	if len(ps) != len(xs) {
+		return false
+	}
+	for i := range ps {
+		if strings.HasPrefix(ps[i], "{") {
+			if xs[i] == "" {
+				return false
+			}
+			continue
+		}
+		if ps[i] != xs[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if err := s.store.Ready(r.Context()); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}

@@ -1,0 +1,106 @@
+// Package http serves Vigil's REST API: authentication, strict decoding,
+// the routes, and the single table that maps errors to statuses.
+package http
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/vigilhq/vigil"
+)
+
+// Store is what the server needs of storage.
+type Store interface {
+	vigil.EventStore
+	vigil.KeyStore
+	vigil.Ledger
+	Ready(ctx context.Context) error
+}
+
+// Config configures a Server.
+type Config struct {
+	Store  Store
+	Logger *slog.Logger
+
+	// VerifierKey is the ledger's note verifier key, served to auditors.
+	VerifierKey string
+
+	// TrustedProxies are the addresses whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+
+	BatchLimit   int   // events per batch request (default 100)
+	MaxBodyBytes int64 // request body limit (default 1 MiB + batch allowance)
+
+	// Registry receives the server's metrics; nil means a new registry.
+	Registry *prometheus.Registry
+
+	// AuthFailuresPerMinute bounds failed authentications per source
+	// address; zero means 30.
+	AuthFailuresPerMinute int
+
+	Now func() time.Time
+}
+
+// Server is the HTTP face of a store.
+type Server struct {
+	cfg     Config
+	store   Store
+	logger  *slog.Logger
+	metrics *metrics
+	mux     *http.ServeMux
+	limits  *authLimiter
+	routes  []route
+}
+
+// NewServer builds a server over cfg.Store.
+func NewServer(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.BatchLimit <= 0 {
+		cfg.BatchLimit = vigil.DefaultBatchLimit
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = int64(cfg.BatchLimit)*int64(vigil.MaxEventBytes) + 1<<20
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	if cfg.AuthFailuresPerMinute <= 0 {
+		cfg.AuthFailuresPerMinute = 30
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{
+		cfg:     cfg,
+		store:   cfg.Store,
+		logger:  cfg.Logger,
+		metrics: newMetrics(cfg.Registry),
+		mux:     http.NewServeMux(),
+		limits:  newAuthLimiter(cfg.AuthFailuresPerMinute, cfg.Now),
+	}
+	s.registerRoutes()
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, r)
+}
+
+// Routes lists every route the server answers, as "METHOD /path".
+func (s *Server) Routes() []string {
+	out := make([]string, len(s.routes))
+	for i, rt := range s.routes {
+		out[i] = rt.method + " " + rt.path
+	}
+	return out
+}
+
+// Registry returns the registry holding the server's metrics.
+func (s *Server) Registry() *prometheus.Registry { return s.cfg.Registry }

@@ -1,0 +1,159 @@
+package http_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	nethttp "net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigilhq/vigil"
+	vhttp "github.com/vigilhq/vigil/http"
+	"github.com/vigilhq/vigil/ledger"
+	"github.com/vigilhq/vigil/sqlite"
+)
+
+var testKey, testVKey = func() (string, string) {
+	s, v, err := ledger.GenerateKey("test.vigil")
+	if err != nil {
+		panic(err)
+	}
+	return s, v
+}()
+
+// env is a running server over a real SQLite file, with a key per role.
+type env struct {
+	t       *testing.T
+	db      *sqlite.DB
+	srv     *httptest.Server
+	ingest  string
+	auditor string
+	admin   string
+}
+
+func newEnv(t *testing.T) *env {
+	return newEnvWith(t, vhttp.Config{})
+}
+
+func newEnvWith(t *testing.T, cfg vhttp.Config) *env {
+	t.Helper()
+	dir := t.TempDir()
+	db, err := sqlite.Open(context.Background(), sqlite.Config{
+		Path: filepath.Join(dir, "vigil.db"), LogName: "test.vigil", SigningKey: testKey,
+		WitnessPath: filepath.Join(dir, "ledger.witness"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Store, cfg.VerifierKey = db, testVKey
+	srv := httptest.NewServer(vhttp.NewServer(cfg))
+	t.Cleanup(func() { srv.Close(); db.Close() })
+	e := &env{t: t, db: db, srv: srv}
+	if _, err := db.EnsureWorkspace(context.Background(), "default"); err != nil {
+		t.Fatal(err)
+	}
+	e.ingest = e.key("default", vigil.RoleIngest, "")
+	e.auditor = e.key("default", vigil.RoleAuditor, "")
+	e.admin = e.key("default", vigil.RoleAdmin, "")
+	return e
+}
+
+func (e *env) key(ws string, role vigil.Role, tenant string) string {
+	e.t.Helper()
+	if _, err := e.db.EnsureWorkspace(context.Background(), ws); err != nil {
+		e.t.Fatal(err)
+	}
+	_, secret, err := vigil.CreateKey(context.Background(), e.db, ws, role, tenant, string(role)+" test key", time.Now())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return secret
+}
+
+type response struct {
+	status int
+	header nethttp.Header
+	body   []byte
+}
+
+func (r response) json(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("status %d body %q: %v", r.status, r.body, err)
+	}
+}
+
+// errorCode returns the error body's code, failing unless the body is the
+// documented error shape.
+func (r response) errorCode(t *testing.T) string {
+	t.Helper()
+	var e struct {
+		Error   string            `json:"error"`
+		Message string            `json:"message"`
+		Details []json.RawMessage `json:"details"`
+	}
+	r.json(t, &e)
+	if e.Error == "" || e.Message == "" || e.Details == nil {
+		t.Fatalf("error body %s lacks error, message or details", r.body)
+	}
+	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Fatalf("error Content-Type %q", ct)
+	}
+	return e.Error
+}
+
+func (e *env) do(method, path, key string, body any, headers ...string) response {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := nethttp.NewRequest(method, e.srv.URL+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return response{resp.StatusCode, resp.Header, b}
+}
+
+func (e *env) post(path, key string, body any) response { return e.do("POST", path, key, body) }
+func (e *env) get(path, key string) response            { return e.do("GET", path, key, nil) }
+
+func wantStatus(t *testing.T, r response, status int) {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status %d, want %d: %s", r.status, status, r.body)
+	}
+}

@@ -1,0 +1,38 @@
+package vigil
+
+import "time"
+
+// Query selects events of one workspace, newest first. Empty fields do not
+// filter. TenantScope is set from the caller's key, never from the request:
+// a tenant-restricted key sees only its tenant whatever TenantID asks for.
+type Query struct {
+	Workspace   string
+	TenantScope string
+
+	ActorID      string
+	Action       string // exact, or a pattern with '*' wildcards ("patient.*")
+	Resource     string
+	ResourceID   string
+	TenantID     string
+	SessionID    string
+	TargetType   string
+	TargetID     string
+	Search       string // substring of names, action and resource
+	PatientID    string
+	Outcome      Outcome
+	PurposeOfUse string
+	From, To     time.Time // on occurred_at; From inclusive, To exclusive
+
+	// Before continues a listing: only events with a sequence below it.
+	// Negative means "from the newest".
+	Before int64
+	Limit  int
+}
+
+// Page is one page of a query's answer.
+type Page struct {
+	Events  []Event
+	HasMore bool
+	Next    int64 // the Before of the next page, when HasMore
+	Total   int64 // events matching the query in all pages
+}

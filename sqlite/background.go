@@ -1,0 +1,106 @@
+package sqlite
+
+import (
+	"context"
+	"time"
+
+	"github.com/vigilhq/vigil"
+)
+
+// OnCommit registers a function told the number of events of every group
+// commit (for metrics). Call it before the first Append.
+func (db *DB) OnCommit(f func(events int)) { db.writer.batchHook = f }
+
+// RunVerifier re-verifies every workspace's log continuously, re-hashing
+// at most rate events per second, pausing between passes, until ctx ends.
+// Each new finding is stored (so /verify reports it even if the evidence
+// is later restored) and handed to onTamper.
+func (db *DB) RunVerifier(ctx context.Context, rate int, pause time.Duration, onTamper func(workspace string, breaks []vigil.Break)) {
+	for {
+		if err := db.VerifyPass(ctx, rate, onTamper); err != nil && ctx.Err() == nil {
+			db.log.Error("background verification failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(pause):
+		}
+	}
+}
+
+// VerifyPass verifies every workspace once at the given rate (events per
+// second; 0 means unthrottled) and records new findings.
+func (db *DB) VerifyPass(ctx context.Context, rate int, onTamper func(workspace string, breaks []vigil.Break)) error {
+	names, err := db.Workspaces(ctx)
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		ws, err := db.workspaceID(ctx, name)
+		if err != nil {
+			return err
+		}
+		rep, err := db.verify(ctx, ws, name, vigil.VerifyOptions{}, throttle(ctx, rate))
+		if err != nil {
+			return err
+		}
+		fresh, err := db.recordFindings(ctx, ws, rep.Breaks)
+		if err != nil {
+			return err
+		}
+		if len(fresh) > 0 && onTamper != nil {
+			onTamper(name, fresh)
+		}
+	}
+	return nil
+}
+
+// throttle returns a function that, called once per event, sleeps enough
+// to keep to rate events per second.
+func throttle(ctx context.Context, rate int) func() {
+	if rate <= 0 {
+		return nil
+	}
+	const chunk = 1000
+	start, n := time.Now(), 0
+	return func() {
+		n++
+		if n%chunk != 0 {
+			return
+		}
+		due := start.Add(time.Duration(float64(n) / float64(rate) * float64(time.Second)))
+		if d := time.Until(due); d > 0 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(d):
+			}
+		}
+	}
+}
+
+// recordFindings stores the breaks not already recorded and returns them.
+func (db *DB) recordFindings(ctx context.Context, ws int64, breaks []vigil.Break) ([]vigil.Break, error) {
+	var fresh []vigil.Break
+	for _, b := range breaks {
+		var seq any
+		if b.Sequence >= 0 {
+			seq = b.Sequence
+		}
+		var exists int
+		err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM ledger_findings WHERE ws = ? AND type = ? AND seq IS ? AND coalesce(expected, '') = ? AND coalesce(actual, '') = ?`,
+			ws, b.Type, seq, b.ExpectedHash, b.ActualHash).Scan(&exists)
+		if err != nil {
+			return nil, err
+		}
+		if exists > 0 {
+			continue
+		}
+		_, err = db.write.ExecContext(ctx, `INSERT INTO ledger_findings (ws, type, seq, event_id, expected, actual, detail, found_at) VALUES (?,?,?,?,?,?,?,?)`,
+			ws, b.Type, seq, null(b.EventID), null(b.ExpectedHash), null(b.ActualHash), b.Detail, db.cfg.Now().UnixNano())
+		if err != nil {
+			return nil, err
+		}
+		fresh = append(fresh, b)
+	}
+	return fresh, nil
+}

@@ -1,0 +1,266 @@
+// Package sqlite is the embedded store: events, keys and the Merkle ledger
+// in one SQLite file on disk, written by one group-committing writer.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vigilhq/vigil"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Config configures a DB. Path is the only required field.
+type Config struct {
+	Path string // the SQLite file
+
+	// LogName names the ledger in checkpoints ("<LogName>/<workspace>"),
+	// and SigningKey (a note signer key) signs them. Without a key no
+	// checkpoints are issued.
+	LogName    string
+	SigningKey string
+
+	// CheckpointInterval is the least time between two checkpoints of a
+	// workspace. Zero means after every commit.
+	CheckpointInterval time.Duration
+
+	// WitnessPath, when set, is a file outside the database where the
+	// latest checkpoint of each workspace is also written, so a database
+	// rolled back to an older copy is detected.
+	WitnessPath string
+
+	QueueSize      int // requests waiting for the writer; full means 503
+	MaxBatchEvents int // events in one group commit
+
+	// SkipLedger stores events without their Merkle hashes. It exists only
+	// so a benchmark can measure what the ledger costs; such a log does not
+	// verify, and vigil serve never sets it.
+	SkipLedger bool
+
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// DB is the embedded store. It implements vigil.EventStore, vigil.KeyStore
+// and vigil.Ledger.
+type DB struct {
+	cfg    Config
+	write  *sql.DB // one connection: the writer and key administration
+	read   *sql.DB // readers, concurrent under WAL
+	writer *writer
+	log    *slog.Logger
+
+	wsMu  sync.RWMutex
+	wsIDs map[string]int64 // workspace name -> id, for workspaces that exist
+}
+
+var (
+	_ vigil.EventStore = (*DB)(nil)
+	_ vigil.KeyStore   = (*DB)(nil)
+	_ vigil.Ledger     = (*DB)(nil)
+)
+
+// Open opens (creating if needed) the store at cfg.Path, migrates it and
+// starts its writer.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	if cfg.Path == "" {
+		return nil, errors.New("sqlite: no path")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = 8192
+	}
+	if cfg.MaxBatchEvents <= 0 {
+		cfg.MaxBatchEvents = 2000
+	}
+	if cfg.LogName == "" {
+		cfg.LogName = "vigil"
+	}
+	db := &DB{cfg: cfg, log: cfg.Logger, wsIDs: map[string]int64{}}
+	var err error
+	if db.write, err = sql.Open("sqlite", dsn(cfg.Path, false)); err != nil {
+		return nil, err
+	}
+	db.write.SetMaxOpenConns(1)
+	db.write.SetMaxIdleConns(1)
+	db.write.SetConnMaxLifetime(0)
+	if err := db.migrate(ctx); err != nil {
+		db.write.Close()
+		return nil, err
+	}
+	if db.read, err = sql.Open("sqlite", dsn(cfg.Path, true)); err != nil {
+		db.write.Close()
+		return nil, err
+	}
+	db.read.SetMaxOpenConns(8)
+	db.read.SetMaxIdleConns(8)
+	if db.writer, err = newWriter(ctx, db); err != nil {
+		db.read.Close()
+		db.write.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// dsn builds the connection string. synchronous=FULL makes every commit
+// fsync the WAL: an acknowledged event is on disk.
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "cache_size(-32000)")
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = path
+	}
+	return "file:" + abs + "?" + q.Encode()
+}
+
+// Close stops accepting events, commits what is queued, and closes.
+func (db *DB) Close() error {
+	err := db.writer.close()
+	return errors.Join(err, db.read.Close(), db.write.Close())
+}
+
+// Ready reports whether the store can take writes.
+func (db *DB) Ready(ctx context.Context) error {
+	if err := db.writer.healthy(); err != nil {
+		return err
+	}
+	if err := db.write.PingContext(ctx); err != nil {
+		return vigil.Unavailable("store not reachable", err)
+	}
+	return nil
+}
+
+func (db *DB) migrate(ctx context.Context) error {
+	var version int
+	if err := db.write.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("sqlite: read schema version: %w", err)
+	}
+	names, err := migrations.ReadDir("migrations")
+	if err != nil {
+		return err
+	}
+	sort.Slice(names, func(i, j int) bool { return names[i].Name() < names[j].Name() })
+	for i, f := range names {
+		if i < version {
+			continue
+		}
+		body, err := migrations.ReadFile("migrations/" + f.Name())
+		if err != nil {
+			return err
+		}
+		tx, err := db.write.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlite: migration %s: %w", f.Name(), err)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1)); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("sqlite: migration %s: %w", f.Name(), err)
+		}
+	}
+	return nil
+}
+
+// workspaceID returns the id of an existing workspace; ENOTFOUND if none.
+func (db *DB) workspaceID(ctx context.Context, name string) (int64, error) {
+	db.wsMu.RLock()
+	id, ok := db.wsIDs[name]
+	db.wsMu.RUnlock()
+	if ok {
+		return id, nil
+	}
+	err := db.read.QueryRowContext(ctx, "SELECT id FROM workspaces WHERE name = ?", name).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, vigil.Errorf(vigil.ENOTFOUND, "workspace %q not found", name)
+	} else if err != nil {
+		return 0, vigil.Unavailable("reading workspaces failed", err)
+	}
+	db.wsMu.Lock()
+	db.wsIDs[name] = id
+	db.wsMu.Unlock()
+	return id, nil
+}
+
+// EnsureWorkspace creates the workspace if it does not exist.
+func (db *DB) EnsureWorkspace(ctx context.Context, name string) (bool, error) {
+	if name == "" || len(name) > 64 || strings.ContainsAny(name, "/\x00") || !vigil.ValidText(name) {
+		return false, vigil.Invalid(vigil.ErrorDetail{Field: "workspace", Message: "must be 1-64 bytes of text without '/'"})
+	}
+	res, err := db.write.ExecContext(ctx, "INSERT INTO workspaces (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+		name, db.cfg.Now().UnixNano())
+	if err != nil {
+		return false, vigil.Unavailable("creating workspace failed", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// Workspaces lists workspace names.
+func (db *DB) Workspaces(ctx context.Context) ([]string, error) {
+	rows, err := db.read.QueryContext(ctx, "SELECT name FROM workspaces ORDER BY id")
+	if err != nil {
+		return nil, vigil.Unavailable("reading workspaces failed", err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		names = append(names, n)
+	}
+	return names, rows.Err()
+}
+
+// Schema returns the SQL of every migration, in order: the schema a raw
+// baseline needs to insert rows exactly as the store does.
+func Schema() string {
+	names, _ := migrations.ReadDir("migrations")
+	var b strings.Builder
+	for _, f := range names {
+		body, _ := migrations.ReadFile("migrations/" + f.Name())
+		b.Write(body)
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// DSN returns the connection string the store uses for writing: WAL and
+// synchronous=FULL. A raw baseline opens its file with it to measure
+// SQLite under the same durability.
+func DSN(path string) string { return dsn(path, false) }

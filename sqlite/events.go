@@ -1,0 +1,233 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/vigilhq/vigil"
+)
+
+const eventColumns = `e.seq, e.id, e.created_at, e.occurred_at, e.actor_id, e.actor_name, e.actor_type,
+	e.action, e.action_category, e.resource, e.resource_id, e.resource_name, e.targets, e.metadata,
+	e.tenant_id, e.session_id, e.idempotency_key, e.version, e.outcome, e.patient_id, e.purpose_of_use,
+	e.ip_address, e.user_agent, e.source, e.ip_country, e.ip_city, e.ip_region`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanEvent(s scanner, workspace string) (vigil.Event, error) {
+	var e vigil.Event
+	var created, occurred int64
+	var actorName, actorType, category, resource, resourceID, resourceName, targets, metadata,
+		tenant, session, idem, version, patient, purpose, ip, ua, source, country, city, region sql.NullString
+	var outcome string
+	err := s.Scan(&e.Sequence, &e.ID, &created, &occurred, &e.ActorID, &actorName, &actorType,
+		&e.Action, &category, &resource, &resourceID, &resourceName, &targets, &metadata,
+		&tenant, &session, &idem, &version, &outcome, &patient, &purpose,
+		&ip, &ua, &source, &country, &city, &region)
+	if err != nil {
+		return e, err
+	}
+	e.Workspace = workspace
+	e.CreatedAt = time.Unix(0, created).UTC()
+	e.OccurredAt = time.Unix(0, occurred).UTC()
+	e.ActorName, e.ActorType = actorName.String, actorType.String
+	e.ActionCategory = category.String
+	e.Resource, e.ResourceID, e.ResourceName = resource.String, resourceID.String, resourceName.String
+	if metadata.Valid {
+		e.Metadata = []byte(metadata.String)
+	}
+	e.TenantID, e.SessionID, e.IdempotencyKey, e.Version = tenant.String, session.String, idem.String, version.String
+	e.Outcome = vigil.Outcome(outcome)
+	e.PatientID, e.PurposeOfUse = patient.String, purpose.String
+	e.IPAddress, e.UserAgent, e.Source = ip.String, ua.String, source.String
+	e.IPCountry, e.IPCity, e.IPRegion = country.String, city.String, region.String
+	if e.Targets, err = parseTargets(targets.String); err != nil {
+		return e, err
+	}
+	return e, nil
+}
+
+// Event implements vigil.EventStore.
+func (db *DB) Event(ctx context.Context, workspace, tenantScope, id string) (vigil.Event, error) {
+	ws, err := db.workspaceID(ctx, workspace)
+	if err != nil {
+		return vigil.Event{}, err
+	}
+	q := "SELECT " + eventColumns + " FROM events e WHERE e.id = ? AND e.ws = ?"
+	args := []any{id, ws}
+	if tenantScope != "" {
+		q += " AND e.tenant_id = ?"
+		args = append(args, tenantScope)
+	}
+	e, err := scanEvent(db.read.QueryRowContext(ctx, q, args...), workspace)
+	if errors.Is(err, sql.ErrNoRows) {
+		return e, vigil.Errorf(vigil.ENOTFOUND, "event not found")
+	} else if err != nil {
+		return e, vigil.Unavailable("reading the event failed", err)
+	}
+	return e, nil
+}
+
+// EventBySequence returns the event at a sequence number of a workspace.
+func (db *DB) EventBySequence(ctx context.Context, workspace string, seq int64) (vigil.Event, error) {
+	ws, err := db.workspaceID(ctx, workspace)
+	if err != nil {
+		return vigil.Event{}, err
+	}
+	e, err := scanEvent(db.read.QueryRowContext(ctx, "SELECT "+eventColumns+" FROM events e WHERE e.ws = ? AND e.seq = ?", ws, seq), workspace)
+	if errors.Is(err, sql.ErrNoRows) {
+		return e, vigil.Errorf(vigil.ENOTFOUND, "event not found")
+	} else if err != nil {
+		return e, vigil.Unavailable("reading the event failed", err)
+	}
+	return e, nil
+}
+
+// Events implements vigil.EventStore.
+func (db *DB) Events(ctx context.Context, q vigil.Query) (vigil.Page, error) {
+	var page vigil.Page
+	ws, err := db.workspaceID(ctx, q.Workspace)
+	if err != nil {
+		return page, err
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = vigil.DefaultQueryLimit
+	}
+	where, args := whereClause(ws, q)
+	sel := "SELECT " + eventColumns + " FROM events e WHERE " + where
+	selArgs := args
+	if q.Before >= 0 {
+		sel += " AND e.seq < ?"
+		selArgs = append(append([]any{}, args...), q.Before)
+	}
+	sel += " ORDER BY e.seq DESC LIMIT ?"
+	selArgs = append(selArgs, limit+1)
+	rows, err := db.read.QueryContext(ctx, sel, selArgs...)
+	if err != nil {
+		return page, vigil.Unavailable("querying events failed", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		e, err := scanEvent(rows, q.Workspace)
+		if err != nil {
+			return page, vigil.Unavailable("reading events failed", err)
+		}
+		page.Events = append(page.Events, e)
+	}
+	if err := rows.Err(); err != nil {
+		return page, vigil.Unavailable("reading events failed", err)
+	}
+	if len(page.Events) > limit {
+		page.Events = page.Events[:limit]
+		page.HasMore = true
+		page.Next = page.Events[limit-1].Sequence
+	}
+	if page.Total, err = db.count(ctx, ws, q, where, args); err != nil {
+		return page, err
+	}
+	return page, nil
+}
+
+func (db *DB) count(ctx context.Context, ws int64, q vigil.Query, where string, args []any) (int64, error) {
+	var n int64
+	if unfiltered(q) {
+		// The whole log: its size is the count, no scan needed.
+		err := db.read.QueryRowContext(ctx, "SELECT coalesce(max(seq) + 1, 0) FROM events WHERE ws = ?", ws).Scan(&n)
+		if err != nil {
+			return 0, vigil.Unavailable("counting events failed", err)
+		}
+		return n, nil
+	}
+	if err := db.read.QueryRowContext(ctx, "SELECT count(*) FROM events e WHERE "+where, args...).Scan(&n); err != nil {
+		return 0, vigil.Unavailable("counting events failed", err)
+	}
+	return n, nil
+}
+
+func unfiltered(q vigil.Query) bool {
+	q.Workspace, q.Before, q.Limit = "", 0, 0
+	return q == vigil.Query{}
+}
+
+// whereClause turns a query's filters into SQL. Every value is a bound
+// parameter; only fixed column names are spliced in.
+func whereClause(ws int64, q vigil.Query) (string, []any) {
+	var b strings.Builder
+	args := []any{ws}
+	b.WriteString("e.ws = ?")
+	eq := func(col, v string) {
+		if v != "" {
+			b.WriteString(" AND " + col + " = ?")
+			args = append(args, v)
+		}
+	}
+	eq("e.tenant_id", q.TenantScope)
+	eq("e.actor_id", q.ActorID)
+	eq("e.resource", q.Resource)
+	eq("e.resource_id", q.ResourceID)
+	eq("e.tenant_id", q.TenantID)
+	eq("e.session_id", q.SessionID)
+	eq("e.patient_id", q.PatientID)
+	eq("e.outcome", string(q.Outcome))
+	eq("e.purpose_of_use", q.PurposeOfUse)
+	if q.Action != "" {
+		if strings.Contains(q.Action, "*") {
+			b.WriteString(" AND e.action GLOB ?")
+			args = append(args, globPattern(q.Action))
+		} else {
+			eq("e.action", q.Action)
+		}
+	}
+	if q.TargetType != "" || q.TargetID != "" {
+		b.WriteString(" AND EXISTS (SELECT 1 FROM event_targets t WHERE t.ws = e.ws AND t.seq = e.seq")
+		if q.TargetType != "" {
+			b.WriteString(" AND t.type = ?")
+			args = append(args, q.TargetType)
+		}
+		if q.TargetID != "" {
+			b.WriteString(" AND t.id = ?")
+			args = append(args, q.TargetID)
+		}
+		b.WriteString(")")
+	}
+	if q.Search != "" {
+		like := "%" + escapeLike(q.Search) + "%"
+		b.WriteString(` AND (e.actor_id LIKE ? ESCAPE '\' OR e.actor_name LIKE ? ESCAPE '\' OR e.action LIKE ? ESCAPE '\'` +
+			` OR e.resource LIKE ? ESCAPE '\' OR e.resource_id LIKE ? ESCAPE '\' OR e.resource_name LIKE ? ESCAPE '\')`)
+		for range 6 {
+			args = append(args, like)
+		}
+	}
+	if !q.From.IsZero() {
+		b.WriteString(" AND e.occurred_at >= ?")
+		args = append(args, q.From.UnixNano())
+	}
+	if !q.To.IsZero() {
+		b.WriteString(" AND e.occurred_at < ?")
+		args = append(args, q.To.UnixNano())
+	}
+	return b.String(), args
+}
+
+// globPattern turns a pattern where only '*' is special into a GLOB
+// pattern, escaping GLOB's other metacharacters.
+func globPattern(p string) string {
+	var b strings.Builder
+	for _, r := range p {
+		switch r {
+		case '?', '[', ']':
+			b.WriteString("[" + string(r) + "]")
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}

@@ -1,0 +1,121 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strconv"
+
+	"github.com/vigilhq/vigil"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// inserter holds the writer's statements bound to one transaction.
+type inserter struct {
+	tx                                     *sql.Tx
+	insEvent, insTarget, insHash, selIdem  *sql.Stmt
+	selHash                                *sql.Stmt
+}
+
+const insertEventSQL = `INSERT INTO events (ws, seq, id, created_at, occurred_at, actor_id, actor_name, actor_type,
+	action, action_category, resource, resource_id, resource_name, targets, metadata, tenant_id, session_id,
+	idempotency_key, version, outcome, patient_id, purpose_of_use, ip_address, user_agent, source,
+	ip_country, ip_city, ip_region)
+	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+
+func newInserter(ctx context.Context, tx *sql.Tx) (*inserter, error) {
+	ins := &inserter{tx: tx}
+	var err error
+	prep := func(q string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var s *sql.Stmt
+		s, err = tx.PrepareContext(ctx, q)
+		return s
+	}
+	ins.insEvent = prep(insertEventSQL)
+	ins.insTarget = prep("INSERT INTO event_targets (ws, seq, pos, type, id) VALUES (?,?,?,?,?)")
+	ins.insHash = prep("INSERT INTO ledger_hashes (ws, idx, hash) VALUES (?,?,?)")
+	ins.selIdem = prep("SELECT id, seq FROM events WHERE ws = ? AND idempotency_key = ?")
+	ins.selHash = prep("SELECT hash FROM ledger_hashes WHERE ws = ? AND idx = ?")
+	if err != nil {
+		ins.close()
+		return nil, err
+	}
+	return ins, nil
+}
+
+func (ins *inserter) close() {
+	for _, s := range []*sql.Stmt{ins.insEvent, ins.insTarget, ins.insHash, ins.selIdem, ins.selHash} {
+		if s != nil {
+			s.Close()
+		}
+	}
+}
+
+func (ins *inserter) event(ctx context.Context, ws int64, e *vigil.Event) error {
+	_, err := ins.insEvent.ExecContext(ctx, ws, e.Sequence, e.ID, e.CreatedAt.UnixNano(), e.OccurredAt.UnixNano(),
+		e.ActorID, null(e.ActorName), null(e.ActorType), e.Action, null(e.ActionCategory),
+		null(e.Resource), null(e.ResourceID), null(e.ResourceName), targetsJSON(e.Targets), nullBytes(e.Metadata),
+		null(e.TenantID), null(e.SessionID), null(e.IdempotencyKey), null(e.Version), string(e.Outcome),
+		null(e.PatientID), null(e.PurposeOfUse), null(e.IPAddress), null(e.UserAgent), null(e.Source),
+		null(e.IPCountry), null(e.IPCity), null(e.IPRegion))
+	if err != nil {
+		return err
+	}
+	for i, t := range e.Targets {
+		if _, err := ins.insTarget.ExecContext(ctx, ws, e.Sequence, i, t.Type, t.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (ins *inserter) hash(ctx context.Context, ws, idx int64, h tlog.Hash) error {
+	_, err := ins.insHash.ExecContext(ctx, ws, idx, h[:])
+	return err
+}
+
+func (ins *inserter) readHash(ctx context.Context, ws, idx int64) (tlog.Hash, error) {
+	var b []byte
+	var h tlog.Hash
+	if err := ins.selHash.QueryRowContext(ctx, ws, idx).Scan(&b); err != nil {
+		return h, err
+	}
+	if len(b) != len(h) {
+		return h, errors.New("sqlite: stored hash has the wrong length")
+	}
+	copy(h[:], b)
+	return h, nil
+}
+
+func (ins *inserter) findIdempotent(ctx context.Context, ws int64, key string) (vigil.AppendResult, bool, error) {
+	var r vigil.AppendResult
+	err := ins.selIdem.QueryRowContext(ctx, ws, key).Scan(&r.ID, &r.Sequence)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, false, nil
+	}
+	if err != nil {
+		return r, false, err
+	}
+	r.Duplicate = true
+	return r, true, nil
+}
+
+// null stores an absent string as SQL NULL, so partial indexes skip it.
+func null(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func nullBytes(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return string(b)
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
