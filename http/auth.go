@@ -53,9 +53,14 @@ func (s *Server) keyFor(r *http.Request) (vigil.APIKey, error) {
 	if !vigil.LooksLikeKey(secret) {
 		return vigil.APIKey{}, vigil.Errorf(vigil.EUNAUTHORIZED, "invalid API key")
 	}
-	key, err := s.store.KeyByHash(r.Context(), vigil.HashKey(secret))
-	if err != nil {
-		return key, err
+	hash := vigil.HashKey(secret)
+	key, ok := s.keys.get(hash)
+	if !ok {
+		var err error
+		if key, err = s.store.KeyByHash(r.Context(), hash); err != nil {
+			return key, err
+		}
+		s.keys.put(hash, key)
 	}
 	if key.Revoked() {
 		return vigil.APIKey{}, vigil.Errorf(vigil.EUNAUTHORIZED, "the API key was revoked")

@@ -96,6 +96,7 @@ func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request, admin vigil.A
 	if err != nil {
 		return err
 	}
+	s.keys.forget(k.ID)
 	if err := s.record(r, admin, ActionKeysRevoked, map[string]string{"key_id": k.ID}); err != nil {
 		s.logger.Error("recording key revocation failed", "key_id", k.ID, "err", err)
 	}

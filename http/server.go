@@ -42,6 +42,11 @@ type Config struct {
 	// address; zero means 30.
 	AuthFailuresPerMinute int
 
+	// KeyCacheTTL is how long an authenticated key is remembered; a key
+	// revoked outside this server stops working within it. Zero means one
+	// second; negative disables the cache.
+	KeyCacheTTL time.Duration
+
 	Now func() time.Time
 }
 
@@ -53,6 +58,7 @@ type Server struct {
 	metrics *metrics
 	mux     *http.ServeMux
 	limits  *authLimiter
+	keys    *keyCache
 	routes  []route
 }
 
@@ -76,6 +82,9 @@ func NewServer(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.KeyCacheTTL == 0 {
+		cfg.KeyCacheTTL = time.Second
+	}
 	s := &Server{
 		cfg:     cfg,
 		store:   cfg.Store,
@@ -83,6 +92,7 @@ func NewServer(cfg Config) *Server {
 		metrics: newMetrics(cfg.Registry),
 		mux:     http.NewServeMux(),
 		limits:  newAuthLimiter(cfg.AuthFailuresPerMinute, cfg.Now),
+		keys:    newKeyCache(cfg.KeyCacheTTL, cfg.Now),
 	}
 	s.registerRoutes()
 	return s

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,6 +29,7 @@ type benchConfig struct {
 	batchSize                int
 	queryEvents, queryProbes int
 	skip                     string
+	cpuProfile               string
 }
 
 // runBench measures the real server over HTTP on loopback and, in the same
@@ -44,8 +46,20 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 	fs.IntVar(&c.queryEvents, "query-events", 1_000_000, "events stored before the query and proof phases")
 	fs.IntVar(&c.queryProbes, "query-probes", 2000, "queries (and proofs) measured")
 	fs.StringVar(&c.skip, "skip", "", "comma-separated phases to skip: baseline,single,batch,noledger,query,verify")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := parse(env, fs, args); err != nil {
 		return err
+	}
+	if c.cpuProfile != "" {
+		f, err := os.Create(c.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if c.dir == "" {
 		dir, err := os.MkdirTemp("", "vigil-bench-")

@@ -35,7 +35,10 @@ func benchQueries(ctx context.Context, out io.Writer, c benchConfig, skip map[st
 		load := result{events: int64(c.queryEvents), elapsed: time.Since(start)}
 		report(out, fmt.Sprintf("store: %d events appended in batches of %d (write path with ledger, no HTTP)", c.queryEvents, batch), load)
 		if !skip["query"] {
-			for _, q := range []struct{ name, param string; mod int }{
+			for _, q := range []struct {
+				name, param string
+				mod         int
+			}{
 				{"patient_id", "patient_id=pt_%d", 500_000}, {"resource_id", "resource_id=rec_%d", 1_000_000},
 			} {
 				r, err := s.probe(ctx, c.queryProbes, func(i int) string {

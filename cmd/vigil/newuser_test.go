@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -42,8 +43,9 @@ type server struct {
 	cmd      *exec.Cmd
 	addr     string
 	adminKey string
-	stderr   *strings.Builder
-	done     chan error
+	stderr   *lockedBuilder
+	exited   chan struct{} // closed when the process has exited
+	exitErr  error         // its exit status, once exited is closed
 	signal   syscall.Signal // what stops it: SIGTERM, or SIGINT under go run
 }
 
@@ -52,7 +54,7 @@ var keyLine = regexp.MustCompile(`^vgl_[A-Za-z0-9_-]{43}$`)
 // startServe runs cmd (a vigil serve) and waits until it answers /readyz.
 func startServe(t *testing.T, cmd *exec.Cmd, addr string) *server {
 	t.Helper()
-	s := &server{cmd: cmd, addr: addr, stderr: &strings.Builder{}, done: make(chan error, 1), signal: syscall.SIGTERM}
+	s := &server{cmd: cmd, addr: addr, stderr: &lockedBuilder{}, exited: make(chan struct{}), signal: syscall.SIGTERM}
 	if cmd.Args[0] == "go" {
 		// go run dies of SIGTERM itself; on SIGINT it waits for the program.
 		s.signal = syscall.SIGINT
@@ -75,7 +77,8 @@ func startServe(t *testing.T, cmd *exec.Cmd, addr string) *server {
 				keyc <- line
 			}
 		}
-		s.done <- cmd.Wait()
+		s.exitErr = cmd.Wait()
+		close(s.exited)
 	}()
 	t.Cleanup(func() { s.stop(t) })
 	deadline := time.Now().Add(90 * time.Second) // go run compiles first
@@ -94,12 +97,15 @@ func startServe(t *testing.T, cmd *exec.Cmd, addr string) *server {
 }
 
 func (s *server) stop(t *testing.T) {
-	if s.cmd.ProcessState != nil {
+	select {
+	case <-s.exited:
 		return
+	default:
 	}
 	syscall.Kill(-s.cmd.Process.Pid, s.signal)
 	select {
-	case err := <-s.done:
+	case <-s.exited:
+		err := s.exitErr
 		if s.signal == syscall.SIGINT && strings.Contains(s.stderr.String(), `"msg":"stopped"`) {
 			// go run reports its own interruption; the program stopped cleanly.
 			err = nil
@@ -184,8 +190,18 @@ func TestNewUser(t *testing.T) {
 	if out, err := exec.Command(bin, "keys", "revoke", created.Data.ID, "--data", data).CombinedOutput(); err != nil {
 		t.Fatalf("keys revoke: %v %s", err, out)
 	}
-	if status, _ := curl(t, base+"/events", "-H", "Authorization: Bearer "+created.Data.Secret); status != 401 {
-		t.Fatalf("revoked key answered %d", status)
+	// The server remembers keys for a second: revocation outside it takes
+	// effect within that.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		status, _ := curl(t, base+"/events", "-H", "Authorization: Bearer "+created.Data.Secret)
+		if status == 401 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("revoked key still answered %d", status)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	srv.stop(t)
 	// The secret appears on stderr once, at creation, and nowhere in the logs after.
@@ -236,4 +252,22 @@ func TestReadmeCommands(t *testing.T) {
 	if err != nil || !strings.Contains(string(ci), "\n"+cmds[1]+"\n") {
 		t.Fatalf(".ci/run does not run %q", cmds[1])
 	}
+}
+
+// lockedBuilder collects a child's stderr while tests read it.
+type lockedBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuilder) WriteString(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.WriteString(s)
+}
+
+func (l *lockedBuilder) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
