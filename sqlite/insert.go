@@ -12,9 +12,9 @@ import (
 
 // inserter holds the writer's statements bound to one transaction.
 type inserter struct {
-	tx                                     *sql.Tx
-	insEvent, insTarget, insHash, selIdem  *sql.Stmt
-	selHash                                *sql.Stmt
+	tx                                    *sql.Tx
+	insEvent, insTarget, insHash, selIdem *sql.Stmt
+	selHash                               *sql.Stmt
 }
 
 const insertEventSQL = `INSERT INTO events (ws, seq, id, created_at, occurred_at, actor_id, actor_name, actor_type,

@@ -166,4 +166,3 @@ func (db *DB) checkSize(ctx context.Context, ws, size int64) error {
 	}
 	return nil
 }
-

@@ -292,11 +292,11 @@ func leavesForStoredCount(c int64) int64 {
 // hashStream reads stored hashes in index order, which is the order in
 // which appends created them.
 type hashStream struct {
-	rows    *sql.Rows
-	peeked  bool
-	idx     int64
-	hash    vigil.Hash
-	done    bool
+	rows   *sql.Rows
+	peeked bool
+	idx    int64
+	hash   vigil.Hash
+	done   bool
 }
 
 func (h *hashStream) next() (bool, error) {

@@ -44,8 +44,8 @@ type server struct {
 	addr     string
 	adminKey string
 	stderr   *lockedBuilder
-	exited   chan struct{} // closed when the process has exited
-	exitErr  error         // its exit status, once exited is closed
+	exited   chan struct{}  // closed when the process has exited
+	exitErr  error          // its exit status, once exited is closed
 	signal   syscall.Signal // what stops it: SIGTERM, or SIGINT under go run
 }
 
