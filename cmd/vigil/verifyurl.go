@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/api"
 	"github.com/vigilhq/vigil/ledger"
 	"golang.org/x/mod/sumdb/tlog"
@@ -119,4 +118,3 @@ func fetch(ctx context.Context, c *nethttp.Client, base, path string, q url.Valu
 
 var errNoKey = errors.New("a trusted verifier key is required: --key VKEY or VIGIL_KEY (print it with vigil ledger key)")
 
-var _ = vigil.BreakRollback
