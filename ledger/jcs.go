@@ -130,8 +130,11 @@ func numberValue(s string) (float64, error) {
 	if err != nil || math.IsInf(f, 0) {
 		return 0, errors.New("number out of the IEEE double range")
 	}
-	if !strings.ContainsAny(s, ".eE") && math.Abs(f) > maxSafeInteger {
-		return 0, errors.New("integer beyond ±2^53 would lose precision (RFC 7493 I-JSON)")
+	if !strings.ContainsAny(s, ".eE") {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n > maxSafeInteger || n < -maxSafeInteger {
+			return 0, errors.New("integer beyond ±2^53 would lose precision (RFC 7493 I-JSON)")
+		}
 	}
 	return f, nil
 }
