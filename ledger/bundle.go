@@ -28,6 +28,11 @@ type Bundle struct {
 	Proofs      []ConsistencyProof // between each pair of consecutive checkpoints
 	Subtrees    []SubtreeHash      // SubtreesOutside(From, To, TreeSize), in order
 	Witness     []byte             // optional: the latest checkpoint kept outside the database
+	// Findings are what the exporter's own verification of the stored
+	// tree found (a corrupted interior node leaves the events intact, so
+	// only the source can see it). A verifier trusts a bundle's findings,
+	// never its silence.
+	Findings []vigil.Break
 
 	// Events yields the canonical bytes of each event, From to To-1.
 	Events iter.Seq2[[]byte, error]
@@ -52,6 +57,7 @@ type bundleHeader struct {
 	Checkpoints       int    `json:"checkpoints"`
 	ConsistencyProofs int    `json:"consistency_proofs"`
 	Events            int64  `json:"events"`
+	Findings          int    `json:"findings"`
 	From              int64  `json:"from"`
 	Origin            string `json:"origin"`
 	Subtrees          int    `json:"subtrees"`
@@ -85,6 +91,19 @@ type subtreeLine struct {
 	Subtree subtreeJSON `json:"subtree"`
 }
 
+type findingJSON struct {
+	Type         string `json:"type"`
+	Sequence     int64  `json:"sequence"`
+	EventID      string `json:"event_id,omitempty"`
+	ExpectedHash string `json:"expected_hash,omitempty"`
+	ActualHash   string `json:"actual_hash,omitempty"`
+	Detail       string `json:"detail,omitempty"`
+}
+
+type findingLine struct {
+	Finding findingJSON `json:"finding"`
+}
+
 // WriteBundle writes b, streaming its events.
 func WriteBundle(w io.Writer, b *Bundle) error {
 	bw := bufio.NewWriterSize(w, 1<<16)
@@ -97,7 +116,7 @@ func WriteBundle(w io.Writer, b *Bundle) error {
 		return bw.WriteByte('\n')
 	}
 	hdr := bundleHeader{Bundle: BundleFormat, Checkpoints: len(b.Checkpoints), ConsistencyProofs: len(b.Proofs),
-		Events: b.To - b.From, From: b.From, Origin: b.Origin, Subtrees: len(b.Subtrees), To: b.To,
+		Events: b.To - b.From, Findings: len(b.Findings), From: b.From, Origin: b.Origin, Subtrees: len(b.Subtrees), To: b.To,
 		TreeSize: b.TreeSize, VerifierKey: b.VerifierKey, Witness: string(b.Witness)}
 	if err := line(hdr); err != nil {
 		return err
@@ -118,6 +137,11 @@ func WriteBundle(w io.Writer, b *Bundle) error {
 	}
 	for _, s := range b.Subtrees {
 		if err := line(subtreeLine{subtreeJSON{s.Level, s.Index, s.Hash.String()}}); err != nil {
+			return err
+		}
+	}
+	for _, f := range b.Findings {
+		if err := line(findingLine{findingJSON{f.Type, f.Sequence, f.EventID, f.ExpectedHash, f.ActualHash, f.Detail}}); err != nil {
 			return err
 		}
 	}

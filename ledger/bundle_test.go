@@ -151,7 +151,7 @@ func TestGoldenBundle(t *testing.T) {
 }
 
 func lines(b []byte) []string { return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") }
-func join(ls []string) []byte  { return []byte(strings.Join(ls, "\n") + "\n") }
+func join(ls []string) []byte { return []byte(strings.Join(ls, "\n") + "\n") }
 
 // header lines of the golden bundle: 1 header, 3 checkpoints, 2 proofs, 0 subtrees.
 const goldenEvents = 1 + 3 + 2
@@ -276,7 +276,6 @@ func FuzzVerifyBundle(f *testing.F) {
 		}
 	})
 }
-
 
 func mustSign(t testing.TB, skey string, size int64, root vigil.Hash) []byte {
 	note, err := ledger.Sign(skey, "test.vigil/default", size, root)

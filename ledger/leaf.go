@@ -33,7 +33,7 @@ func AppendEvent(dst []byte, e *vigil.Event) []byte {
 	w.str("actor_id", e.ActorID)
 	w.str("actor_name", e.ActorName)
 	w.str("actor_type", e.ActorType)
-	w.str("created_at", e.CreatedAt.UTC().Format(TimeLayout))
+	w.time("created_at", e.CreatedAt)
 	w.str("id", e.ID)
 	w.str("idempotency_key", e.IdempotencyKey)
 	w.str("ip_address", e.IPAddress)
@@ -41,7 +41,7 @@ func AppendEvent(dst []byte, e *vigil.Event) []byte {
 	w.str("ip_country", e.IPCountry)
 	w.str("ip_region", e.IPRegion)
 	w.raw("metadata", e.Metadata)
-	w.str("occurred_at", e.OccurredAt.UTC().Format(TimeLayout))
+	w.time("occurred_at", e.OccurredAt)
 	w.str("outcome", string(e.Outcome))
 	w.str("patient_id", e.PatientID)
 	w.str("purpose_of_use", e.PurposeOfUse)
@@ -98,6 +98,14 @@ func (w *leafWriter) str(k, v string) {
 	}
 	w.key(k)
 	w.buf = appendString(w.buf, v)
+}
+
+// time writes a time in the fixed layout, which needs no escaping.
+func (w *leafWriter) time(k string, t time.Time) {
+	w.key(k)
+	w.buf = append(w.buf, '"')
+	w.buf = t.UTC().AppendFormat(w.buf, TimeLayout)
+	w.buf = append(w.buf, '"')
 }
 
 func (w *leafWriter) raw(k string, v []byte) {

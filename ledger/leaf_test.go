@@ -28,7 +28,7 @@ func sampleEvents() []vigil.Event {
 		{ID: "0190b5a0-0001-7000-8000-000000000000", Workspace: "default", Sequence: 1, CreatedAt: t0.Add(time.Second), OccurredAt: t0.Add(-time.Hour),
 			ActorID: "dr_m4k8p2", ActorName: "Dr. Emily \"Em\" Nakamura\n", ActorType: "physician",
 			Action: "patient_record.viewed", ActionCategory: "phi", Resource: "patient_record", ResourceID: "pat_7f3a9c2d", ResourceName: "Record #7f3a9c2d",
-			Targets: []vigil.Target{{Type: "patient_record", ID: "pat_7f3a9c2d", Metadata: json.RawMessage(`{"a":1}`)}, {Type: "lab", ID: "lab_9", Name: "Lab €"}},
+			Targets:  []vigil.Target{{Type: "patient_record", ID: "pat_7f3a9c2d", Metadata: json.RawMessage(`{"a":1}`)}, {Type: "lab", ID: "lab_9", Name: "Lab €"}},
 			Metadata: json.RawMessage(`{"department":"internal_medicine","n":1.5,"sections":["demographics"]}`),
 			TenantID: "clinic", SessionID: "sess_1", IdempotencyKey: "k1", Version: "2", Outcome: vigil.OutcomeFailure,
 			PatientID: "pt_1", PurposeOfUse: "TREAT", IPAddress: "2001:db8::1", UserAgent: "EHR/1.0", Source: "ehr",

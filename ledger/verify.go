@@ -78,7 +78,7 @@ func VerifyBundle(r io.Reader, opts VerifyOptions) (*Report, error) {
 		return nil, &BundleError{fmt.Sprintf("the first line is not a %s header", BundleFormat)}
 	}
 	if hdr.From < 0 || hdr.To < hdr.From || hdr.TreeSize < hdr.To || hdr.Events != hdr.To-hdr.From ||
-		hdr.Checkpoints < 1 || hdr.ConsistencyProofs < 0 || hdr.Subtrees < 0 {
+		hdr.Checkpoints < 1 || hdr.ConsistencyProofs < 0 || hdr.Subtrees < 0 || hdr.Findings < 0 {
 		return nil, &BundleError{"the header's ranges and counts are inconsistent"}
 	}
 	v := &bundleVerifier{rep: &Report{Origin: hdr.Origin, TreeSize: hdr.TreeSize}, hdr: hdr, key: opts.Key, frontier: NewFrontier()}
@@ -140,6 +140,19 @@ func VerifyBundle(r io.Reader, opts VerifyOptions) (*Report, error) {
 		} else {
 			right = append(right, st)
 		}
+	}
+	for range hdr.Findings {
+		line, err := readLine()
+		if err != nil {
+			return nil, &BundleError{"fewer finding lines than the header counts"}
+		}
+		var f findingLine
+		if err := strictJSON(line, &f); err != nil {
+			return nil, &BundleError{"a malformed finding line"}
+		}
+		fj := f.Finding
+		v.add(vigil.Break{Type: fj.Type, Sequence: fj.Sequence, EventID: fj.EventID, ExpectedHash: fj.ExpectedHash,
+			ActualHash: fj.ActualHash, Detail: "found by the exporter: " + fj.Detail})
 	}
 	if hdr.Subtrees != len(want) {
 		v.add(vigil.Break{Type: vigil.BreakHashMismatch, Sequence: -1, Detail: fmt.Sprintf("%d subtrees given, the range needs %d", hdr.Subtrees, len(want))})

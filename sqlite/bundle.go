@@ -36,27 +36,37 @@ func (db *DB) Bundle(ctx context.Context, workspace string, from, to int64, veri
 		b.Checkpoints = append(b.Checkpoints, cp.Note)
 		if i > 0 && cps[i-1].Size > 0 {
 			hs, err := db.ConsistencyProof(ctx, workspace, cps[i-1].Size, cp.Size)
-			if err != nil {
+			if vigil.ErrorCode(err) == vigil.EINVALID {
+				// The stored tree no longer reaches this checkpoint (it was
+				// truncated): the bundle goes without, and fails to verify.
+				continue
+			} else if err != nil {
 				return nil, err
 			}
 			b.Proofs = append(b.Proofs, ledger.ConsistencyProof{First: cps[i-1].Size, Second: cp.Size, Hashes: hs})
 		}
 	}
 	subs := ledger.SubtreesOutside(from, to, n)
-	idx := make([]int64, len(subs))
-	for i, s := range subs {
-		idx[i] = s.StoredIndex()
-	}
-	hashes, err := hashReader{ctx, db, ws}.ReadHashes(idx)
-	if err != nil {
-		return nil, vigil.Unavailable("reading the ledger failed", err)
-	}
-	for i, s := range subs {
-		b.Subtrees = append(b.Subtrees, ledger.SubtreeHash{Subtree: s, Hash: ledger.VigilHash(hashes[i])})
+	for _, s := range subs {
+		// Read one by one: a missing stored hash leaves a zero hash in the
+		// bundle, which then fails to verify, rather than no bundle at all.
+		var h ledger.SubtreeHash
+		h.Subtree = s
+		if hs, err := (hashReader{ctx, db, ws}).ReadHashes([]int64{s.StoredIndex()}); err == nil {
+			h.Hash = ledger.VigilHash(hs[0])
+		}
+		b.Subtrees = append(b.Subtrees, h)
 	}
 	if notes, err := db.readWitness(); err == nil {
 		b.Witness = []byte(notes[workspace])
 	}
+	// The stored tree is checked first: what only the database can show
+	// (a corrupted interior node) travels with the bundle.
+	rep, err := db.verify(ctx, ws, workspace, vigil.VerifyOptions{From: from, To: to}, nil)
+	if err != nil {
+		return nil, err
+	}
+	b.Findings = rep.Breaks
 	b.Events = db.canonicalEvents(ctx, ws, workspace, from, to)
 	return b, nil
 }
@@ -89,4 +99,3 @@ func (db *DB) canonicalEvents(ctx context.Context, ws int64, workspace string, f
 		}
 	}
 }
-

@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"bytes"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -198,6 +199,9 @@ func assertClean(t *testing.T, db *sqlite.DB) {
 	if err := db.VerifyPass(ctx(t), 0, func(_ string, b []vigil.Break) { found = append(found, b...) }); err != nil || len(found) > 0 {
 		t.Fatalf("background verifier on an untouched log: %+v %v", found, err)
 	}
+	if brep := bundleReport(t, db); !brep.Valid {
+		t.Fatalf("offline verifier on an untouched log: %+v", brep.Breaks)
+	}
 }
 
 // assertDetected checks both the on-demand and the background verifier.
@@ -217,6 +221,29 @@ func assertDetected(t *testing.T, db *sqlite.DB, want string) {
 	if rep.Valid || !hasBreak(rep.Breaks, want) {
 		t.Errorf("Verify = valid %v breaks %+v, want a %q break", rep.Valid, rep.Breaks, want)
 	}
+	// And offline: a bundle exported from the tampered database fails.
+	if brep := bundleReport(t, db); brep.Valid {
+		t.Errorf("the offline verifier passed a bundle of the tampered log")
+	}
+}
+
+// bundleReport exports the whole log and verifies it with the trusted key.
+func bundleReport(t *testing.T, db *sqlite.DB) *ledger.Report {
+	t.Helper()
+	b, err := db.Bundle(ctx(t), "ws", 0, 0, testVKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	var count *ledger.CountError
+	if err := ledger.WriteBundle(&buf, b); err != nil && !errors.As(err, &count) {
+		t.Fatal(err)
+	}
+	rep, err := ledger.VerifyBundle(&buf, ledger.VerifyOptions{Key: testVKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
 }
 
 func hasBreak(bs []vigil.Break, typ string) bool {

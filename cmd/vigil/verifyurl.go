@@ -117,4 +117,3 @@ func fetch(ctx context.Context, c *nethttp.Client, base, path string, q url.Valu
 }
 
 var errNoKey = errors.New("a trusted verifier key is required: --key VKEY or VIGIL_KEY (print it with vigil ledger key)")
-
