@@ -160,10 +160,13 @@ func dsn(path string, readOnly bool) string {
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "cache_size(-32000)")
 	if readOnly {
+		// Readers share the OS page cache; a small private cache each
+		// keeps memory bounded however many run.
+		q.Add("_pragma", "cache_size(-4000)")
 		q.Add("_pragma", "query_only(1)")
 	} else {
+		q.Add("_pragma", "cache_size(-32000)")
 		q.Set("_txlock", "immediate")
 		// Checkpoints run from their own connection (checkpointWAL).
 		q.Add("_pragma", "wal_autocheckpoint(0)")

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"strconv"
+	"strings"
 
 	"github.com/vigilhq/vigil"
 	"golang.org/x/mod/sumdb/tlog"
@@ -14,8 +15,16 @@ import (
 type inserter struct {
 	tx                                    *sql.Tx
 	insEvent, insTarget, insHash, selIdem *sql.Stmt
-	selHash                               *sql.Stmt
+	selHash, insHashes                    *sql.Stmt
+
+	// pending holds stored hashes not yet written: they go in multi-row
+	// inserts of hashBatch rows, which costs SQLite and database/sql far
+	// less than one statement per hash.
+	pending []any
 }
+
+// hashBatch is the number of stored hashes per multi-row insert.
+const hashBatch = 64
 
 const insertEventSQL = `INSERT INTO events (ws, seq, id, created_at, occurred_at, actor_id, actor_name, actor_type,
 	action, action_category, resource, resource_id, resource_name, targets, metadata, tenant_id, session_id,
@@ -39,6 +48,7 @@ func newInserter(ctx context.Context, tx *sql.Tx) (*inserter, error) {
 	ins.insHash = prep("INSERT INTO ledger_hashes (ws, idx, hash) VALUES (?,?,?)")
 	ins.selIdem = prep("SELECT id, seq FROM events WHERE ws = ? AND idempotency_key = ?")
 	ins.selHash = prep("SELECT hash FROM ledger_hashes WHERE ws = ? AND idx = ?")
+	ins.insHashes = prep("INSERT INTO ledger_hashes (ws, idx, hash) VALUES " + strings.TrimSuffix(strings.Repeat("(?,?,?),", hashBatch), ","))
 	if err != nil {
 		ins.close()
 		return nil, err
@@ -47,7 +57,7 @@ func newInserter(ctx context.Context, tx *sql.Tx) (*inserter, error) {
 }
 
 func (ins *inserter) close() {
-	for _, s := range []*sql.Stmt{ins.insEvent, ins.insTarget, ins.insHash, ins.selIdem, ins.selHash} {
+	for _, s := range []*sql.Stmt{ins.insEvent, ins.insTarget, ins.insHash, ins.selIdem, ins.selHash, ins.insHashes} {
 		if s != nil {
 			s.Close()
 		}
@@ -72,14 +82,35 @@ func (ins *inserter) event(ctx context.Context, ws int64, e *vigil.Event) error 
 	return nil
 }
 
+// hash queues one stored hash; flush writes the queue.
 func (ins *inserter) hash(ctx context.Context, ws, idx int64, h tlog.Hash) error {
-	_, err := ins.insHash.ExecContext(ctx, ws, idx, h[:])
-	return err
+	ins.pending = append(ins.pending, ws, idx, h[:])
+	if len(ins.pending) == 3*hashBatch {
+		_, err := ins.insHashes.ExecContext(ctx, ins.pending...)
+		ins.pending = ins.pending[:0]
+		return err
+	}
+	return nil
+}
+
+// flush writes the queued hashes; the writer calls it before commit and
+// before reading hashes back.
+func (ins *inserter) flush(ctx context.Context) error {
+	for i := 0; i < len(ins.pending); i += 3 {
+		if _, err := ins.insHash.ExecContext(ctx, ins.pending[i:i+3]...); err != nil {
+			return err
+		}
+	}
+	ins.pending = ins.pending[:0]
+	return nil
 }
 
 func (ins *inserter) readHash(ctx context.Context, ws, idx int64) (tlog.Hash, error) {
 	var b []byte
 	var h tlog.Hash
+	if err := ins.flush(ctx); err != nil {
+		return h, err
+	}
 	if err := ins.selHash.QueryRowContext(ctx, ws, idx).Scan(&b); err != nil {
 		return h, err
 	}

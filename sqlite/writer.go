@@ -310,6 +310,9 @@ func (w *writer) writeGroup(group []*appendReq) error {
 			}
 		}
 	}
+	if err := ins.flush(ctx); err != nil {
+		return err
+	}
 	return tx.Commit()
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -250,4 +249,3 @@ func procStatusMB(field string) float64 {
 	return 0
 }
 
-var errBench = errors.New("bench: requests failed")
