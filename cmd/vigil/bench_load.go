@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"io"
-	nethttp "net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,24 +49,18 @@ func (s *benchServer) load(ctx context.Context, n int, d time.Duration, perReque
 	defer cancel()
 	start := time.Now()
 	var wg sync.WaitGroup
+	addr := strings.TrimPrefix(s.url, "http://")
 	for c := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			cl := newRawClient(addr)
+			defer cl.close()
 			for i := 0; ctx.Err() == nil; i++ {
-				b := body(c, i)
-				req, _ := nethttp.NewRequest("POST", s.url+path, strings.NewReader(b))
-				req.Header.Set("Authorization", "Bearer "+s.ingest)
-				req.Header.Set("Content-Type", "application/json")
+				b := []byte(body(c, i))
 				t0 := time.Now()
-				resp, err := s.client.Do(req)
-				if err != nil {
-					errs.Add(1)
-					continue
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != 201 {
+				status, err := cl.post(path, s.ingest, b)
+				if err != nil || status != 201 {
 					errs.Add(1)
 					continue
 				}
