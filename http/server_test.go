@@ -28,8 +28,9 @@ var testKey, testVKey = func() (string, string) {
 
 // env is a running server over a real SQLite file, with a key per role.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	db      *sqlite.DB
+	dbPath  string
 	srv     *httptest.Server
 	ingest  string
 	auditor string
@@ -40,7 +41,7 @@ func newEnv(t *testing.T) *env {
 	return newEnvWith(t, vhttp.Config{})
 }
 
-func newEnvWith(t *testing.T, cfg vhttp.Config) *env {
+func newEnvWith(t testing.TB, cfg vhttp.Config) *env {
 	t.Helper()
 	dir := t.TempDir()
 	db, err := sqlite.Open(context.Background(), sqlite.Config{
@@ -53,7 +54,7 @@ func newEnvWith(t *testing.T, cfg vhttp.Config) *env {
 	cfg.Store, cfg.VerifierKey = db, testVKey
 	srv := httptest.NewServer(vhttp.NewServer(cfg))
 	t.Cleanup(func() { srv.Close(); db.Close() })
-	e := &env{t: t, db: db, srv: srv}
+	e := &env{t: t, db: db, srv: srv, dbPath: filepath.Join(dir, "vigil.db")}
 	if _, err := db.EnsureWorkspace(context.Background(), "default"); err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +82,7 @@ type response struct {
 	body   []byte
 }
 
-func (r response) json(t *testing.T, v any) {
+func (r response) json(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.body, v); err != nil {
 		t.Fatalf("status %d body %q: %v", r.status, r.body, err)
@@ -90,7 +91,7 @@ func (r response) json(t *testing.T, v any) {
 
 // errorCode returns the error body's code, failing unless the body is the
 // documented error shape.
-func (r response) errorCode(t *testing.T) string {
+func (r response) errorCode(t testing.TB) string {
 	t.Helper()
 	var e struct {
 		Error   string            `json:"error"`
@@ -151,7 +152,7 @@ func (e *env) do(method, path, key string, body any, headers ...string) response
 func (e *env) post(path, key string, body any) response { return e.do("POST", path, key, body) }
 func (e *env) get(path, key string) response            { return e.do("GET", path, key, nil) }
 
-func wantStatus(t *testing.T, r response, status int) {
+func wantStatus(t testing.TB, r response, status int) {
 	t.Helper()
 	if r.status != status {
 		t.Fatalf("status %d, want %d: %s", r.status, status, r.body)

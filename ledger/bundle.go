@@ -2,48 +2,60 @@ package ledger
 
 import (
 	"bufio"
-	"encoding/json"
+	"bytes"
 	"fmt"
 	"io"
 	"iter"
+	"strconv"
 
 	"github.com/vigilhq/vigil"
 )
 
-// BundleFormat names the bundle format in its header.
+// BundleFormat names the bundle format in its header line.
 const BundleFormat = "vigil.bundle.v1"
 
-// Bundle is an offline copy of a range of a workspace's log with what is
-// needed to check it against signed checkpoints, with no server and no
-// database. Its file form is NDJSON: a header line, then the checkpoint,
-// consistency-proof and subtree lines the header counts, then one line per
-// event holding exactly the canonical bytes its leaf hashes.
+// Bundle is an offline copy of the events [From, To) of one workspace's log
+// with what is needed to check them against signed checkpoints, with no
+// server and no database. Its file form is NDJSON, every line a canonical
+// JSON object (docs/ledger.md §5):
+//
+//	{"bundle":"vigil.bundle.v1","events":To-From,"from":From,"origin":...,"to":To,"tree_size":TreeSize,"verifier_key":...}
+//	{"checkpoint":"<signed note>"}                                   one per checkpoint, by increasing size
+//	{"consistency":{"first":m,"hashes":[hex...],"second":n}}         one per consecutive pair (m > 0)
+//	{"subtree":{"hash":hex,"index":k,"level":l}}                     SubtreesOutside(From, To, TreeSize)
+//	{"witness":"<signed note>"}                                      optional
+//	{"finding":{"type":...,"sequence":s,...}}                        optional, any number
+//	<the leaf bytes of event From>
+//	...
+//	<the leaf bytes of event To-1>
 type Bundle struct {
 	Origin      string
-	VerifierKey string
-	From, To    int64 // the events' sequences: [From, To)
-	TreeSize    int64 // the size of the last checkpoint; To <= TreeSize
+	VerifierKey string // the key the exporter names; a verifier should bring its own
+	From, To    int64  // the events' sequences: [From, To)
+	TreeSize    int64  // the size of the last checkpoint; To <= TreeSize
 
-	Checkpoints [][]byte           // signed notes, by increasing size, the last of TreeSize
-	Proofs      []ConsistencyProof // between each pair of consecutive checkpoints
+	Checkpoints [][]byte           // signed notes of size in [From, TreeSize], by increasing size; the last of TreeSize
+	Proofs      []ConsistencyProof // between each two consecutive checkpoints (none from size 0)
 	Subtrees    []SubtreeHash      // SubtreesOutside(From, To, TreeSize), in order
-	Witness     []byte             // optional: the latest checkpoint kept outside the database
-	// Findings are what the exporter's own verification of the stored
-	// tree found (a corrupted interior node leaves the events intact, so
-	// only the source can see it). A verifier trusts a bundle's findings,
-	// never its silence.
+	// Witness is the exporter's latest checkpoint kept outside its
+	// database, if any: a log rolled back behind it is caught offline.
+	Witness []byte
+	// Findings are what the exporter's own verification of its stored
+	// tree found; a corrupted interior node leaves the events intact, so
+	// only the source can see it. A verifier reports a bundle's findings
+	// as breaks, and trusts its silence about them not at all.
 	Findings []vigil.Break
 
-	// Events yields the canonical bytes of each event, From to To-1.
+	// Events yields the leaf bytes of each event From to To-1, in order.
+	// The writer does not keep them, so an export needs no memory.
 	Events iter.Seq2[[]byte, error]
 }
 
 // ConsistencyProof proves that the tree of Second leaves extends the tree
-// of First leaves (RFC 6962 consistency proof, as tlog.ProveTree).
+// of First leaves: tlog.ProveTree(Second, First).
 type ConsistencyProof struct {
-	First  int64        `json:"first"`
-	Second int64        `json:"second"`
-	Hashes []vigil.Hash `json:"-"`
+	First, Second int64
+	Hashes        []vigil.Hash
 }
 
 // SubtreeHash is the stored root of one complete subtree.
@@ -52,118 +64,100 @@ type SubtreeHash struct {
 	Hash vigil.Hash
 }
 
-type bundleHeader struct {
-	Bundle            string `json:"bundle"`
-	Checkpoints       int    `json:"checkpoints"`
-	ConsistencyProofs int    `json:"consistency_proofs"`
-	Events            int64  `json:"events"`
-	Findings          int    `json:"findings"`
-	From              int64  `json:"from"`
-	Origin            string `json:"origin"`
-	Subtrees          int    `json:"subtrees"`
-	To                int64  `json:"to"`
-	TreeSize          int64  `json:"tree_size"`
-	VerifierKey       string `json:"verifier_key"`
-	Witness           string `json:"witness,omitempty"`
-}
-
-type checkpointLine struct {
-	Checkpoint string `json:"checkpoint"`
-}
-
-type proofJSON struct {
-	First  int64    `json:"first"`
-	Second int64    `json:"second"`
-	Hashes []string `json:"hashes"`
-}
-
-type proofLine struct {
-	Consistency proofJSON `json:"consistency"`
-}
-
-type subtreeJSON struct {
-	Level int    `json:"level"`
-	Index int64  `json:"index"`
-	Hash  string `json:"hash"`
-}
-
-type subtreeLine struct {
-	Subtree subtreeJSON `json:"subtree"`
-}
-
-type findingJSON struct {
-	Type         string `json:"type"`
-	Sequence     int64  `json:"sequence"`
-	EventID      string `json:"event_id,omitempty"`
-	ExpectedHash string `json:"expected_hash,omitempty"`
-	ActualHash   string `json:"actual_hash,omitempty"`
-	Detail       string `json:"detail,omitempty"`
-}
-
-type findingLine struct {
-	Finding findingJSON `json:"finding"`
-}
-
-// WriteBundle writes b, streaming its events.
+// WriteBundle writes b in its file form, streaming the events. If the
+// iterator yields another number of events than the range holds, the
+// bundle is written all the same (it will not verify: the verifier names
+// what is missing) and a *CountError says so.
 func WriteBundle(w io.Writer, b *Bundle) error {
+	if b.From < 0 || b.To < b.From || b.TreeSize < b.To {
+		return fmt.Errorf("ledger: bundle range [%d, %d) does not fit a tree of %d", b.From, b.To, b.TreeSize)
+	}
 	bw := bufio.NewWriterSize(w, 1<<16)
-	line := func(v any) error {
-		j, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		bw.Write(j)
-		return bw.WriteByte('\n')
+	var line []byte
+	emit := func() {
+		line = append(line, '\n')
+		bw.Write(line) // a write error sticks in bw and is returned by Flush
+		line = line[:0]
 	}
-	hdr := bundleHeader{Bundle: BundleFormat, Checkpoints: len(b.Checkpoints), ConsistencyProofs: len(b.Proofs),
-		Events: b.To - b.From, Findings: len(b.Findings), From: b.From, Origin: b.Origin, Subtrees: len(b.Subtrees), To: b.To,
-		TreeSize: b.TreeSize, VerifierKey: b.VerifierKey, Witness: string(b.Witness)}
-	if err := line(hdr); err != nil {
-		return err
-	}
+	line = appendHeader(line, b)
+	emit()
 	for _, c := range b.Checkpoints {
-		if err := line(checkpointLine{string(c)}); err != nil {
-			return err
-		}
+		line = append(line, `{"checkpoint":`...)
+		line = append(appendString(line, string(c)), '}')
+		emit()
 	}
 	for _, p := range b.Proofs {
-		pj := proofJSON{First: p.First, Second: p.Second, Hashes: make([]string, len(p.Hashes))}
-		for i, h := range p.Hashes {
-			pj.Hashes[i] = h.String()
-		}
-		if err := line(proofLine{pj}); err != nil {
-			return err
-		}
+		line = appendProofLine(line, p)
+		emit()
 	}
 	for _, s := range b.Subtrees {
-		if err := line(subtreeLine{subtreeJSON{s.Level, s.Index, s.Hash.String()}}); err != nil {
-			return err
-		}
+		line = fmt.Appendf(line, `{"subtree":{"hash":"%s","index":%d,"level":%d}}`, s.Hash, s.Index, s.Level)
+		emit()
+	}
+	if len(b.Witness) > 0 {
+		line = append(line, `{"witness":`...)
+		line = append(appendString(line, string(b.Witness)), '}')
+		emit()
 	}
 	for _, f := range b.Findings {
-		if err := line(findingLine{findingJSON{f.Type, f.Sequence, f.EventID, f.ExpectedHash, f.ActualHash, f.Detail}}); err != nil {
-			return err
-		}
+		line = appendFindingLine(line, f)
+		emit()
 	}
 	var n int64
-	for ev, err := range b.Events {
-		if err != nil {
-			return err
+	if b.Events != nil {
+		for ev, err := range b.Events {
+			if err != nil {
+				return err
+			}
+			if bytes.IndexByte(ev, '\n') >= 0 {
+				// Leaves are canonical JSON, which has no raw newline; this
+				// is not a leaf, and would break the line structure.
+				return fmt.Errorf("ledger: bundle: event %d holds a newline: not a leaf", b.From+n)
+			}
+			bw.Write(ev)
+			bw.WriteByte('\n')
+			n++
 		}
-		bw.Write(ev)
-		if err := bw.WriteByte('\n'); err != nil {
-			return err
-		}
-		n++
 	}
 	if err := bw.Flush(); err != nil {
 		return err
 	}
 	if n != b.To-b.From {
-		// Written all the same: the verifier will name what is missing.
 		return &CountError{Written: n, Want: b.To - b.From}
 	}
 	return nil
+}
+
+func appendHeader(dst []byte, b *Bundle) []byte {
+	dst = fmt.Appendf(dst, `{"bundle":"%s","events":%d,"from":%d,"origin":`, BundleFormat, b.To-b.From, b.From)
+	dst = appendString(dst, b.Origin)
+	dst = fmt.Appendf(dst, `,"to":%d,"tree_size":%d,"verifier_key":`, b.To, b.TreeSize)
+	return append(appendString(dst, b.VerifierKey), '}')
+}
+
+func appendProofLine(dst []byte, p ConsistencyProof) []byte {
+	dst = fmt.Appendf(dst, `{"consistency":{"first":%d,"hashes":[`, p.First)
+	for i, h := range p.Hashes {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, '"')
+		dst = append(dst, h.String()...)
+		dst = append(dst, '"')
+	}
+	return fmt.Appendf(dst, `],"second":%d}}`, p.Second)
+}
+
+func appendFindingLine(dst []byte, f vigil.Break) []byte {
+	w := leafWriter{buf: append(dst, `{"finding":{`...)}
+	w.str(`"actual_hash":`, f.ActualHash)
+	w.str(`"detail":`, f.Detail)
+	w.str(`"event_id":`, f.EventID)
+	w.str(`"expected_hash":`, f.ExpectedHash)
+	w.key(`"sequence":`)
+	w.buf = strconv.AppendInt(w.buf, f.Sequence, 10)
+	w.str(`"type":`, f.Type)
+	return append(w.buf, '}', '}')
 }
 
 // CountError says a bundle was written with fewer or more events than its

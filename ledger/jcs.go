@@ -1,27 +1,21 @@
 package ledger
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
-	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf16"
-	"unicode/utf8"
 
 	"github.com/vigilhq/vigil"
 )
 
-// CanonicalError reports why a JSON value has no canonical form.
+// CanonicalError reports why a JSON text has no canonical form.
 type CanonicalError struct {
-	Path string // a JSON-pointer-like path to the offending value
-	Msg  string
+	Path   string // JSON Pointer (RFC 6901) of the offending value; "" is the whole text
+	Offset int    // byte offset in the input where the problem was found
+	Msg    string
 }
 
+// Error is safe to show to API clients: it names the value, not the package.
 func (e *CanonicalError) Error() string {
 	if e.Path == "" {
 		return e.Msg
@@ -29,289 +23,275 @@ func (e *CanonicalError) Error() string {
 	return e.Path + ": " + e.Msg
 }
 
-// maxSafeInteger is 2^53: integers beyond it are not exactly representable
-// as IEEE doubles, which RFC 8785 numbers are.
-const maxSafeInteger = 1 << 53
-
-// Canonicalize returns the RFC 8785 (JCS) form of one JSON value. It
-// refuses what has no faithful canonical form: invalid UTF-8, lone UTF-16
-// surrogates, duplicate object keys, numbers outside the double range,
-// integers beyond ±2^53 (they would lose precision), and nesting deeper
-// than vigil.MaxJSONDepth.
+// Canonicalize returns the RFC 8785 (JCS) form of one JSON text: no
+// whitespace, object members sorted by the UTF-16 code units of their
+// names, strings with the minimal escaping, numbers as ECMAScript prints
+// the IEEE double they denote.
+//
+// It refuses, with a *CanonicalError, what has no faithful canonical form:
+// invalid UTF-8, \u escapes of lone surrogates, duplicate member names,
+// nesting deeper than vigil.MaxJSONDepth, numbers beyond the double range
+// (or non-zero numbers that round to zero), and integers of magnitude
+// beyond 2^53 (RFC 7493 I-JSON: they would silently change when read as
+// doubles) — both integers written as such and numbers whose canonical
+// form would be one (1e17 is written 100000000000000000). Numbers from
+// 1e21 up are written with an exponent and are accepted.
 func Canonicalize(raw []byte) ([]byte, error) {
-	if !utf8.Valid(raw) {
-		return nil, &CanonicalError{Msg: "invalid UTF-8"}
-	}
-	if err := checkSurrogates(raw); err != nil {
-		return nil, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	v, err := decodeValue(dec, "", 0)
+	p := parser{in: raw}
+	p.skipSpace()
+	out, err := p.value(make([]byte, 0, len(raw)))
 	if err != nil {
 		return nil, err
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, &CanonicalError{Msg: "data after the JSON value"}
+	p.skipSpace()
+	if p.pos != len(p.in) {
+		return nil, p.fail("data after the JSON value")
 	}
-	return appendValue(nil, v), nil
+	return out, nil
 }
 
-// member is one object member, kept in input order until sorting.
-type member struct {
-	key string
-	val any
+// parser reads one JSON text and appends its canonical form as it goes:
+// one pass, and no intermediate tree.
+type parser struct {
+	in    []byte
+	pos   int
+	depth int
+	path  []pathSegment // where the parser is, for error messages
+	keys  []byte        // scratch for decoded member names
+	mems  []member      // scratch for the members of the objects being read
+	out   []byte        // scratch for canonical values read by objectValue
 }
 
-func decodeValue(dec *json.Decoder, path string, depth int) (any, error) {
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, &CanonicalError{Path: path, Msg: "invalid JSON: " + err.Error()}
-	}
-	switch t := tok.(type) {
-	case json.Delim:
-		if depth >= vigil.MaxJSONDepth {
-			return nil, &CanonicalError{Path: path, Msg: fmt.Sprintf("nesting deeper than %d", vigil.MaxJSONDepth)}
-		}
-		switch t {
-		case '{':
-			var ms []member
-			seen := map[string]bool{}
-			for dec.More() {
-				kt, err := dec.Token()
-				if err != nil {
-					return nil, &CanonicalError{Path: path, Msg: "invalid JSON: " + err.Error()}
-				}
-				k := kt.(string)
-				if seen[k] {
-					return nil, &CanonicalError{Path: path + "/" + k, Msg: "duplicate key"}
-				}
-				seen[k] = true
-				v, err := decodeValue(dec, path+"/"+k, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				ms = append(ms, member{k, v})
-			}
-			if _, err := dec.Token(); err != nil {
-				return nil, &CanonicalError{Path: path, Msg: "invalid JSON: " + err.Error()}
-			}
-			sort.Slice(ms, func(i, j int) bool { return lessUTF16(ms[i].key, ms[j].key) })
-			return ms, nil
-		case '[':
-			arr := []any{}
-			for i := 0; dec.More(); i++ {
-				v, err := decodeValue(dec, path+"/"+strconv.Itoa(i), depth+1)
-				if err != nil {
-					return nil, err
-				}
-				arr = append(arr, v)
-			}
-			if _, err := dec.Token(); err != nil {
-				return nil, &CanonicalError{Path: path, Msg: "invalid JSON: " + err.Error()}
-			}
-			return arr, nil
-		}
-	case json.Number:
-		f, err := numberValue(string(t))
-		if err != nil {
-			return nil, &CanonicalError{Path: path, Msg: err.Error()}
-		}
-		return f, nil
-	case string, bool, nil:
-		return t, nil
-	}
-	return nil, &CanonicalError{Path: path, Msg: "unexpected JSON token"}
+// pathSegment is a member name or, when name is nil, an array index.
+type pathSegment struct {
+	name  []byte
+	index int
 }
 
-// numberValue parses a JSON number as the double it denotes.
-func numberValue(s string) (float64, error) {
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsInf(f, 0) {
-		return 0, errors.New("number out of the IEEE double range")
-	}
-	if !strings.ContainsAny(s, ".eE") {
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || n > maxSafeInteger || n < -maxSafeInteger {
-			return 0, errors.New("integer beyond ±2^53 would lose precision (RFC 7493 I-JSON)")
-		}
-	}
-	return f, nil
+func (p *parser) fail(msg string) *CanonicalError {
+	return &CanonicalError{Path: p.pointer(""), Offset: p.pos, Msg: msg}
 }
 
-// lessUTF16 orders strings by their UTF-16 code units, as RFC 8785 sorts
-// object keys.
-func lessUTF16(a, b string) bool {
-	ua, ub := utf16.Encode([]rune(a)), utf16.Encode([]rune(b))
-	for i := 0; i < len(ua) && i < len(ub); i++ {
-		if ua[i] != ub[i] {
-			return ua[i] < ub[i]
+// pointer renders the current path as a JSON Pointer, with last appended
+// as a final member name when it is not empty.
+func (p *parser) pointer(last string) string {
+	var b strings.Builder
+	for _, s := range p.path {
+		b.WriteByte('/')
+		if s.name == nil {
+			b.WriteString(strconv.Itoa(s.index))
+		} else {
+			writePointerToken(&b, string(s.name))
 		}
 	}
-	return len(ua) < len(ub)
-}
-
-func appendValue(dst []byte, v any) []byte {
-	switch t := v.(type) {
-	case nil:
-		return append(dst, "null"...)
-	case bool:
-		if t {
-			return append(dst, "true"...)
-		}
-		return append(dst, "false"...)
-	case string:
-		return appendString(dst, t)
-	case float64:
-		return AppendNumber(dst, t)
-	case []any:
-		dst = append(dst, '[')
-		for i, x := range t {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendValue(dst, x)
-		}
-		return append(dst, ']')
-	case []member:
-		dst = append(dst, '{')
-		for i, m := range t {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendString(dst, m.key)
-			dst = append(dst, ':')
-			dst = appendValue(dst, m.val)
-		}
-		return append(dst, '}')
+	if last != "" {
+		b.WriteByte('/')
+		writePointerToken(&b, last)
 	}
-	panic(fmt.Sprintf("ledger: no canonical form for %T", v))
+	return b.String()
 }
 
-// appendString writes s as RFC 8785 does: only '"', '\\' and control
-// characters are escaped, with the short escapes where JSON has them.
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"':
-			dst = append(dst, '\\', '"')
-		case '\\':
-			dst = append(dst, '\\', '\\')
-		case '\b':
-			dst = append(dst, '\\', 'b')
-		case '\f':
-			dst = append(dst, '\\', 'f')
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
+func writePointerToken(b *strings.Builder, s string) {
+	b.WriteString(strings.NewReplacer("~", "~0", "/", "~1").Replace(s))
+}
+
+func (p *parser) skipSpace() {
+	for p.pos < len(p.in) {
+		switch p.in[p.pos] {
+		case ' ', '\t', '\n', '\r':
+			p.pos++
 		default:
-			const hex = "0123456789abcdef"
-			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			return
 		}
-		start = i + 1
 	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
 
-// AppendNumber writes f as ECMAScript's Number.prototype.toString does,
-// which is RFC 8785's number form.
-func AppendNumber(dst []byte, f float64) []byte {
-	if f == 0 {
-		return append(dst, '0') // also -0
+func (p *parser) value(dst []byte) ([]byte, error) {
+	if p.pos >= len(p.in) {
+		return nil, p.fail("unexpected end of JSON input")
 	}
-	if f < 0 {
-		dst = append(dst, '-')
-		f = -f
-	}
-	// Shortest round-tripping digits and exponent: d.ddde±x.
-	e := strconv.FormatFloat(f, 'e', -1, 64)
-	mant, exp, _ := strings.Cut(e, "e")
-	digits := strings.Replace(mant, ".", "", 1)
-	x, _ := strconv.Atoi(exp)
-	n := x + 1 // the position of the decimal point relative to the digits
-	k := len(digits)
-	switch {
-	case k <= n && n <= 21:
-		dst = append(dst, digits...)
-		for range n - k {
-			dst = append(dst, '0')
-		}
-	case 0 < n && n <= 21:
-		dst = append(dst, digits[:n]...)
-		dst = append(dst, '.')
-		dst = append(dst, digits[n:]...)
-	case -6 < n && n <= 0:
-		dst = append(dst, '0', '.')
-		for range -n {
-			dst = append(dst, '0')
-		}
-		dst = append(dst, digits...)
+	switch c := p.in[p.pos]; {
+	case c == '{':
+		return p.object(dst)
+	case c == '[':
+		return p.array(dst)
+	case c == '"':
+		return p.string(dst)
+	case c == '-' || c >= '0' && c <= '9':
+		return p.number(dst)
+	case c == 't':
+		return p.literal(dst, "true")
+	case c == 'f':
+		return p.literal(dst, "false")
+	case c == 'n':
+		return p.literal(dst, "null")
 	default:
-		dst = append(dst, digits[0])
-		if k > 1 {
-			dst = append(dst, '.')
-			dst = append(dst, digits[1:]...)
-		}
-		dst = append(dst, 'e')
-		if n-1 >= 0 {
-			dst = append(dst, '+')
-		}
-		dst = strconv.AppendInt(dst, int64(n-1), 10)
+		return nil, p.fail("invalid character " + strconv.QuoteRune(rune(c)) + " looking for a value")
 	}
-	return dst
 }
 
-// checkSurrogates refuses \u escapes of lone UTF-16 surrogates, which
-// encoding/json would silently turn into U+FFFD.
-func checkSurrogates(b []byte) error {
-	inString := false
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if !inString {
-			if c == '"' {
-				inString = true
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			inString = false
-		case '\\':
-			if i+1 < len(b) && b[i+1] == 'u' {
-				r, ok := hex4(b, i+2)
-				if ok && r >= 0xD800 && r < 0xDC00 {
-					lo, ok2 := hex4(b, i+8)
-					if !(ok2 && i+7 < len(b) && b[i+6] == '\\' && b[i+7] == 'u' && lo >= 0xDC00 && lo < 0xE000) {
-						return &CanonicalError{Msg: "lone UTF-16 surrogate escape"}
-					}
-					i += 11 // the pair
-					continue
-				}
-				if ok && r >= 0xDC00 && r < 0xE000 {
-					return &CanonicalError{Msg: "lone UTF-16 surrogate escape"}
-				}
-			}
-			i++
-		}
+func (p *parser) literal(dst []byte, lit string) ([]byte, error) {
+	if !strings.HasPrefix(string(p.in[p.pos:min(len(p.in), p.pos+len(lit))]), lit) {
+		return nil, p.fail("invalid literal")
+	}
+	p.pos += len(lit)
+	return append(dst, lit...), nil
+}
+
+func (p *parser) enter() error {
+	p.depth++
+	if p.depth > vigil.MaxJSONDepth {
+		return p.fail("nesting deeper than " + strconv.Itoa(vigil.MaxJSONDepth))
 	}
 	return nil
 }
 
-func hex4(b []byte, at int) (rune, bool) {
-	if at+4 > len(b) {
-		return 0, false
+func (p *parser) array(dst []byte) ([]byte, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
 	}
-	v, err := strconv.ParseUint(string(b[at:at+4]), 16, 32)
-	return rune(v), err == nil
+	p.pos++ // [
+	dst = append(dst, '[')
+	p.skipSpace()
+	if p.pos < len(p.in) && p.in[p.pos] == ']' {
+		p.pos++
+		p.depth--
+		return append(dst, ']'), nil
+	}
+	p.path = append(p.path, pathSegment{})
+	for i := 0; ; i++ {
+		p.path[len(p.path)-1].index = i
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		var err error
+		if dst, err = p.value(dst); err != nil {
+			return nil, err
+		}
+		p.skipSpace()
+		if p.pos >= len(p.in) {
+			return nil, p.fail("unexpected end of JSON input")
+		}
+		if c := p.in[p.pos]; c == ']' {
+			break
+		} else if c != ',' {
+			return nil, p.fail("expected ',' or ']' after an array element")
+		}
+		p.pos++
+		p.skipSpace()
+	}
+	p.pos++ // ]
+	p.path = p.path[:len(p.path)-1]
+	p.depth--
+	return append(dst, ']'), nil
+}
+
+// member is one object member as written to the output: its decoded name
+// (in p.keys) and the span of `"name":value` in dst.
+type member struct {
+	nameStart, nameEnd int
+	start, end         int
+}
+
+func (p *parser) object(dst []byte) ([]byte, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	p.pos++ // {
+	dst = append(dst, '{')
+	p.skipSpace()
+	if p.pos < len(p.in) && p.in[p.pos] == '}' {
+		p.pos++
+		p.depth--
+		return append(dst, '}'), nil
+	}
+	keysMark, memsMark := len(p.keys), len(p.mems)
+	sorted := true
+	p.path = append(p.path, pathSegment{})
+	for {
+		if p.pos >= len(p.in) || p.in[p.pos] != '"' {
+			return nil, p.fail("expected a string for an object member name")
+		}
+		if len(p.mems) > memsMark {
+			dst = append(dst, ',')
+		}
+		m := member{start: len(dst), nameStart: len(p.keys)}
+		var err error
+		if p.keys, err = p.decodeString(p.keys); err != nil {
+			return nil, err
+		}
+		m.nameEnd = len(p.keys)
+		name := p.keys[m.nameStart:m.nameEnd]
+		dst = appendStringBytes(dst, name)
+		p.path[len(p.path)-1].name = name
+		if n := len(p.mems); n > memsMark {
+			prev := p.mems[n-1]
+			switch compareUTF16(p.keys[prev.nameStart:prev.nameEnd], name) {
+			case 0:
+				return nil, &CanonicalError{Path: p.pointer(""), Offset: p.pos, Msg: "duplicate member name"}
+			case 1:
+				sorted = false
+			}
+		}
+		p.skipSpace()
+		if p.pos >= len(p.in) || p.in[p.pos] != ':' {
+			return nil, p.fail("expected ':' after an object member name")
+		}
+		p.pos++
+		p.skipSpace()
+		dst = append(dst, ':')
+		if dst, err = p.value(dst); err != nil {
+			return nil, err
+		}
+		m.end = len(dst)
+		p.mems = append(p.mems, m)
+		p.skipSpace()
+		if p.pos >= len(p.in) {
+			return nil, p.fail("unexpected end of JSON input")
+		}
+		if c := p.in[p.pos]; c == '}' {
+			break
+		} else if c != ',' {
+			return nil, p.fail("expected ',' or '}' after an object member")
+		}
+		p.pos++
+		p.skipSpace()
+	}
+	p.pos++ // }
+	p.path = p.path[:len(p.path)-1]
+	if !sorted {
+		var err error
+		if dst, err = p.sortMembers(dst, p.mems[memsMark:]); err != nil {
+			return nil, err
+		}
+	}
+	// This object's member names and spans are no longer needed.
+	p.keys, p.mems = p.keys[:keysMark], p.mems[:memsMark]
+	p.depth--
+	return append(dst, '}'), nil
+}
+
+// sortMembers reorders the members already written to dst into RFC 8785
+// order. Input that is already canonical never gets here.
+func (p *parser) sortMembers(dst []byte, members []member) ([]byte, error) {
+	name := func(m member) []byte { return p.keys[m.nameStart:m.nameEnd] }
+	slices.SortStableFunc(members, func(a, b member) int { return compareUTF16(name(a), name(b)) })
+	for i := 1; i < len(members); i++ {
+		if compareUTF16(name(members[i-1]), name(members[i])) == 0 {
+			return nil, &CanonicalError{Path: p.pointer(string(name(members[i]))), Offset: p.pos, Msg: "duplicate member name"}
+		}
+	}
+	first := members[0].start
+	for _, m := range members {
+		first = min(first, m.start)
+	}
+	written := slices.Clone(dst[first:])
+	dst = dst[:first]
+	for i, m := range members {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, written[m.start-first:m.end-first]...)
+	}
+	return dst, nil
 }

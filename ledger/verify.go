@@ -1,349 +1,453 @@
 package ledger
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/vigilhq/vigil"
-	"golang.org/x/mod/sumdb/tlog"
 )
 
-// VerifyOptions are what the verifier trusts.
+// VerifyOptions are what a bundle's verifier trusts.
 type VerifyOptions struct {
-	// Key is the trusted verifier key. When empty, the key named in the
-	// bundle is used, which proves integrity only against the bundle's
-	// own claims.
+	// Key is the trusted verifier key. It overrides the key the bundle
+	// names, and a bundle naming another is a break. Without it the
+	// bundle's own key is used, which proves integrity only against the
+	// bundle's own claims.
 	Key string
-	// Saved is a signed checkpoint kept from earlier: the bundle's log
-	// must be consistent with it and not shorter.
+	// Saved is a signed checkpoint kept from earlier, outside the log's
+	// reach: the bundle's log must not be shorter and must agree with it.
 	Saved []byte
 }
 
 // Report is the outcome of verifying a bundle.
 type Report struct {
-	Valid         bool
-	Origin        string
-	TreeSize      int64
-	EventsChecked int64
-	KeyFromBundle bool // no trusted key was given
-	Breaks        []vigil.Break
+	Valid              bool // no breaks at all
+	Origin             string
+	From, To           int64 // the range of events the bundle covers
+	TreeSize           int64
+	EventsChecked      int64
+	CheckpointsChecked int  // checkpoints whose signature verified
+	KeyFromBundle      bool // no trusted key was given
+	Breaks             []vigil.Break
+	BreaksOmitted      int64 // breaks beyond the first maxBreaks, counted only
 }
 
-// maxLine bounds one line of a bundle: an event is at most
-// vigil.MaxEventBytes of input, a little more once canonical.
-const maxLine = 4 << 20
+// maxBreaks bounds a report, so a wholly corrupted bundle of millions of
+// events still verifies in bounded memory.
+const maxBreaks = 1000
 
-// BundleError reports a bundle too malformed to verify at all.
-type BundleError struct{ Msg string }
-
-func (e *BundleError) Error() string { return "ledger: bundle: " + e.Msg }
-
-// VerifyBundle checks a bundle with no server and no database: every leaf
-// is canonical and in sequence, the root recomputed from leaves and
-// subtrees is the one the last checkpoint signed, every checkpoint's
-// signature holds, consecutive checkpoints are consistent, and the log
-// extends the saved (or witness) checkpoint. It holds O(log n) memory and
-// one line at a time. Problems with the log are Breaks in the report;
-// an error means the input is not a bundle.
+// VerifyBundle checks a bundle with no server and no database, in one pass
+// over its lines and O(log n) memory (plus 48 bytes per checkpoint it
+// carries). It checks that:
+//
+//   - every checkpoint is signed by the trusted key for the bundle's origin
+//     (signature_invalid), by increasing size, the last of the tree size;
+//   - each consecutive pair is linked by a consistency proof (inconsistent);
+//   - every event line is a version 1 leaf in its canonical form
+//     (modified) with the sequence of its place (missing, reordered), and
+//     created_at increases;
+//   - the root recomputed from the leaves and the subtrees is the signed
+//     root of the tree size, and every checkpoint of a size within
+//     [From, To] has the root of the leaves up to it (checkpoint_mismatch);
+//   - the saved checkpoint and the bundle's witness are not beyond the tree
+//     size (rollback) and agree with the log at their size (rollback), or
+//     a break says why that cannot be shown (inconsistent).
+//
+// Problems with the log are breaks in the report; an error means the input
+// is not a bundle (*BundleError) or could not be read.
 func VerifyBundle(r io.Reader, opts VerifyOptions) (*Report, error) {
-	br := bufio.NewReaderSize(r, 1<<16)
-	readLine := func() ([]byte, error) {
-		var line []byte
-		for {
-			chunk, err := br.ReadSlice('\n')
-			line = append(line, chunk...)
-			if len(line) > maxLine {
-				return nil, &BundleError{"a line longer than 4 MiB"}
-			}
-			if err == bufio.ErrBufferFull {
-				continue
-			}
-			if err != nil && len(line) == 0 {
-				return nil, err
-			}
-			return bytes.TrimSuffix(line, []byte("\n")), nil
-		}
-	}
-	first, err := readLine()
+	lr := newLineReader(r)
+	line, err := lr.next()
 	if err != nil {
-		return nil, &BundleError{"no header"}
+		if err == io.EOF {
+			return nil, &BundleError{Line: 1, Msg: "no header line"}
+		}
+		return nil, err
 	}
-	var hdr bundleHeader
-	if err := strictJSON(first, &hdr); err != nil || hdr.Bundle != BundleFormat {
-		return nil, &BundleError{fmt.Sprintf("the first line is not a %s header", BundleFormat)}
+	h, err := parseHeader(line)
+	if err != nil {
+		return nil, err
 	}
-	if hdr.From < 0 || hdr.To < hdr.From || hdr.TreeSize < hdr.To || hdr.Events != hdr.To-hdr.From ||
-		hdr.Checkpoints < 1 || hdr.ConsistencyProofs < 0 || hdr.Subtrees < 0 || hdr.Findings < 0 {
-		return nil, &BundleError{"the header's ranges and counts are inconsistent"}
-	}
-	v := &bundleVerifier{rep: &Report{Origin: hdr.Origin, TreeSize: hdr.TreeSize}, hdr: hdr, key: opts.Key, frontier: NewFrontier()}
-	if v.key == "" {
-		v.key, v.rep.KeyFromBundle = hdr.VerifierKey, true
-	} else if hdr.VerifierKey != opts.Key {
-		v.add(vigil.Break{Type: vigil.BreakSignatureInvalid, Sequence: -1, Detail: "the bundle names another verifier key than the trusted one"})
-	}
-	for range hdr.Checkpoints {
-		line, err := readLine()
-		if err != nil {
-			return nil, &BundleError{"fewer checkpoint lines than the header counts"}
-		}
-		var c checkpointLine
-		if err := strictJSON(line, &c); err != nil {
-			return nil, &BundleError{"a malformed checkpoint line"}
-		}
-		v.checkpoint([]byte(c.Checkpoint))
-	}
-	proofs := map[[2]int64][]tlog.Hash{}
-	for range hdr.ConsistencyProofs {
-		line, err := readLine()
-		if err != nil {
-			return nil, &BundleError{"fewer consistency lines than the header counts"}
-		}
-		var p proofLine
-		if err := strictJSON(line, &p); err != nil {
-			return nil, &BundleError{"a malformed consistency line"}
-		}
-		hs, err := parseHashes(p.Consistency.Hashes)
-		if err != nil {
-			return nil, &BundleError{"a malformed consistency proof: " + err.Error()}
-		}
-		proofs[[2]int64{p.Consistency.First, p.Consistency.Second}] = hs
-	}
-	v.checkConsistency(proofs)
-	want := SubtreesOutside(hdr.From, hdr.To, hdr.TreeSize)
-	var right []SubtreeHash
-	for i := range hdr.Subtrees {
-		line, err := readLine()
-		if err != nil {
-			return nil, &BundleError{"fewer subtree lines than the header counts"}
-		}
-		var s subtreeLine
-		if err := strictJSON(line, &s); err != nil {
-			return nil, &BundleError{"a malformed subtree line"}
-		}
-		hs, err := parseHashes([]string{s.Subtree.Hash})
-		if err != nil {
-			return nil, &BundleError{"a malformed subtree hash"}
-		}
-		st := SubtreeHash{Subtree{s.Subtree.Level, s.Subtree.Index}, vigil.Hash(hs[0])}
-		if i >= len(want) || want[i] != st.Subtree {
-			v.add(vigil.Break{Type: vigil.BreakHashMismatch, Sequence: -1, Detail: fmt.Sprintf("subtree %d/%d is not the one this range needs", st.Level, st.Index)})
-			continue
-		}
-		if st.Index<<st.Level < hdr.From {
-			v.frontier.AppendSubtree(st.Level, st.Hash)
-		} else {
-			right = append(right, st)
-		}
-	}
-	for range hdr.Findings {
-		line, err := readLine()
-		if err != nil {
-			return nil, &BundleError{"fewer finding lines than the header counts"}
-		}
-		var f findingLine
-		if err := strictJSON(line, &f); err != nil {
-			return nil, &BundleError{"a malformed finding line"}
-		}
-		fj := f.Finding
-		v.add(vigil.Break{Type: fj.Type, Sequence: fj.Sequence, EventID: fj.EventID, ExpectedHash: fj.ExpectedHash,
-			ActualHash: fj.ActualHash, Detail: "found by the exporter: " + fj.Detail})
-	}
-	if hdr.Subtrees != len(want) {
-		v.add(vigil.Break{Type: vigil.BreakHashMismatch, Sequence: -1, Detail: fmt.Sprintf("%d subtrees given, the range needs %d", hdr.Subtrees, len(want))})
-	}
-	v.saved(opts.Saved, "saved")
-	v.saved([]byte(hdr.Witness), "witness")
-	if hdr.From == 0 {
-		v.atSize(0)
-	}
-	for i := int64(0); i < hdr.Events; i++ {
-		line, err := readLine()
-		if err != nil {
-			v.add(vigil.Break{Type: vigil.BreakTruncated, Sequence: hdr.From + i,
-				Detail: fmt.Sprintf("the bundle ends after %d of %d events", i, hdr.Events)})
+	v := newVerifier(h, opts)
+	last := kindCheckpoint
+	for {
+		line, err := lr.next()
+		if err == io.EOF {
 			break
 		}
-		v.event(hdr.From+i, line)
-	}
-	if v.frontier.Size() == hdr.To {
-		for _, st := range right {
-			v.frontier.AppendSubtree(st.Level, st.Hash)
+		if err != nil {
+			return nil, err
 		}
-		if v.frontier.Size() == hdr.TreeSize && (hdr.From > 0 || hdr.To < hdr.TreeSize) {
-			v.atSize(hdr.TreeSize)
+		t, err := parseTypedLine(line)
+		if err != nil {
+			return nil, &BundleError{Line: lr.n, Msg: err.Error()}
 		}
+		if t.kind == kindEvent {
+			lr.unread(line, nil)
+			break
+		}
+		if t.kind < last || t.kind == kindWitness && last == kindWitness {
+			return nil, &BundleError{Line: lr.n, Msg: "a typed line out of order"}
+		}
+		if last == kindCheckpoint && t.kind != kindCheckpoint {
+			v.checkpointsDone()
+		}
+		last = t.kind
+		v.typed(t)
 	}
-	if _, err := readLine(); err == nil {
-		v.add(vigil.Break{Type: vigil.BreakModified, Sequence: -1, Detail: "lines after the last event"})
+	if last == kindCheckpoint {
+		v.checkpointsDone()
 	}
-	v.rep.Valid = len(v.rep.Breaks) == 0
+	v.headerDone(opts.Saved)
+	for v.rep.EventsChecked < h.Evs {
+		line, err := lr.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		v.event(line)
+	}
+	extra := 0
+	for {
+		if _, err := lr.next(); err == io.EOF {
+			break
+		} else if err != nil {
+			return nil, err
+		}
+		extra++
+	}
+	v.end(extra)
 	return v.rep, nil
 }
 
-type bundleVerifier struct {
-	rep         *Report
-	hdr         bundleHeader
-	key         string
-	frontier    *Frontier
-	checkpoints []vigil.Checkpoint // verified, by size
-	expect      []vigil.Checkpoint // roots to compare as the stream passes their size
-	lastCreated []byte
+// signedSize is what the verifier keeps of each checkpoint line.
+type signedSize struct {
+	size  int64
+	root  vigil.Hash
+	valid bool // signed by the trusted key for this origin
 }
 
-func (v *bundleVerifier) add(b vigil.Break) {
-	if len(v.rep.Breaks) < 1000 {
-		v.rep.Breaks = append(v.rep.Breaks, b)
+type verifier struct {
+	rep *Report
+	h   bundleHeader
+	key string
+
+	checkpoints []signedSize // by increasing size; invalid ones keep their claimed size
+	cpLines     int          // checkpoint lines read
+	proofPairs  int          // consistency proofs matched or found missing so far
+	cursor      int          // next checkpoint to compare with the recomputed root
+	lastGood    int64        // the largest size at which the root matched; -1 if none yet
+	pinned      []pinnedRoot // saved and witness checkpoints to compare on the way
+
+	frontier Frontier
+	subtrees int           // subtree lines seen
+	wantSubs []Subtree     // SubtreesOutside(From, To, TreeSize)
+	right    []SubtreeHash // the subtrees after To, applied after the events
+	rootless bool          // the subtrees are not the ones needed: no root can be recomputed
+
+	next        int64      // the sequence expected next
+	pending     []seqRange // sequences skipped so far, not yet seen: missing unless they turn up
+	lastCreated time.Time
+	leaf        leafReader // reused from line to line
+	buf         []byte
+}
+
+type pinnedRoot struct {
+	what string // "saved" or "witness"
+	size int64
+	root vigil.Hash
+}
+
+func newVerifier(h bundleHeader, opts VerifyOptions) *verifier {
+	v := &verifier{
+		rep: &Report{Origin: h.Origin, From: h.From, To: h.To, TreeSize: h.TreeSize},
+		h:   h, key: opts.Key, lastGood: -1, next: h.From,
+		wantSubs: SubtreesOutside(h.From, h.To, h.TreeSize),
+	}
+	if h.From == 0 {
+		v.lastGood = 0 // the empty tree needs no checking
+	}
+	switch {
+	case v.key == "":
+		v.key, v.rep.KeyFromBundle = h.VerifierKey, true
+	case h.VerifierKey != opts.Key:
+		v.add(vigil.Break{Type: vigil.BreakSignatureInvalid, Sequence: -1,
+			Detail: "the bundle names verifier key " + h.VerifierKey + ", not the trusted one"})
+	}
+	return v
+}
+
+func (v *verifier) add(b vigil.Break) {
+	if len(v.rep.Breaks) >= maxBreaks {
+		v.rep.BreaksOmitted++
+		return
+	}
+	v.rep.Breaks = append(v.rep.Breaks, b)
+}
+
+func (v *verifier) typed(t typedLine) {
+	switch t.kind {
+	case kindCheckpoint:
+		v.checkpoint(t.note)
+	case kindConsistency:
+		v.consistency(t.proof)
+	case kindSubtree:
+		v.subtree(t.subtree)
+	case kindWitness:
+		v.pin("witness", t.note)
+	case kindFinding:
+		f := t.finding
+		f.Detail = "found by the exporter: " + f.Detail
+		v.add(f)
 	}
 }
 
-func (v *bundleVerifier) checkpoint(note []byte) {
+func (v *verifier) checkpoint(note []byte) {
+	v.cpLines++
 	cp, err := Open(note, v.key)
+	s := signedSize{size: cp.Size, root: cp.Root, valid: err == nil}
 	if err != nil {
-		v.add(vigil.Break{Type: vigil.BreakSignatureInvalid, Sequence: -1, Detail: err.Error()})
-		return
-	}
-	if cp.Origin != v.hdr.Origin {
-		v.add(vigil.Break{Type: vigil.BreakCheckpointMismatch, Sequence: -1, Detail: fmt.Sprintf("a checkpoint of log %q in a bundle of %q", cp.Origin, v.hdr.Origin)})
-		return
-	}
-	if n := len(v.checkpoints); n > 0 && cp.Size <= v.checkpoints[n-1].Size {
-		v.add(vigil.Break{Type: vigil.BreakReordered, Sequence: -1, Detail: "checkpoints out of size order"})
-		return
-	}
-	v.checkpoints = append(v.checkpoints, cp)
-	if (v.hdr.From == 0 && cp.Size <= v.hdr.To) || cp.Size == v.hdr.TreeSize {
-		v.expect = append(v.expect, cp)
-	}
-}
-
-func (v *bundleVerifier) checkConsistency(proofs map[[2]int64][]tlog.Hash) {
-	if n := len(v.checkpoints); n == 0 || v.checkpoints[n-1].Size != v.hdr.TreeSize {
-		v.add(vigil.Break{Type: vigil.BreakCheckpointMismatch, Sequence: -1, Detail: fmt.Sprintf("no valid checkpoint of the bundle's tree size %d", v.hdr.TreeSize)})
-	}
-	for i := 1; i < len(v.checkpoints); i++ {
-		a, b := v.checkpoints[i-1], v.checkpoints[i]
-		if a.Size == 0 {
-			continue // every tree extends the empty one
-		}
-		p, ok := proofs[[2]int64{a.Size, b.Size}]
+		claimed, root, ok := peekCheckpoint(note)
+		v.add(vigil.Break{Type: vigil.BreakSignatureInvalid, Sequence: -1, ActualHash: root.String(),
+			Detail: fmt.Sprintf("checkpoint line %d (claiming size %d): %v", v.cpLines, claimed, err)})
 		if !ok {
-			v.add(vigil.Break{Type: vigil.BreakInconsistent, Sequence: -1, Detail: fmt.Sprintf("no consistency proof from %d to %d", a.Size, b.Size)})
-			continue
+			return // nothing to place it by
 		}
-		if err := tlog.CheckTree(p, b.Size, TlogHash(b.Root), a.Size, TlogHash(a.Root)); err != nil {
-			v.add(vigil.Break{Type: vigil.BreakInconsistent, Sequence: -1, ExpectedHash: a.Root.String(), ActualHash: b.Root.String(),
-				Detail: fmt.Sprintf("the checkpoint of %d events does not extend the one of %d: %v", b.Size, a.Size, err)})
-		}
+		s.size, s.root = claimed, root
+	} else if cp.Origin != v.h.Origin {
+		v.add(vigil.Break{Type: vigil.BreakCheckpointMismatch, Sequence: -1,
+			Detail: fmt.Sprintf("a checkpoint of log %q in a bundle of %q", cp.Origin, v.h.Origin)})
+		s.valid = false
+	}
+	if n := len(v.checkpoints); n > 0 && s.size <= v.checkpoints[n-1].size {
+		v.add(vigil.Break{Type: vigil.BreakReordered, Sequence: -1,
+			Detail: fmt.Sprintf("a checkpoint of size %d after one of size %d", s.size, v.checkpoints[n-1].size)})
+		return
+	}
+	if s.size > v.h.TreeSize {
+		v.add(vigil.Break{Type: vigil.BreakCheckpointMismatch, Sequence: -1,
+			Detail: fmt.Sprintf("a checkpoint of size %d beyond the bundle's tree size %d", s.size, v.h.TreeSize)})
+		return
+	}
+	if s.valid && s.size == 0 && s.root != EmptyRoot() {
+		v.add(vigil.Break{Type: vigil.BreakCheckpointMismatch, Sequence: -1, ExpectedHash: EmptyRoot().String(),
+			ActualHash: s.root.String(), Detail: "a checkpoint of the empty tree with another root"})
+		s.valid = false
+	}
+	if s.valid {
+		v.rep.CheckpointsChecked++
+	}
+	v.checkpoints = append(v.checkpoints, s)
+}
+
+func (v *verifier) checkpointsDone() {
+	if n := len(v.checkpoints); n == 0 || v.checkpoints[n-1].size != v.h.TreeSize || !v.checkpoints[n-1].valid {
+		v.add(vigil.Break{Type: vigil.BreakCheckpointMismatch, Sequence: -1,
+			Detail: fmt.Sprintf("no valid checkpoint of the bundle's tree size %d", v.h.TreeSize)})
 	}
 }
 
-// saved checks a checkpoint kept elsewhere: the log must not be shorter,
-// and its root at that size must match.
-func (v *bundleVerifier) saved(note []byte, what string) {
-	if len(note) == 0 {
-		return
-	}
-	cp, err := Open(note, v.key)
-	if err != nil {
-		v.add(vigil.Break{Type: vigil.BreakSignatureInvalid, Sequence: -1, Detail: "the " + what + " checkpoint: " + err.Error()})
-		return
-	}
-	if cp.Origin != v.hdr.Origin {
-		v.add(vigil.Break{Type: vigil.BreakInconsistent, Sequence: -1, Detail: fmt.Sprintf("the %s checkpoint is of log %q", what, cp.Origin)})
-		return
-	}
-	if cp.Size > v.hdr.TreeSize {
-		v.add(vigil.Break{Type: vigil.BreakRollback, Sequence: -1, ExpectedHash: cp.Root.String(),
-			Detail: fmt.Sprintf("the %s checkpoint covers %d events; this log has %d: it was rolled back or truncated", what, cp.Size, v.hdr.TreeSize)})
-		return
-	}
-	for _, c := range v.checkpoints {
-		if c.Size == cp.Size {
-			if c.Root != cp.Root {
-				v.add(vigil.Break{Type: vigil.BreakRollback, Sequence: -1, ExpectedHash: cp.Root.String(), ActualHash: c.Root.String(),
-					Detail: fmt.Sprintf("the log of %d events differs from the %s checkpoint: it was rewritten", cp.Size, what)})
+// consistency checks one proof line. Proofs come in the order of the
+// checkpoint pairs they link; a pair passed over has none.
+func (v *verifier) consistency(p ConsistencyProof) {
+	for v.proofPairs+1 < len(v.checkpoints) {
+		a, b := v.checkpoints[v.proofPairs], v.checkpoints[v.proofPairs+1]
+		// An invalid checkpoint's size is only claimed: a proof that fits
+		// the pair otherwise is taken as its proof, and not checked.
+		if (a.size == p.First || !a.valid) && (b.size == p.Second || !b.valid) {
+			v.proofPairs++
+			if a.valid && b.valid {
+				if err := CheckConsistency(p.Hashes, a.size, a.root, b.size, b.root); err != nil {
+					v.add(vigil.Break{Type: vigil.BreakInconsistent, Sequence: -1, ExpectedHash: a.root.String(), ActualHash: b.root.String(),
+						Detail: fmt.Sprintf("the checkpoint of %d events does not extend the one of %d: a fork", b.size, a.size)})
+				}
 			}
 			return
 		}
-	}
-	if v.hdr.From == 0 && cp.Size <= v.hdr.To {
-		cp.Note = []byte(what)
-		v.expect = append(v.expect, cp)
-		return
+		if a.size > p.First {
+			break
+		}
+		v.missingProof(a, b)
+		v.proofPairs++
 	}
 	v.add(vigil.Break{Type: vigil.BreakInconsistent, Sequence: -1,
-		Detail: fmt.Sprintf("the bundle cannot show consistency with the %s checkpoint of %d events; export from sequence 0", what, cp.Size)})
+		Detail: fmt.Sprintf("a consistency proof from %d to %d, which are not consecutive checkpoints", p.First, p.Second)})
 }
 
-// atSize compares the recomputed root with every expected checkpoint of
-// the frontier's size.
-func (v *bundleVerifier) atSize(size int64) {
-	root := v.frontier.Root()
-	for _, cp := range v.expect {
-		if cp.Size != size || cp.Root == root {
-			continue
+func (v *verifier) missingProof(a, b signedSize) {
+	if a.size == 0 || !a.valid || !b.valid {
+		return // every tree extends the empty one; invalid ones are reported
+	}
+	v.add(vigil.Break{Type: vigil.BreakInconsistent, Sequence: -1,
+		Detail: fmt.Sprintf("no consistency proof from the checkpoint of %d events to the one of %d", a.size, b.size)})
+}
+
+func (v *verifier) subtree(s SubtreeHash) {
+	i := v.subtrees
+	v.subtrees++
+	if i >= len(v.wantSubs) || v.wantSubs[i] != s.Subtree {
+		if !v.rootless {
+			v.add(vigil.Break{Type: vigil.BreakHashMismatch, Sequence: -1,
+				Detail: fmt.Sprintf("subtree line %d (level %d, index %d) is not the one the range needs", i+1, s.Level, s.Index)})
 		}
-		typ, detail := vigil.BreakCheckpointMismatch, fmt.Sprintf("the tree of %d events does not have the signed root", size)
-		if string(cp.Note) == "saved" || string(cp.Note) == "witness" {
-			typ, detail = vigil.BreakRollback, fmt.Sprintf("the log of %d events differs from the %s checkpoint: it was rewritten", size, cp.Note)
-		}
-		v.add(vigil.Break{Type: typ, Sequence: -1, ExpectedHash: cp.Root.String(), ActualHash: root.String(), Detail: detail})
+		v.rootless = true
+		return
+	}
+	if s.Start() < v.h.From {
+		v.frontier.AppendSubtree(s.Level, s.Hash)
+	} else {
+		v.right = append(v.right, s)
 	}
 }
 
-func (v *bundleVerifier) event(seq int64, line []byte) {
-	v.rep.EventsChecked++
-	leaf := LeafHash(line)
-	e, err := ParseEvent(line)
+// pin checks a checkpoint kept outside the log (saved by the user, or the
+// exporter's witness) against the bundle.
+func (v *verifier) pin(what string, note []byte) {
+	cp, err := Open(note, v.key)
 	switch {
 	case err != nil:
-		v.add(vigil.Break{Type: vigil.BreakModified, Sequence: seq, ActualHash: leaf.String(), Detail: "not an event leaf: " + err.Error()})
-	case !bytes.Equal(AppendEvent(nil, &e), line):
-		v.add(vigil.Break{Type: vigil.BreakModified, EventID: e.ID, Sequence: seq, ActualHash: leaf.String(), Detail: "the line is not the canonical form of its event"})
-	case e.Sequence > seq:
-		v.add(vigil.Break{Type: vigil.BreakMissing, Sequence: seq, Detail: fmt.Sprintf("expected event %d, found %d", seq, e.Sequence)})
-	case e.Sequence < seq:
-		v.add(vigil.Break{Type: vigil.BreakReordered, EventID: e.ID, Sequence: seq, Detail: fmt.Sprintf("event %d found at position %d", e.Sequence, seq)})
-	}
-	if err == nil {
-		created := []byte(e.CreatedAt.UTC().Format(TimeLayout))
-		if v.lastCreated != nil && bytes.Compare(created, v.lastCreated) <= 0 {
-			v.add(vigil.Break{Type: vigil.BreakReordered, EventID: e.ID, Sequence: seq, Detail: "created_at is not after the previous event's"})
-		}
-		v.lastCreated = created
-	}
-	v.frontier.Append(leaf)
-	if v.hdr.From == 0 {
-		v.atSize(seq + 1)
+		v.add(vigil.Break{Type: vigil.BreakSignatureInvalid, Sequence: -1, Detail: "the " + what + " checkpoint: " + err.Error()})
+	case cp.Origin != v.h.Origin:
+		v.add(vigil.Break{Type: vigil.BreakInconsistent, Sequence: -1,
+			Detail: fmt.Sprintf("the %s checkpoint is of log %q, the bundle of %q", what, cp.Origin, v.h.Origin)})
+	case cp.Size > v.h.TreeSize:
+		v.add(vigil.Break{Type: vigil.BreakRollback, Sequence: -1, ExpectedHash: cp.Root.String(),
+			Detail: fmt.Sprintf("the %s checkpoint covers %d events; this log has %d: it was rolled back or truncated", what, cp.Size, v.h.TreeSize)})
+	default:
+		v.pinned = append(v.pinned, pinnedRoot{what, cp.Size, cp.Root})
 	}
 }
 
-func strictJSON(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+// headerDone runs when every typed line is in: the checkpoints are known,
+// so the saved checkpoint can be placed, and the tree stands at From.
+func (v *verifier) headerDone(saved []byte) {
+	for v.proofPairs+1 < len(v.checkpoints) {
+		v.missingProof(v.checkpoints[v.proofPairs], v.checkpoints[v.proofPairs+1])
+		v.proofPairs++
+	}
+	if v.subtrees != len(v.wantSubs) && !v.rootless {
+		v.add(vigil.Break{Type: vigil.BreakHashMismatch, Sequence: -1,
+			Detail: fmt.Sprintf("%d subtree lines; the range needs %d", v.subtrees, len(v.wantSubs))})
+		v.rootless = true
+	}
+	if len(saved) > 0 {
+		v.pin("saved", saved)
+	}
+	kept := v.pinned[:0]
+	for _, p := range v.pinned {
+		switch cp, ok := v.checkpointOfSize(p.size); {
+		case ok:
+			if cp.root != p.root {
+				v.add(vigil.Break{Type: vigil.BreakRollback, Sequence: -1, ExpectedHash: p.root.String(), ActualHash: cp.root.String(),
+					Detail: fmt.Sprintf("the log of %d events differs from the %s checkpoint: it was rewritten", p.size, p.what)})
+			}
+		case !v.rootless && v.h.From <= p.size && p.size <= v.h.To:
+			kept = append(kept, p) // compared as the events pass its size
+		case p.what == "saved":
+			v.add(vigil.Break{Type: vigil.BreakInconsistent, Sequence: -1,
+				Detail: fmt.Sprintf("the bundle cannot show that it extends the saved checkpoint of %d events: export a range that contains that size", p.size)})
+		}
+		// A witness the range cannot reach proves nothing either way.
+	}
+	v.pinned = kept
+	if !v.rootless && v.frontier.Size() == v.h.From {
+		v.atSize()
+	}
+}
+
+func (v *verifier) checkpointOfSize(size int64) (signedSize, bool) {
+	for _, c := range v.checkpoints {
+		if c.size == size && c.valid {
+			return c, true
+		}
+	}
+	return signedSize{}, false
+}
+
+// atSize compares the recomputed root with every checkpoint of the
+// frontier's size.
+func (v *verifier) atSize() {
+	if v.rootless {
+		return
+	}
+	size := v.frontier.Size()
+	for v.cursor < len(v.checkpoints) && v.checkpoints[v.cursor].size < size {
+		v.cursor++
+	}
+	for _, p := range v.pinned {
+		if p.size == size {
+			if root := v.frontier.Root(); root != p.root {
+				v.add(vigil.Break{Type: vigil.BreakRollback, Sequence: -1, ExpectedHash: p.root.String(), ActualHash: root.String(),
+					Detail: fmt.Sprintf("the log of %d events differs from the %s checkpoint: it was rewritten", size, p.what)})
+			}
+		}
+	}
+	if v.cursor == len(v.checkpoints) || v.checkpoints[v.cursor].size != size || !v.checkpoints[v.cursor].valid {
+		return
+	}
+	cp, root := v.checkpoints[v.cursor], v.frontier.Root()
+	if cp.root == root {
+		v.lastGood = size
+		return
+	}
+	where := fmt.Sprintf("before sequence %d", size)
+	if v.lastGood >= 0 {
+		where = fmt.Sprintf("in sequences [%d, %d)", v.lastGood, size)
+	}
+	if v.lastGood < 0 {
+		where += " (in the range's events or in the subtrees before it)"
+	}
+	v.add(vigil.Break{Type: vigil.BreakCheckpointMismatch, Sequence: -1, ExpectedHash: cp.root.String(), ActualHash: root.String(),
+		Detail: fmt.Sprintf("the tree of %d events does not have the signed root: a change lies %s", size, where)})
+}
+
+// event checks one event line, the next in the bundle.
+func (v *verifier) event(line []byte) {
+	place := v.h.From + v.rep.EventsChecked
+	v.rep.EventsChecked++
+	leaf := LeafHash(line)
+	v.frontier.push(0, TlogHash(leaf), nil)
+	defer v.atSize()
+	e, err := v.leaf.read(line)
+	if err != nil {
+		v.add(vigil.Break{Type: vigil.BreakModified, EventID: peekID(line), Sequence: place, ActualHash: leaf.String(),
+			Detail: "not an event leaf: " + err.Error()})
+		v.next++ // it takes a place; which one is unknown
+		return
+	}
+	v.buf = AppendEvent(v.buf[:0], &e)
+	if !bytes.Equal(v.buf, line) {
+		v.add(vigil.Break{Type: vigil.BreakModified, EventID: e.ID, Sequence: place, ActualHash: leaf.String(),
+			Detail: "the line is not the canonical form of its event"})
+	}
+	v.sequence(&e, place)
+	// The store makes created_at strictly increase along the sequence, so
+	// a reordering that kept the sequence numbers still shows.
+	if v.rep.EventsChecked > 1 && !e.CreatedAt.After(v.lastCreated) {
+		v.add(vigil.Break{Type: vigil.BreakReordered, EventID: e.ID, Sequence: place, Detail: "created_at is not after the previous event's"})
+	}
+	v.lastCreated = e.CreatedAt
+}
+
+// peekID finds the id of a line that is not a valid leaf, if it still has
+// one, so the break can name the event.
+func peekID(line []byte) string {
+	p := parser{in: line}
+	var id string
+	p.members(func(name []byte) error {
+		if string(name) == "id" {
+			id, _ = p.stringValue()
+			return errFound
+		}
+		_, err := p.value(nil)
 		return err
-	}
-	if dec.More() {
-		return errors.New("trailing data")
-	}
-	return nil
+	})
+	return id
 }
 
-func parseHashes(ss []string) ([]tlog.Hash, error) {
-	out := make([]tlog.Hash, len(ss))
-	for i, s := range ss {
-		b, err := hex.DecodeString(s)
-		if err != nil || len(b) != len(out[i]) {
-			return nil, fmt.Errorf("%q is not a hex SHA-256 hash", s)
-		}
-		copy(out[i][:], b)
-	}
-	return out, nil
-}
+var errFound = errors.New("found")

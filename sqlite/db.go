@@ -60,9 +60,7 @@ type DB struct {
 	cfg    Config
 	write  *sql.DB // one connection: the writer and key administration
 	read   *sql.DB // readers, concurrent under WAL
-	walCP  *sql.DB // one connection that copies the WAL into the database
-	stopCP chan struct{}
-	cpDone chan struct{}
+
 	writer *writer
 	log    *slog.Logger
 
@@ -115,41 +113,12 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	}
 	db.read.SetMaxOpenConns(8)
 	db.read.SetMaxIdleConns(8)
-	if db.walCP, err = sql.Open("sqlite", dsn(cfg.Path, false)); err != nil {
-		db.read.Close()
-		db.write.Close()
-		return nil, err
-	}
-	db.walCP.SetMaxOpenConns(1)
 	if db.writer, err = newWriter(ctx, db); err != nil {
-		db.walCP.Close()
 		db.read.Close()
 		db.write.Close()
 		return nil, err
 	}
-	db.stopCP, db.cpDone = make(chan struct{}), make(chan struct{})
-	go db.checkpointWAL()
 	return db, nil
-}
-
-// checkpointWAL copies committed WAL pages into the database file from
-// its own connection, so the writer never pays for it inside a commit
-// (the writer's automatic checkpoints are off). A passive checkpoint
-// takes no write lock.
-func (db *DB) checkpointWAL() {
-	defer close(db.cpDone)
-	t := time.NewTicker(250 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-db.stopCP:
-			return
-		case <-t.C:
-			if _, err := db.walCP.Exec("PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
-				db.log.Warn("WAL checkpoint failed", "err", err)
-			}
-		}
-	}
 }
 
 // dsn builds the connection string. synchronous=FULL makes every commit
@@ -167,9 +136,10 @@ func dsn(path string, readOnly bool) string {
 		q.Add("_pragma", "query_only(1)")
 	} else {
 		q.Add("_pragma", "cache_size(-32000)")
+		// The writer's commits also copy the WAL back into the database
+		// (SQLite's automatic checkpoint every 1000 pages), which keeps the
+		// WAL from growing without bound under constant writes.
 		q.Set("_txlock", "immediate")
-		// Checkpoints run from their own connection (checkpointWAL).
-		q.Add("_pragma", "wal_autocheckpoint(0)")
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -181,13 +151,7 @@ func dsn(path string, readOnly bool) string {
 // Close stops accepting events, commits what is queued, and closes.
 func (db *DB) Close() error {
 	err := db.writer.close()
-	select {
-	case <-db.stopCP:
-	default:
-		close(db.stopCP)
-	}
-	<-db.cpDone
-	return errors.Join(err, db.walCP.Close(), db.read.Close(), db.write.Close())
+	return errors.Join(err, db.read.Close(), db.write.Close())
 }
 
 // Ready reports whether the store can take writes.

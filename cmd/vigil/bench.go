@@ -248,4 +248,3 @@ func procStatusMB(field string) float64 {
 	}
 	return 0
 }
-

@@ -89,4 +89,3 @@ func (c *rawClient) close() {
 		c.conn = nil
 	}
 }
-

@@ -1,0 +1,57 @@
+package http_test
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+
+	vhttp "github.com/vigilhq/vigil/http"
+)
+
+// FuzzCreateEvent sends arbitrary bodies to POST /api/v1/events: every
+// answer is 201 or a documented 4xx JSON error, never a 5xx.
+func FuzzCreateEvent(f *testing.F) {
+	for _, s := range []string{seedViewed, seedPrescription, `{"actor_id":"a","action":"b","metadata":{"n":1e400}}`,
+		`{"actor_id":"a","action":"b","targets":[{"type":"t","id":"i","metadata":[]}]}`, `{"version":1.5,"actor_id":"a","action":"b"}`, `[]`, `"\ud800"`} {
+		f.Add(s)
+	}
+	e := newEnvFuzz(f)
+	f.Fuzz(func(t *testing.T, body string) {
+		e.t = t
+		r := e.post("/api/v1/events", e.ingest, body)
+		switch {
+		case r.status == 201:
+		case r.status >= 400 && r.status < 500:
+			r.errorCode(t)
+		default:
+			t.Fatalf("status %d for %q: %s", r.status, body, r.body)
+		}
+	})
+}
+
+// FuzzQuery sends arbitrary query strings to GET /api/v1/events.
+func FuzzQuery(f *testing.F) {
+	for _, s := range []string{"actor_id=a&limit=5", "cursor=YzEuNQ", "from=2024-01-01&to=2024-01-02", "action=*.x*", "search=%25_", "limit=0", "outcome=failure"} {
+		f.Add(s)
+	}
+	e := newEnvFuzz(f)
+	f.Fuzz(func(t *testing.T, q string) {
+		e.t = t
+		if _, err := url.ParseQuery(q); err != nil || strings.ContainsAny(q, "# \x00") {
+			return // not a query string a client could send
+		}
+		r := e.get("/api/v1/events?"+q, e.auditor)
+		if r.status != 200 && (r.status < 400 || r.status >= 500) {
+			t.Fatalf("status %d for %q: %s", r.status, q, r.body)
+		}
+		if r.status != 200 {
+			r.errorCode(t)
+		}
+	})
+}
+
+// newEnvFuzz is newEnv for a fuzz target: one server for all inputs,
+// without the throttle on failed authentication.
+func newEnvFuzz(f *testing.F) *env {
+	return newEnvWith(f, vhttp.Config{AuthFailuresPerMinute: 1 << 30})
+}
