@@ -34,6 +34,10 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		}, []string{"code"}),
 	}
 	reg.MustRegister(m.requests, m.ingest, m.batchSizes, m.storeErrors)
+	// Zero series from the start, so an alert on a rise works before the
+	// first error.
+	m.storeErrors.WithLabelValues(vigil.EUNAVAILABLE)
+	m.storeErrors.WithLabelValues(vigil.EINTERNAL)
 	return m
 }
 

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	vhttp "github.com/vigilhq/vigil/http"
 	"github.com/vigilhq/vigil/api"
+	vhttp "github.com/vigilhq/vigil/http"
 )
 
 func TestHealthAndMetrics(t *testing.T) {

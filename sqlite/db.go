@@ -57,9 +57,9 @@ type Config struct {
 // DB is the embedded store. It implements vigil.EventStore, vigil.KeyStore
 // and vigil.Ledger.
 type DB struct {
-	cfg    Config
-	write  *sql.DB // one connection: the writer and key administration
-	read   *sql.DB // readers, concurrent under WAL
+	cfg   Config
+	write *sql.DB // one connection: the writer and key administration
+	read  *sql.DB // readers, concurrent under WAL
 
 	writer *writer
 	log    *slog.Logger
