@@ -62,6 +62,19 @@ func (db *DB) verify(ctx context.Context, ws int64, workspace string, opt vigil.
 		}
 		v.vkey = vkey
 	}
+	// The log grows while it is verified (reads are themselves recorded).
+	// What was signed is read before what was stored: the witness (written
+	// after its checkpoint's commit), then the checkpoints, then the size.
+	// A checkpoint larger than the log read after it is then a truncation,
+	// never a race with an append.
+	witness, err := v.witness()
+	if err != nil {
+		return v.rep, err
+	}
+	cps, err := db.allCheckpoints(ctx, ws)
+	if err != nil {
+		return v.rep, err
+	}
 	n, err := db.treeSize(ctx, ws)
 	if err != nil {
 		return v.rep, vigil.Unavailable("reading the ledger failed", err)
@@ -85,15 +98,6 @@ func (db *DB) verify(ctx context.Context, ws int64, workspace string, opt vigil.
 		to = from + opt.Limit
 	}
 	v.rep.TreeSize = n
-
-	cps, err := db.allCheckpoints(ctx, ws)
-	if err != nil {
-		return v.rep, err
-	}
-	witness, err := v.witness()
-	if err != nil {
-		return v.rep, err
-	}
 
 	hashRows, err := db.read.QueryContext(ctx, "SELECT idx, hash FROM ledger_hashes WHERE ws = ? ORDER BY idx", ws)
 	if err != nil {
