@@ -45,6 +45,11 @@ type Config struct {
 	QueueSize      int // requests waiting for the writer; full means 503
 	MaxBatchEvents int // events in one group commit
 
+	// Enrich, when set, adds what the server knows about an event before
+	// it is stored (geolocation of its IP address); it runs on the write
+	// path, so the ledger covers what it adds.
+	Enrich func(*vigil.Event)
+
 	// SkipLedger stores events without their Merkle hashes. It exists only
 	// so a benchmark can measure what the ledger costs; such a log does not
 	// verify, and vigil serve never sets it.

@@ -13,7 +13,7 @@ import (
 // metadata canonical (RFC 8785, exactly what the ledger hashes), times in
 // UTC, the IP address normalised, the default outcome filled in. It runs in
 // the caller's goroutine so the writer only writes.
-func prepareEvent(e vigil.Event) (vigil.Event, error) {
+func prepareEvent(e vigil.Event, enrich func(*vigil.Event)) (vigil.Event, error) {
 	if err := e.Validate(); err != nil {
 		return e, err
 	}
@@ -43,6 +43,11 @@ func prepareEvent(e vigil.Event) (vigil.Event, error) {
 	}
 	if e.Outcome == "" {
 		e.Outcome = vigil.OutcomeSuccess
+	}
+	// Enrichment is the server's: whatever a caller put there is replaced.
+	e.IPCountry, e.IPCity, e.IPRegion = "", "", ""
+	if enrich != nil && e.IPAddress != "" && len(details) == 0 {
+		enrich(&e)
 	}
 	if !e.OccurredAt.IsZero() {
 		e.OccurredAt = vigil.Time(e.OccurredAt)

@@ -399,7 +399,7 @@ func (db *DB) Append(ctx context.Context, workspace string, events []vigil.Event
 	prepared := make([]vigil.Event, len(events))
 	var details []vigil.ErrorDetail
 	for i := range events {
-		p, err := prepareEvent(events[i])
+		p, err := prepareEvent(events[i], db.cfg.Enrich)
 		if err != nil {
 			for _, d := range vigil.ErrorDetails(err) {
 				if len(events) > 1 {

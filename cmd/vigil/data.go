@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/ledger"
 	"github.com/vigilhq/vigil/sqlite"
 )
@@ -34,6 +35,7 @@ type dataOptions struct {
 	// neither sign checkpoints nor append events, so the server's writer
 	// stays the only one that extends the log.
 	offline bool
+	enrich  func(*vigil.Event)
 }
 
 // dataDir is an opened data directory.
@@ -85,6 +87,7 @@ func openData(ctx context.Context, dir string, opt dataOptions) (*dataDir, error
 		QueueSize:          opt.queueSize,
 		MaxBatchEvents:     opt.maxBatchEvents,
 		Logger:             opt.logger,
+		Enrich:             opt.enrich,
 	})
 	if err != nil {
 		return nil, err

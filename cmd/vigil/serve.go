@@ -17,6 +17,7 @@ import (
 
 type serveConfig struct {
 	data, addr, logName, trustedProxies, logLevel string
+	geoipFiles                                    string
 	tlsCert, tlsKey                               string
 	checkpointInterval, verifyPause               time.Duration
 	batchLimit, queueSize, verifyRate             int
@@ -37,6 +38,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "TLS certificate file (with --tls-key): serve HTTPS")
 	fs.StringVar(&c.tlsKey, "tls-key", "", "TLS private key file")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.geoipFiles, "geoip", "", "comma-separated MaxMind-format MMDB files (GeoIP2/GeoLite2-City or DB-IP lite city) for IP geolocation; reloaded on SIGHUP and when they change")
 	if err := parse(env, fs, args); err != nil {
 		return err
 	}
@@ -53,8 +55,12 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return errors.New("--tls-cert and --tls-key go together")
 	}
 
+	enrich, err := startGeoIP(ctx, c.geoipFiles, logger)
+	if err != nil {
+		return err
+	}
 	d, err := openData(ctx, c.data, dataOptions{logName: c.logName, checkpointInterval: c.checkpointInterval,
-		queueSize: c.queueSize, logger: logger})
+		queueSize: c.queueSize, logger: logger, enrich: enrich})
 	if err != nil {
 		return err
 	}
