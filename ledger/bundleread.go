@@ -317,6 +317,42 @@ func (p *parser) hashValue() (vigil.Hash, error) {
 	return h, nil
 }
 
+// typedLines yields the lines between the header and the first event,
+// refusing them out of their order, and leaves the first event line to be
+// read next.
+func typedLines(lr *lineReader) iter.Seq2[typedLine, error] {
+	return func(yield func(typedLine, error) bool) {
+		last := kindCheckpoint
+		for {
+			line, err := lr.next()
+			if err == io.EOF {
+				lr.unread(nil, io.EOF)
+				return
+			}
+			if err != nil {
+				yield(typedLine{}, err)
+				return
+			}
+			t, err := parseTypedLine(line)
+			switch {
+			case err != nil:
+				yield(t, &BundleError{Line: lr.n, Msg: err.Error()})
+				return
+			case t.kind == kindEvent:
+				lr.unread(line, nil)
+				return
+			case t.kind < last || t.kind == kindWitness && last == kindWitness:
+				yield(t, &BundleError{Line: lr.n, Msg: "a typed line out of order"})
+				return
+			}
+			last = t.kind
+			if !yield(t, nil) {
+				return
+			}
+		}
+	}
+}
+
 // ReadBundle reads a bundle's header and typed lines into a Bundle whose
 // Events yields the event lines that follow, once, each valid only until
 // the next; it yields a *BundleError if the lines are not as many as the
@@ -332,25 +368,10 @@ func ReadBundle(r io.Reader) (*Bundle, error) {
 		return nil, err
 	}
 	b := &Bundle{Origin: h.Origin, VerifierKey: h.VerifierKey, From: h.From, To: h.To, TreeSize: h.TreeSize}
-	last := kindCheckpoint
-	for {
-		line, err := lr.next()
+	for t, err := range typedLines(lr) {
 		if err != nil {
-			lr.unread(line, err)
-			break
+			return nil, err
 		}
-		t, err := parseTypedLine(line)
-		if err != nil {
-			return nil, &BundleError{Line: lr.n, Msg: err.Error()}
-		}
-		if t.kind == kindEvent {
-			lr.unread(line, nil)
-			break
-		}
-		if t.kind < last {
-			return nil, &BundleError{Line: lr.n, Msg: "a typed line out of order"}
-		}
-		last = t.kind
 		switch t.kind {
 		case kindCheckpoint:
 			b.Checkpoints = append(b.Checkpoints, t.note)
@@ -359,9 +380,6 @@ func ReadBundle(r io.Reader) (*Bundle, error) {
 		case kindSubtree:
 			b.Subtrees = append(b.Subtrees, t.subtree)
 		case kindWitness:
-			if b.Witness != nil {
-				return nil, &BundleError{Line: lr.n, Msg: "a second witness line"}
-			}
 			b.Witness = t.note
 		case kindFinding:
 			b.Findings = append(b.Findings, t.finding)

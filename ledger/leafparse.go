@@ -123,14 +123,14 @@ type leafReader struct {
 type textSpan struct {
 	field      *string
 	target     int32
-	which      targetField
+	which      fieldKind
 	start, end int32
 }
 
-type targetField uint8
+type fieldKind uint8
 
 const (
-	eventField targetField = iota
+	eventField fieldKind = iota
 	eventOutcome
 	targetID
 	targetName
@@ -159,7 +159,7 @@ func (r *leafReader) finish() {
 
 // textOf reads a string member into the reader's text, to be placed by
 // finish.
-func (r *leafReader) textOf(field *string, target int, which targetField) error {
+func (r *leafReader) textOf(field *string, target int, which fieldKind) error {
 	start, end, err := r.p.textValue(&r.text)
 	r.spans = append(r.spans, textSpan{field, int32(target), which, int32(start), int32(end)})
 	return err

@@ -72,35 +72,16 @@ func VerifyBundle(r io.Reader, opts VerifyOptions) (*Report, error) {
 		return nil, err
 	}
 	v := newVerifier(h, opts)
-	last := kindCheckpoint
-	for {
-		line, err := lr.next()
-		if err == io.EOF {
-			break
-		}
+	for t, err := range typedLines(lr) {
 		if err != nil {
 			return nil, err
 		}
-		t, err := parseTypedLine(line)
-		if err != nil {
-			return nil, &BundleError{Line: lr.n, Msg: err.Error()}
-		}
-		if t.kind == kindEvent {
-			lr.unread(line, nil)
-			break
-		}
-		if t.kind < last || t.kind == kindWitness && last == kindWitness {
-			return nil, &BundleError{Line: lr.n, Msg: "a typed line out of order"}
-		}
-		if last == kindCheckpoint && t.kind != kindCheckpoint {
+		if t.kind != kindCheckpoint {
 			v.checkpointsDone()
 		}
-		last = t.kind
 		v.typed(t)
 	}
-	if last == kindCheckpoint {
-		v.checkpointsDone()
-	}
+	v.checkpointsDone()
 	v.headerDone(opts.Saved)
 	for v.rep.EventsChecked < h.Evs {
 		line, err := lr.next()
@@ -139,6 +120,7 @@ type verifier struct {
 
 	checkpoints []signedSize // by increasing size; invalid ones keep their claimed size
 	cpLines     int          // checkpoint lines read
+	cpDone      bool         // all checkpoint lines are read
 	proofPairs  int          // consistency proofs matched or found missing so far
 	cursor      int          // next checkpoint to compare with the recomputed root
 	lastGood    int64        // the largest size at which the root matched; -1 if none yet
@@ -246,6 +228,10 @@ func (v *verifier) checkpoint(note []byte) {
 }
 
 func (v *verifier) checkpointsDone() {
+	if v.cpDone {
+		return
+	}
+	v.cpDone = true
 	if n := len(v.checkpoints); n == 0 || v.checkpoints[n-1].size != v.h.TreeSize || !v.checkpoints[n-1].valid {
 		v.add(vigil.Break{Type: vigil.BreakCheckpointMismatch, Sequence: -1,
 			Detail: fmt.Sprintf("no valid checkpoint of the bundle's tree size %d", v.h.TreeSize)})
