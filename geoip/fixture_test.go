@@ -24,11 +24,14 @@ type place struct {
 type schema struct {
 	dbType string
 	record func(place) mmdbtype.Map
+	// alias makes an IPv6 file map IPv4 also at ::ffff:0:0/96, 2001::/32
+	// and 2002::/16, as MaxMind's writers do.
+	alias bool
 }
 
 // geoLite2 is the GeoIP2/GeoLite2-City shape: nested maps, names in several
 // languages, two levels of subdivisions, and fields Vigil does not read.
-var geoLite2 = schema{dbType: "GeoLite2-City", record: func(p place) mmdbtype.Map {
+var geoLite2 = schema{dbType: "GeoLite2-City", alias: true, record: func(p place) mmdbtype.Map {
 	names := func(en string) mmdbtype.Map {
 		return mmdbtype.Map{"en": mmdbtype.String(en), "de": mmdbtype.String(en + " (de)"), "ja": mmdbtype.String("日本語")}
 	}
@@ -57,7 +60,7 @@ var geoLite2 = schema{dbType: "GeoLite2-City", record: func(p place) mmdbtype.Ma
 
 // dbipLite is DB-IP's own dbip-city-lite shape: GeoIP2-like nesting, English
 // names only, subdivisions without iso_code.
-var dbipLite = schema{dbType: "DBIP-City-Lite", record: func(p place) mmdbtype.Map {
+var dbipLite = schema{dbType: "DBIP-City-Lite", alias: true, record: func(p place) mmdbtype.Map {
 	en := func(s string) mmdbtype.Map { return mmdbtype.Map{"en": mmdbtype.String(s)} }
 	rec := mmdbtype.Map{
 		"continent": mmdbtype.Map{"code": mmdbtype.String("OC"), "geoname_id": mmdbtype.Uint32(6255151), "names": en("Oceania")},
@@ -100,7 +103,7 @@ func buildMMDB(tb testing.TB, s schema, ipVersion int, places []place) []byte {
 		// The catch-all fixture covers reserved space to prove that Lookup
 		// never asks a database about a non-global address.
 		IncludeReservedNetworks: true,
-		DisableIPv4Aliasing:     true,
+		DisableIPv4Aliasing:     !s.alias,
 	})
 	if err != nil {
 		tb.Fatal(err)

@@ -100,9 +100,9 @@ func (db *DB) Lookup(ip netip.Addr) Location {
 // only the walk down the search tree and allocates nothing.
 func (f *file) lookup(ip netip.Addr) Location {
 	res := f.reader.Lookup(ip)
-	// Open verified the whole file, so an error here is not expected; should
-	// one occur, the address is simply unknown, as enrichment must never stop
-	// an audit event from being recorded.
+	// Open has decoded every record of the file with this decoder, so an
+	// error here is not expected; should one occur, the address is simply
+	// unknown, as enrichment must never stop an audit event being recorded.
 	if res.Err() != nil || !res.Found() {
 		return Location{}
 	}

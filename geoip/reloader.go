@@ -73,7 +73,7 @@ func (r *Reloader) reloadLocked() error {
 // updated: replaced by rename, or rewritten in place. A failed reload is
 // logged and not retried until the files change again, so a bad download
 // costs one warning, not one per tick, and its fix is picked up. Run it in
-// its own goroutine.
+// its own goroutine; interval must be positive.
 func (r *Reloader) Watch(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
