@@ -62,7 +62,7 @@ func verifyBundle(env *Env, path, key, savedPath string) error {
 	if rep.KeyFromBundle {
 		fmt.Fprintln(env.Stderr, "warning: no --key given; checked against the key the bundle names, which proves nothing about who signed it")
 	}
-	fmt.Fprintf(env.Stdout, "log %s: %d events checked, tree size %d\n", rep.Origin, rep.EventsChecked, rep.TreeSize)
+	fmt.Fprintf(env.Stdout, "log %s: %d events and %d checkpoints checked, tree size %d\n", rep.Origin, rep.EventsChecked, rep.CheckpointsChecked, rep.TreeSize)
 	for _, b := range rep.Breaks {
 		fmt.Fprintf(env.Stdout, "BREAK %s", b.Type)
 		if b.Sequence >= 0 {
@@ -76,8 +76,11 @@ func verifyBundle(env *Env, path, key, savedPath string) error {
 		}
 		fmt.Fprintf(env.Stdout, ": %s\n", b.Detail)
 	}
+	if rep.BreaksOmitted > 0 {
+		fmt.Fprintf(env.Stdout, "... and %d more breaks not listed\n", rep.BreaksOmitted)
+	}
 	if !rep.Valid {
-		fmt.Fprintf(env.Stdout, "FAIL: %d breaks\n", len(rep.Breaks))
+		fmt.Fprintf(env.Stdout, "FAIL: %d breaks\n", int64(len(rep.Breaks))+rep.BreaksOmitted)
 		return exitCode(1)
 	}
 	fmt.Fprintln(env.Stdout, "OK: every event, the tree, the checkpoint signatures and their consistency verify")
