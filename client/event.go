@@ -3,24 +3,38 @@ package client
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/vigilhq/vigil/api"
 )
 
-// Outcome of the recorded access.
+// Outcome says whether the recorded access succeeded: FHIR AuditEvent's
+// outcome codes 0, 4, 8 and 12, named as the server names them. An Outcome
+// is also a TrackOption, so client.Failure (or client.Outcome("failure"))
+// can be passed to Track.
 type Outcome string
 
-// The four outcomes (FHIR AuditEvent 0, 4, 8, 12).
+// The four outcomes.
 const (
-	Success        Outcome = "success"
-	MinorFailure   Outcome = "minor_failure"
-	Failure        Outcome = "failure"
-	SeriousFailure Outcome = "serious_failure"
+	Success        Outcome = "success"         // FHIR 0
+	MinorFailure   Outcome = "minor_failure"   // FHIR 4, e.g. a malformed request
+	Failure        Outcome = "failure"         // FHIR 8, e.g. access denied
+	SeriousFailure Outcome = "serious_failure" // FHIR 12, the system itself failed
 )
 
-// Resource is what an event touched.
+func (o Outcome) valid() bool {
+	switch o {
+	case "", Success, MinorFailure, Failure, SeriousFailure:
+		return true
+	}
+	return false
+}
+
+// Resource is the object an event touched (Immutable's resource,
+// resource_id and resource_name).
 type Resource struct {
 	Type, ID, Name string
 }
@@ -31,43 +45,100 @@ type Target struct {
 	Metadata       map[string]any
 }
 
-// Event is one access to record. ActorID and Action are required. An
-// event without an IdempotencyKey gets one when it is first sent, so
-// retries and spool redelivery never store it twice.
+// Event is one access to record. It is a friendlier form of the wire type
+// api.EventInput (a Resource instead of three strings, a map for metadata,
+// time.Time for occurred_at); Track converts it. ActorID and Action are
+// required.
+//
+// Track fills two fields the caller leaves empty, once, before the first
+// attempt, so that every retry and every redelivery from the spool sends
+// the same bytes: IdempotencyKey gets a new UUIDv7 (the server stores an
+// event only once per key), and OccurredAt gets the time of the Track call
+// (an event delivered from the spool an hour later still says when the
+// access happened).
 type Event struct {
 	ActorID, ActorName, ActorType string
 	Action, ActionCategory        string
 	Resource                      Resource
 	Targets                       []Target
-	Metadata                      map[string]any
+	Metadata                      map[string]any // surrogate identifiers only: never PHI
 	TenantID, SessionID           string
+	PatientID, PurposeOfUse       string
+	Outcome                       Outcome // empty: success
+	IPAddress, UserAgent, Source  string  // the end user's address and agent; the reporting system
 	IdempotencyKey                string
 	Version                       string
-	OccurredAt                    time.Time // zero: the server's time
-	Outcome                       Outcome   // zero: success
-	PatientID, PurposeOfUse       string
-	IPAddress, UserAgent, Source  string
+	OccurredAt                    time.Time
 }
 
 // Receipt answers a recorded event. Status is "stored" or "duplicate"
-// (acknowledged by the server, ID set) or "spooled" (fsync'd in the local
-// spool, to be delivered).
+// (acknowledged by the server; ID is the stored event's id, for a
+// duplicate the first one's), or "spooled" (fsync'd in the local spool,
+// to be delivered; ID is empty).
 type Receipt struct {
 	ID             string
 	Status         string
 	IdempotencyKey string
 }
 
-// withKey gives the event an idempotency key if it has none.
-func (e Event) withKey() Event {
+// newKey returns a fresh idempotency key: a UUIDv7, so keys sort by
+// creation time like the server's own ids.
+func newKey() string {
+	// NewV7 fails only when the system's randomness does, and since Go
+	// 1.24 crypto/rand crashes the program then rather than returning.
+	return uuid.Must(uuid.NewV7()).String()
+}
+
+// prepare fills the key and time, checks what the server would refuse
+// for certain, and converts to the wire shape.
+func (e Event) prepare(now time.Time) (api.EventInput, error) {
 	if e.IdempotencyKey == "" {
-		id, err := uuid.NewV7()
-		if err != nil {
-			id = uuid.New()
-		}
-		e.IdempotencyKey = id.String()
+		e.IdempotencyKey = newKey()
 	}
-	return e
+	if e.OccurredAt.IsZero() {
+		e.OccurredAt = now
+	}
+	if err := e.validate(); err != nil {
+		return api.EventInput{}, err
+	}
+	return e.wire()
+}
+
+// validate repeats the server's cheap checks, so that an event the server
+// would refuse fails at Track instead of sitting in the spool until the
+// sender sets it aside. The server stays the authority: what passes here
+// may still be refused there (an invalid IP address, say).
+func (e Event) validate() error {
+	var ds []api.ErrorDetail
+	check := func(field, s string, required bool, max int) {
+		switch {
+		case required && strings.TrimSpace(s) == "":
+			ds = append(ds, api.ErrorDetail{Field: field, Message: "is required"})
+		case len(s) > max:
+			ds = append(ds, api.ErrorDetail{Field: field, Message: fmt.Sprintf("must be at most %d bytes", max)})
+		case !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0:
+			ds = append(ds, api.ErrorDetail{Field: field, Message: "must be valid UTF-8 without NUL bytes"})
+		}
+	}
+	const id, text = 255, 1024 // the server's MaxIDLength and MaxTextLength
+	check("actor_id", e.ActorID, true, id)
+	check("action", e.Action, true, id)
+	check("idempotency_key", e.IdempotencyKey, false, id)
+	check("tenant_id", e.TenantID, false, id)
+	check("patient_id", e.PatientID, false, id)
+	check("actor_name", e.ActorName, false, text)
+	check("user_agent", e.UserAgent, false, text)
+	for i, t := range e.Targets {
+		check(fmt.Sprintf("targets[%d].type", i), t.Type, true, id)
+		check(fmt.Sprintf("targets[%d].id", i), t.ID, true, id)
+	}
+	if !e.Outcome.valid() {
+		ds = append(ds, api.ErrorDetail{Field: "outcome", Message: "must be one of success, minor_failure, failure, serious_failure"})
+	}
+	if len(ds) == 0 {
+		return nil
+	}
+	return &Error{Code: "validation_failed", Message: "the event is invalid (checked by the client; not sent)", Details: ds}
 }
 
 // wire converts to the API's input shape.
@@ -76,30 +147,31 @@ func (e Event) wire() (api.EventInput, error) {
 		ActorID: e.ActorID, ActorName: e.ActorName, ActorType: e.ActorType,
 		Action: e.Action, ActionCategory: e.ActionCategory,
 		Resource: e.Resource.Type, ResourceID: e.Resource.ID, ResourceName: e.Resource.Name,
-		TenantID: e.TenantID, SessionID: e.SessionID, IdempotencyKey: e.IdempotencyKey, Version: api.Version(e.Version),
-		Outcome: string(e.Outcome), PatientID: e.PatientID, PurposeOfUse: e.PurposeOfUse,
+		TenantID: e.TenantID, SessionID: e.SessionID, IdempotencyKey: e.IdempotencyKey,
+		Version: api.Version(e.Version), Outcome: string(e.Outcome),
+		PatientID: e.PatientID, PurposeOfUse: e.PurposeOfUse,
 		IPAddress: e.IPAddress, UserAgent: e.UserAgent, Source: e.Source,
 	}
 	if !e.OccurredAt.IsZero() {
 		in.OccurredAt = e.OccurredAt.UTC().Format(time.RFC3339Nano)
 	}
-	if len(e.Metadata) > 0 {
-		b, err := json.Marshal(e.Metadata)
-		if err != nil {
-			return in, fmt.Errorf("client: metadata: %w", err)
-		}
-		in.Metadata = b
+	var err error
+	if in.Metadata, err = marshalMeta(e.Metadata); err != nil {
+		return in, fmt.Errorf("client: metadata: %w", err)
 	}
-	for _, t := range e.Targets {
+	for i, t := range e.Targets {
 		wt := api.Target{Type: t.Type, ID: t.ID, Name: t.Name}
-		if len(t.Metadata) > 0 {
-			b, err := json.Marshal(t.Metadata)
-			if err != nil {
-				return in, fmt.Errorf("client: target metadata: %w", err)
-			}
-			wt.Metadata = b
+		if wt.Metadata, err = marshalMeta(t.Metadata); err != nil {
+			return in, fmt.Errorf("client: targets[%d].metadata: %w", i, err)
 		}
 		in.Targets = append(in.Targets, wt)
 	}
 	return in, nil
+}
+
+func marshalMeta(m map[string]any) (json.RawMessage, error) {
+	if len(m) == 0 {
+		return nil, nil
+	}
+	return json.Marshal(m)
 }

@@ -3,108 +3,106 @@ package client_test
 import (
 	"context"
 	"errors"
-	"net/http"
-	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/vigilhq/vigil/client"
 )
 
-func TestGuard(t *testing.T) {
+// TestGuardRecordsAttemptAndResult checks the exact two events of each
+// guarded call.
+func TestGuardRecordsAttemptAndResult(t *testing.T) {
 	s := newServer(t)
-	c, _ := client.New(s.srv.URL, s.ingest, fastRetry())
-	e := client.Event{ActorID: "dr", Action: "guard.read", PatientID: "pt_1"}
+	c := mustNew(t, s.url, s.ingest, fastRetry())
+	ctx := context.Background()
+	e := c.Actor("dr_m4k8p2", "Dr. Emily Nakamura", "physician").Patient("pt_1").Purpose("TREAT").
+		Event("patient_record.viewed", client.Resource{Type: "patient_record", ID: "pat_7f3a9c2d"},
+			client.Metadata(map[string]any{"department": "cardiology"}))
+
 	ran := false
-	if err := c.Guard(context.Background(), e, func() error { ran = true; return nil }); err != nil || !ran {
+	if err := c.Guard(ctx, e, func() error { ran = true; return nil }); err != nil || !ran {
 		t.Fatalf("ran=%v err=%v", ran, err)
 	}
-	boom := errors.New("the record is locked")
-	if err := c.Guard(context.Background(), e, func() error { return boom }); !errors.Is(err, boom) {
+	locked := errors.New("the record is locked")
+	if err := c.Guard(ctx, e, func() error { return locked }); !errors.Is(err, locked) {
 		t.Fatalf("Guard returned %v, want fn's error", err)
 	}
-	got := s.stored("guard.read")
-	if len(got) != 4 {
-		t.Fatalf("%d events, want attempt+result twice", len(got))
+	gone := &client.OutcomeError{Outcome: client.MinorFailure, Err: errors.New("no such record")}
+	if err := c.Guard(ctx, e, func() error { return gone }); err != gone {
+		t.Fatalf("Guard returned %v", err)
 	}
-	// Newest first: result (failure), attempt, result (success), attempt.
-	phases := ""
-	for _, ev := range got {
-		phases += ev.Outcome + ":" + string(ev.Metadata) + " "
-	}
-	for i, want := range []string{"failure", "success", "success", "success"} {
-		if got[i].Outcome != want {
-			t.Fatalf("outcomes: %s", phases)
-		}
-	}
-	if string(got[0].Metadata) == "" || *got[0].IdempotencyKey != *got[1].IdempotencyKey+".result" {
-		t.Fatalf("result not linked to its attempt: %s", phases)
-	}
+	func() {
+		defer func() {
+			if v := recover(); v != "boom" {
+				t.Fatalf("the panic did not go on: %v", v)
+			}
+		}()
+		c.Guard(ctx, e, func() error { panic("boom") })
+	}()
 
-	// Server down and no spool: fn must not run.
-	s.setDown(true)
-	ran = false
-	err := c.Guard(context.Background(), e, func() error { ran = true; return nil })
-	var ge *client.GuardError
-	if ran || !errors.As(err, &ge) {
-		t.Fatalf("Guard ran=%v with the server down: %v", ran, err)
+	got := s.stored(t, "patient_record.viewed")
+	slices.Reverse(got) // oldest first
+	if len(got) != 8 {
+		t.Fatalf("%d events, want an attempt and a result for each of 4 calls", len(got))
+	}
+	for i, want := range []client.Outcome{client.Success, client.Failure, client.MinorFailure, client.SeriousFailure} {
+		attempt, result := got[2*i], got[2*i+1]
+		k := attempt.IdempotencyKey
+		if attempt.Metadata[client.GuardPhaseKey] != "attempt" || attempt.Outcome != client.Success ||
+			attempt.Metadata["department"] != "cardiology" || attempt.PatientID != "pt_1" {
+			t.Fatalf("call %d: attempt %+v", i, attempt.Event)
+		}
+		if result.Metadata[client.GuardPhaseKey] != "result" || result.Metadata[client.GuardAttemptKey] != k ||
+			result.IdempotencyKey != k+":result" || result.Outcome != want || result.Metadata["department"] != "cardiology" ||
+			result.ActorID != "dr_m4k8p2" || result.Resource.ID != "pat_7f3a9c2d" || result.OccurredAt.Before(attempt.OccurredAt) {
+			t.Fatalf("call %d: result %+v for attempt %s", i, result.Event, k)
+		}
 	}
 }
 
-func TestMiddleware(t *testing.T) {
+// TestGuardRefusesWhenItCannotRecord: server down and no spool, or a full
+// spool: fn never runs, and the error says why.
+func TestGuardRefusesWhenItCannotRecord(t *testing.T) {
 	s := newServer(t)
-	c, _ := client.New(s.srv.URL, s.ingest, fastRetry())
-	extract := func(r *http.Request) (client.Event, bool) {
-		if r.URL.Path == "/healthz" {
-			return client.Event{}, false
-		}
-		return client.Event{ActorID: r.Header.Get("X-User"), Action: "http." + r.Method, Resource: client.Resource{Type: "path", ID: r.URL.Path}}, true
-	}
-	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/denied":
-			w.WriteHeader(http.StatusForbidden)
-		case "/missing":
-			http.NotFound(w, r)
-		case "/broken":
-			w.WriteHeader(http.StatusInternalServerError)
-		default:
-			w.Write([]byte("ok"))
-		}
-	})
-	h := client.Middleware(c, extract)(app)
-	for _, p := range []string{"/ok", "/denied", "/missing", "/broken", "/healthz"} {
-		req := httptest.NewRequest("GET", p, nil)
-		req.Header.Set("X-User", "u1")
-		req.Header.Set("User-Agent", "browser/1")
-		h.ServeHTTP(httptest.NewRecorder(), req)
-	}
-	want := map[string]string{"/ok": "success", "/denied": "failure", "/missing": "minor_failure", "/broken": "serious_failure"}
-	got := s.stored("http.GET")
-	if len(got) != len(want) {
-		t.Fatalf("%d events recorded, want %d (health checks are not)", len(got), len(want))
-	}
-	for _, e := range got {
-		if want[*e.Resource.ID] != e.Outcome || *e.UserAgent != "browser/1" || *e.IPAddress != "192.0.2.1" || e.ActorID != "u1" {
-			t.Errorf("%s recorded as %s from %v %v", *e.Resource.ID, e.Outcome, *e.IPAddress, *e.UserAgent)
-		}
+	s.setDown(true)
+	e := client.Event{ActorID: "dr", Action: "guard.refused", PatientID: "pt_1"}
+
+	c := mustNew(t, s.url, s.ingest, fastRetry())
+	ran := false
+	err := c.Guard(context.Background(), e, func() error { ran = true; return nil })
+	if _, ok := errors.AsType[*client.GuardError](err); ran || !ok {
+		t.Fatalf("Guard ran=%v with the server down and no spool: %v", ran, err)
 	}
 
-	// Fail closed: with the server down the handler does not run.
-	closed := client.Middleware(c, extract, client.FailClosed(), client.RecordTimeout(time.Second))(app)
-	rec := httptest.NewRecorder()
-	req := httptest.NewRequest("GET", "/ok", nil)
-	req.Header.Set("X-User", "u2")
-	closed.ServeHTTP(rec, req)
-	if rec.Code != 200 {
-		t.Fatalf("fail-closed with the server up: %d", rec.Code)
+	full := mustNew(t, s.url, s.ingest, client.WithSpool(t.TempDir(), client.SpoolMaxBytes(2048)), fastRetry())
+	defer full.Close(ctxT(t, time.Second))
+	for {
+		if _, err := full.Track(context.Background(), e); err != nil {
+			break
+		}
 	}
+	err = full.Guard(context.Background(), e, func() error { ran = true; return nil })
+	if _, ok := errors.AsType[*client.GuardError](err); ran || !ok || !errors.Is(err, client.ErrSpoolFull) {
+		t.Fatalf("Guard ran=%v with the spool full: %v", ran, err)
+	}
+}
+
+// TestGuardWithSpoolRunsDuringOutage: with a spool the spool's fsync is
+// the durable record, so the access goes ahead while the server is down,
+// and both events arrive later.
+func TestGuardWithSpoolRunsDuringOutage(t *testing.T) {
+	s := newServer(t)
 	s.setDown(true)
+	c := mustNew(t, s.url, s.ingest, client.WithSpool(t.TempDir()), fastRetry())
 	ran := false
-	guarded := client.Middleware(c, extract, client.FailClosed())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { ran = true }))
-	rec = httptest.NewRecorder()
-	guarded.ServeHTTP(rec, req)
-	if rec.Code != http.StatusServiceUnavailable || ran {
-		t.Fatalf("fail-closed with the server down: %d, handler ran=%v", rec.Code, ran)
+	e := client.Event{ActorID: "dr", Action: "guard.spooled", IdempotencyKey: "access-1"}
+	if err := c.Guard(context.Background(), e, func() error { ran = true; return nil }); err != nil || !ran {
+		t.Fatalf("ran=%v err=%v", ran, err)
 	}
+	s.setDown(false)
+	if err := c.Close(ctxT(t, 30*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	s.deliveredOnce(t, "guard.spooled", []string{"access-1", "access-1:result"})
 }

@@ -1,297 +1,274 @@
 package client
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/crc32"
-	"io"
 	"os"
 	"path/filepath"
 	"sync"
-	"time"
-
-	"github.com/vigilhq/vigil/api"
 )
 
-// The spool is a write-ahead file of events not yet acknowledged by the
-// server (spool.log) and the offset up to which they were (spool.ack).
-// A record is a 4-byte big-endian length, a 4-byte CRC-32C of the payload,
-// and the payload: the event's JSON as the API takes it. Records past the
-// last valid one after a crash are a torn write and are cut off.
+// SpoolOption configures WithSpool.
+type SpoolOption func(*spoolConfig)
+
 type spoolConfig struct {
-	dir      string
-	maxBytes int64
+	maxBytes     int64
+	segmentBytes int64
+	inFlight     int
 }
 
-const (
-	spoolLog      = "spool.log"
-	spoolAck      = "spool.ack"
-	spoolRejected = "spool.rejected" // events the server refused as invalid, kept for a person
-	recordHeader  = 8
-	compactAt     = 8 << 20 // restart the file once everything is acknowledged past this size
-)
+// SpoolMaxBytes bounds the spool's size on disk (default 256 MiB): past
+// it, Track returns ErrSpoolFull rather than record an event it cannot
+// keep. Acknowledged events are removed a segment at a time, so up to one
+// segment of them may still count.
+func SpoolMaxBytes(n int64) SpoolOption { return func(c *spoolConfig) { c.maxBytes = n } }
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+// SpoolSegmentBytes sets the size at which the spool starts a new
+// segment file (default an eighth of the maximum, at most 8 MiB).
+func SpoolSegmentBytes(n int64) SpoolOption { return func(c *spoolConfig) { c.segmentBytes = n } }
 
+// SpoolInFlight sets how many batches the sender keeps in flight at once
+// (default 4): the server commits concurrent batches together, so a few in
+// flight deliver a backlog several times faster than one at a time. With
+// more than one, the server may store a later batch before an earlier
+// one; OccurredAt, which Track fills, keeps the true order. Use 1 to keep
+// the server's order the spool's.
+func SpoolInFlight(n int) SpoolOption { return func(c *spoolConfig) { c.inFlight = n } }
+
+// WithSpool makes recording durable locally before it is remote: Track
+// returns once the event is appended and fsync'd to a write-ahead spool in
+// dir (concurrent Track calls share one fsync), and a background sender
+// delivers spooled events in batches of up to BatchLimit, forgetting them
+// only once the server acknowledged them. Delivery is at least once (a
+// crash between the server's acknowledgement and the spool's record of it
+// sends some events again) and the events' idempotency keys make it
+// exactly once on the server. A client opened on the same dir after a
+// crash or an outage delivers what is left. Only one client at a time may
+// use a dir.
+//
+// Events the server refuses as invalid (400, 413, 422: no retry can help)
+// are set aside in dir/rejected.jsonl with the server's answer and logged,
+// never silently dropped; every other failure is retried for as long as
+// the client runs. Files in dir: LOCK, cursor, *.seg, rejected.jsonl.
+func WithSpool(dir string, opts ...SpoolOption) Option {
+	return func(c *Client) error {
+		if dir == "" {
+			return errors.New("client: WithSpool: empty directory")
+		}
+		cfg := spoolConfig{maxBytes: 256 << 20, inFlight: 4}
+		for _, o := range opts {
+			o(&cfg)
+		}
+		if cfg.maxBytes <= 0 || cfg.inFlight <= 0 || cfg.segmentBytes < 0 {
+			return errors.New("client: WithSpool: sizes and counts must be positive")
+		}
+		if cfg.segmentBytes == 0 {
+			cfg.segmentBytes = max(min(cfg.maxBytes/8, 8<<20), 1)
+		}
+		c.spoolDir, c.spoolCfg = dir, cfg
+		return nil
+	}
+}
+
+// spool is the write-ahead spool: an appender side (spoolcommit.go) and
+// a sender side (sender.go) over a list of segment files.
 type spool struct {
-	c        *Client
-	cfg      spoolConfig
-	log, ack *os.File
+	c      *Client
+	dir    string
+	cfg    spoolConfig
+	lock   *os.File
+	cursor *cursor // owned by the acknowledging code, under ackMu
 
-	mu      sync.Mutex
-	end     int64 // bytes written
-	synced  int64 // bytes fsync'd
-	acked   int64 // bytes acknowledged by the server
-	closed  bool
-	changed *sync.Cond // acked moved, or the spool closed
+	mu       sync.Mutex
+	pending  []byte        // records appended since the flusher last took them
+	cur      *group        // the group pending belongs to
+	inWrite  *group        // the group the flusher is writing, if any
+	writing  int64         // bytes the flusher is writing now
+	durable  int64         // logical offset up to which segments are written and fsync'd
+	acked    int64         // logical offset up to which the server acknowledged
+	disk     int64         // bytes in segment files
+	segs     []segment     // in order; the last is the one written to
+	failed   error         // a failed fsync: durability is unknown, so no more appends
+	closing  bool          // Close started: no more appends
+	changed  chan struct{} // closed and replaced whenever acked or failed changes
+	lastErr  error         // the last delivery failure, until a delivery succeeds
+	rejected int64         // events set aside this run
+	skipped  int64         // bytes of damaged records skipped this run
+	spooled  int64         // events made durable this run
+	sent     int64         // events the server acknowledged this run
+	fsyncs   int64         // segment fsyncs this run
 
-	syncMu sync.Mutex // one fsync at a time: concurrent appends share it
-	wake   chan struct{}
-	stop   chan struct{}
-	done   chan struct{}
+	active *os.File // the last segment; only the flusher touches it
+
+	ackMu    sync.Mutex
+	inflight []*batch // batches sent and not yet all acknowledged, in spool order
+
+	kick  chan struct{} // wakes the flusher
+	ready chan struct{} // wakes the sender: more is durable
+	stop  chan struct{}
+	wg    sync.WaitGroup
 }
 
-func openSpool(c *Client, cfg spoolConfig) (*spool, error) {
-	if err := os.MkdirAll(cfg.dir, 0o700); err != nil {
+// openSpool opens (creating, or recovering after a crash) the spool in
+// dir and starts its flusher and sender.
+func openSpool(c *Client, dir string, cfg spoolConfig) (*spool, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("client: spool: %w", err)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
 		return nil, err
 	}
-	s := &spool{c: c, cfg: cfg, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
-	s.changed = sync.NewCond(&s.mu)
-	var err error
-	if s.log, err = os.OpenFile(filepath.Join(cfg.dir, spoolLog), os.O_RDWR|os.O_CREATE, 0o600); err != nil {
-		return nil, err
-	}
-	if s.ack, err = os.OpenFile(filepath.Join(cfg.dir, spoolAck), os.O_RDWR|os.O_CREATE, 0o600); err != nil {
-		s.log.Close()
-		return nil, err
-	}
+	s := &spool{c: c, dir: dir, cfg: cfg, lock: lock, changed: make(chan struct{}),
+		cur: newGroup(), kick: make(chan struct{}, 1), ready: make(chan struct{}, 1), stop: make(chan struct{})}
 	if err := s.recover(); err != nil {
-		s.log.Close()
-		s.ack.Close()
-		return nil, err
+		s.closeFiles()
+		return nil, fmt.Errorf("client: spool %s: %w", dir, err)
 	}
-	go s.send()
+	s.wg.Add(2)
+	go s.flusher()
+	go s.sender()
 	return s, nil
 }
 
-// recover reads the acknowledged offset and cuts a torn tail.
+// recover reads the cursor, removes segments the server acknowledged,
+// cuts a torn tail off the last segment and opens it for appending.
+// Only the last segment can have a torn tail: a segment is complete and
+// fsync'd before the next one is created.
 func (s *spool) recover() error {
-	var b [12]byte
-	n, err := s.ack.ReadAt(b[:], 0)
-	if err != nil && err != io.EOF {
+	var acked int64
+	var err error
+	if s.cursor, acked, err = openCursor(filepath.Join(s.dir, "cursor")); err != nil {
 		return err
 	}
-	if n == 12 && crc32.Checksum(b[:8], castagnoli) == binary.BigEndian.Uint32(b[8:]) {
-		s.acked = int64(binary.BigEndian.Uint64(b[:8]))
-	}
-	fi, err := s.log.Stat()
+	segs, err := listSegments(s.dir)
 	if err != nil {
 		return err
 	}
-	if s.acked > fi.Size() {
-		s.acked = 0 // the ack outlived a compaction it belonged to
-	}
-	off := s.acked
-	for off < fi.Size() {
-		_, next, err := s.readRecord(off)
-		if err != nil {
-			break
-		}
-		off = next
-	}
-	if off < fi.Size() {
-		s.c.log.Warn("spool: cutting a torn record", "at", off, "size", fi.Size())
-		if err := s.log.Truncate(off); err != nil {
+	for len(segs) > 1 && segs[1].base <= acked {
+		if err := os.Remove(segPath(s.dir, segs[0].base)); err != nil {
 			return err
 		}
-		if err := s.log.Sync(); err != nil {
+		segs = segs[1:]
+	}
+	if len(segs) == 0 {
+		segs = []segment{{base: max(acked, 0)}}
+		if err := s.createSegment(segs[0].base); err != nil {
 			return err
 		}
-	}
-	s.end, s.synced = off, off
-	return nil
-}
-
-func (s *spool) readRecord(off int64) ([]byte, int64, error) {
-	var h [recordHeader]byte
-	if _, err := s.log.ReadAt(h[:], off); err != nil {
-		return nil, 0, err
-	}
-	n := binary.BigEndian.Uint32(h[:4])
-	if n == 0 || n > 16<<20 {
-		return nil, 0, errors.New("spool: bad record length")
-	}
-	p := make([]byte, n)
-	if _, err := s.log.ReadAt(p, off+recordHeader); err != nil {
-		return nil, 0, err
-	}
-	if crc32.Checksum(p, castagnoli) != binary.BigEndian.Uint32(h[4:]) {
-		return nil, 0, errors.New("spool: bad record checksum")
-	}
-	return p, off + recordHeader + int64(n), nil
-}
-
-// append writes events and returns once they are fsync'd.
-func (s *spool) append(ctx context.Context, ins ...api.EventInput) error {
-	var buf bytes.Buffer
-	for _, in := range ins {
-		p, err := json.Marshal(in)
+	} else {
+		last := &segs[len(segs)-1]
+		path := segPath(s.dir, last.base)
+		valid, err := validLength(path)
 		if err != nil {
 			return err
 		}
-		var h [recordHeader]byte
-		binary.BigEndian.PutUint32(h[:4], uint32(len(p)))
-		binary.BigEndian.PutUint32(h[4:], crc32.Checksum(p, castagnoli))
-		buf.Write(h[:])
-		buf.Write(p)
+		if valid < last.size {
+			s.c.log.Warn("vigil client: spool: cutting off a torn or damaged tail left by a crash; it was never acknowledged to Track",
+				"segment", filepath.Base(path), "at", valid, "bytes", last.size-valid)
+			if err := truncateSync(path, valid); err != nil {
+				return err
+			}
+			last.size = valid
+		}
+		if s.active, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o600); err != nil {
+			return err
+		}
 	}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return ErrClosed
+	last := segs[len(segs)-1]
+	s.segs = segs
+	s.durable = last.base + last.size
+	s.acked = min(max(acked, segs[0].base), s.durable)
+	for _, g := range segs {
+		s.disk += g.size
 	}
-	if s.end-s.acked+int64(buf.Len()) > s.cfg.maxBytes {
-		s.mu.Unlock()
-		return ErrSpoolFull
-	}
-	if _, err := s.log.WriteAt(buf.Bytes(), s.end); err != nil {
-		s.mu.Unlock()
-		return fmt.Errorf("client: spool write: %w", err)
-	}
-	s.end += int64(buf.Len())
-	mine := s.end
-	s.mu.Unlock()
-	if err := s.syncTo(mine); err != nil {
-		return err
-	}
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
-	return ctx.Err()
-}
-
-// syncTo makes the file durable at least up to off. Appends waiting at the
-// same time share one fsync: whoever holds syncMu syncs everything written
-// so far, and the others find their bytes already covered.
-func (s *spool) syncTo(off int64) error {
-	s.syncMu.Lock()
-	defer s.syncMu.Unlock()
-	s.mu.Lock()
-	if s.synced >= off {
-		s.mu.Unlock()
-		return nil
-	}
-	target := s.end
-	s.mu.Unlock()
-	if err := s.log.Sync(); err != nil {
-		return fmt.Errorf("client: spool fsync: %w", err)
-	}
-	s.mu.Lock()
-	s.synced = max(s.synced, target)
-	s.mu.Unlock()
 	return nil
 }
 
-// setAcked persists the acknowledged offset, compacting when everything
-// is acknowledged. Called with mu held.
-func (s *spool) setAcked(off int64) error {
-	if off == s.end && s.end >= compactAt {
-		if err := s.log.Truncate(0); err != nil {
-			return err
-		}
-		if err := s.log.Sync(); err != nil {
-			return err
-		}
-		s.end, s.synced, off = 0, 0, 0
-	}
-	var b [12]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(off))
-	binary.BigEndian.PutUint32(b[8:], crc32.Checksum(b[:8], castagnoli))
-	if _, err := s.ack.WriteAt(b[:], 0); err != nil {
+// createSegment creates an empty segment, durable in the directory, and
+// makes it the active one.
+func (s *spool) createSegment(base int64) error {
+	f, err := os.OpenFile(segPath(s.dir, base), os.O_WRONLY|os.O_APPEND|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
 		return err
 	}
-	if err := s.ack.Sync(); err != nil {
+	if err := syncDir(s.dir); err != nil {
+		f.Close()
 		return err
 	}
-	s.acked = off
-	s.changed.Broadcast()
+	if s.active != nil {
+		s.active.Close()
+	}
+	s.active = f
 	return nil
 }
 
-// pendingRecords reads up to limit acknowledged-not-yet records from the
-// fsync'd part of the log.
-func (s *spool) pendingRecords(limit int) ([]json.RawMessage, []int64, error) {
-	s.mu.Lock()
-	off, end := s.acked, s.synced
-	s.mu.Unlock()
-	var recs []json.RawMessage
-	var ends []int64
-	for off < end && len(recs) < limit {
-		p, next, err := s.readRecord(off)
-		if err != nil {
-			return nil, nil, err
-		}
-		recs, ends = append(recs, p), append(ends, next)
-		off = next
+func truncateSync(path string, size int64) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
 	}
-	return recs, ends, nil
+	defer f.Close()
+	if err := f.Truncate(size); err != nil {
+		return err
+	}
+	return f.Sync()
 }
 
-// flush waits until everything appended before the call is acknowledged.
-func (s *spool) flush(ctx context.Context) error {
+// notify wakes everyone waiting on changed. Called with mu held.
+func (s *spool) notify() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// close drains (until ctx ends), stops the goroutines and closes files.
+func (s *spool) close(ctx context.Context) error {
 	s.mu.Lock()
-	target := s.end
+	s.closing = true
 	s.mu.Unlock()
-	select {
-	case s.wake <- struct{}{}:
-	default:
+	ferr := s.flush(ctx)
+	close(s.stop)
+	s.wg.Wait()
+	return errors.Join(ferr, s.closeFiles())
+}
+
+func (s *spool) closeFiles() error {
+	var errs []error
+	if s.active != nil {
+		errs = append(errs, s.active.Close())
 	}
-	stopWatch := context.AfterFunc(ctx, func() {
-		s.mu.Lock()
-		s.changed.Broadcast()
-		s.mu.Unlock()
-	})
-	defer stopWatch()
+	if s.cursor != nil {
+		errs = append(errs, s.cursor.close())
+	}
+	errs = append(errs, s.lock.Close()) // releases the flock
+	return errors.Join(errs...)
+}
+
+// SpoolStats describes a client's spool. Counts are since New.
+type SpoolStats struct {
+	PendingBytes int64 // spooled and not yet acknowledged by the server
+	DiskBytes    int64 // in segment files, counted against SpoolMaxBytes
+	Segments     int
+	Spooled      int64 // events made durable in the spool
+	Fsyncs       int64 // fsyncs that made them so: Spooled/Fsyncs is the group commit's gain
+	Delivered    int64 // events the server acknowledged (stored, or duplicates of stored ones)
+	Rejected     int64 // events the server refused, set aside in rejected.jsonl
+	SkippedBytes int64 // damaged records skipped (never sent)
+	LastError    error // the last delivery failure, nil once a delivery succeeds
+}
+
+// SpoolStats reports the spool's state; the zero value without a spool.
+func (c *Client) SpoolStats() SpoolStats {
+	s := c.spool
+	if s == nil {
+		return SpoolStats{}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for s.acked < target && s.end >= target {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("client: %d spooled bytes not yet delivered: %w", target-s.acked, err)
-		}
-		s.changed.Wait()
+	return SpoolStats{
+		PendingBytes: s.durable + s.writing + int64(len(s.pending)) - s.acked,
+		DiskBytes:    s.disk, Segments: len(s.segs), Spooled: s.spooled, Fsyncs: s.fsyncs, Delivered: s.sent,
+		Rejected: s.rejected, SkippedBytes: s.skipped, LastError: s.lastErr,
 	}
-	return nil
-}
-
-func (s *spool) close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
-	}
-	s.closed = true
-	s.changed.Broadcast()
-	s.mu.Unlock()
-	close(s.stop)
-	<-s.done
-	return errors.Join(s.log.Close(), s.ack.Close())
-}
-
-// wait sleeps for d, or until woken or stopped; it reports false when
-// the spool is stopping.
-func (s *spool) wait(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-s.stop:
-		return false
-	case <-s.wake:
-	case <-t.C:
-	}
-	return true
 }

@@ -3,59 +3,68 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
 
 	"github.com/vigilhq/vigil/api"
 )
 
-// BatchLimit is the most events the server takes in one batch request.
+// BatchLimit is the most events one batch request carries: the server's
+// default limit. TrackBatch and the spool's sender split at it.
 const BatchLimit = 100
 
-// Track records one event. With a spool it returns once the event is
-// fsync'd locally; otherwise once the server acknowledged it (after
-// retries, which the idempotency key makes safe).
+// Track records one event. Without a spool it returns once the server
+// acknowledged the event, after retries that its idempotency key makes
+// safe. With a spool it returns once the event is fsync'd in the spool;
+// the background sender delivers it later.
+//
+// An event the client can tell is invalid is refused with an *Error of
+// Status 0 and is not sent or spooled.
 func (c *Client) Track(ctx context.Context, e Event) (Receipt, error) {
-	e = e.withKey()
-	in, err := e.wire()
+	rs, err := c.track(ctx, []Event{e})
 	if err != nil {
 		return Receipt{}, err
 	}
-	if c.spool != nil {
-		if err := c.spool.append(ctx, in); err != nil {
-			return Receipt{}, err
-		}
-		return Receipt{Status: "spooled", IdempotencyKey: e.IdempotencyKey}, nil
-	}
-	return c.send(ctx, in)
+	return rs[0], nil
 }
 
-// send posts one event to the server, bypassing the spool.
-func (c *Client) send(ctx context.Context, in api.EventInput) (Receipt, error) {
-	body, err := json.Marshal(in)
-	if err != nil {
-		return Receipt{}, err
-	}
-	var s api.Stored
-	if err := c.do(ctx, "POST", "/api/v1/events", nil, body, &s); err != nil {
-		return Receipt{}, err
-	}
-	return Receipt{ID: s.ID, Status: s.Status, IdempotencyKey: in.IdempotencyKey}, nil
-}
-
-// TrackBatch records events in requests of up to BatchLimit, each stored
-// all or nothing by the server. With a spool every event is spooled.
-// Receipts are in the order of events; on error, the receipts of the
-// requests that succeeded are returned with it.
+// TrackBatch records events in requests of up to BatchLimit events, each
+// of which the server stores all or nothing, and each retried as Track's
+// request is. Receipts are in the order of events. If a request fails for
+// good, TrackBatch stops and returns the receipts of the requests that
+// succeeded, with an error naming the events not stored (an *Error's
+// detail indexes count in events). Keys are assigned inside TrackBatch, so
+// to call it again for the same events without duplicates, give them an
+// IdempotencyKey first.
+//
+// With a spool, all events are spooled in one append and one fsync, or
+// none are (ErrSpoolFull).
 func (c *Client) TrackBatch(ctx context.Context, events []Event) ([]Receipt, error) {
+	if len(events) == 0 {
+		return nil, nil
+	}
+	return c.track(ctx, events)
+}
+
+func (c *Client) track(ctx context.Context, events []Event) ([]Receipt, error) {
+	if c.isClosed() {
+		return nil, ErrClosed
+	}
+	now := time.Now()
 	ins := make([]api.EventInput, len(events))
 	for i, e := range events {
-		in, err := e.withKey().wire()
+		in, err := e.prepare(now)
 		if err != nil {
+			if len(events) > 1 {
+				return nil, fmt.Errorf("client: events[%d]: %w", i, err)
+			}
 			return nil, err
 		}
 		ins[i] = in
 	}
 	if c.spool != nil {
-		if err := c.spool.append(ctx, ins...); err != nil {
+		if err := c.spool.append(ctx, ins); err != nil {
 			return nil, err
 		}
 		out := make([]Receipt, len(ins))
@@ -64,28 +73,52 @@ func (c *Client) TrackBatch(ctx context.Context, events []Event) ([]Receipt, err
 		}
 		return out, nil
 	}
-	var out []Receipt
+	if len(ins) == 1 {
+		var s api.Stored
+		if err := c.post(ctx, "/api/v1/events", ins[0], &s); err != nil {
+			return nil, err
+		}
+		return []Receipt{{ID: s.ID, Status: s.Status, IdempotencyKey: ins[0].IdempotencyKey}}, nil
+	}
+	out := make([]Receipt, 0, len(ins))
 	for start := 0; start < len(ins); start += BatchLimit {
 		chunk := ins[start:min(start+BatchLimit, len(ins))]
-		stored, err := c.sendBatch(ctx, chunk)
-		if err != nil {
-			return out, err
+		var bs api.BatchStored
+		if err := c.post(ctx, "/api/v1/events/batch", api.BatchInput{Events: chunk}, &bs); err != nil {
+			return out, batchError(err, start, len(chunk), len(ins))
 		}
-		for i, s := range stored {
+		if len(bs.Events) != len(chunk) {
+			return out, fmt.Errorf("client: the server answered %d results for %d events", len(bs.Events), len(chunk))
+		}
+		for i, s := range bs.Events {
 			out = append(out, Receipt{ID: s.ID, Status: s.Status, IdempotencyKey: chunk[i].IdempotencyKey})
 		}
 	}
 	return out, nil
 }
 
-func (c *Client) sendBatch(ctx context.Context, ins []api.EventInput) ([]api.Stored, error) {
-	body, err := json.Marshal(api.BatchInput{Events: ins})
+func (c *Client) post(ctx context.Context, path string, v, out any) error {
+	body, err := json.Marshal(v)
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("client: encoding the request: %w", err)
 	}
-	var bs api.BatchStored
-	if err := c.do(ctx, "POST", "/api/v1/events/batch", nil, body, &bs); err != nil {
-		return nil, err
+	return c.do(ctx, "POST", path, nil, body, out)
+}
+
+// batchError names the events of a failed chunk and rebases the server's
+// detail indexes (which count within the chunk) onto the caller's slice.
+func batchError(err error, start, n, total int) error {
+	if e, ok := errors.AsType[*Error](err); ok && start > 0 {
+		cp := *e
+		cp.Details = make([]api.ErrorDetail, len(e.Details))
+		for i, d := range e.Details {
+			if d.Index != nil {
+				idx := *d.Index + start
+				d.Index = &idx
+			}
+			cp.Details[i] = d
+		}
+		err = &cp
 	}
-	return bs.Events, nil
+	return fmt.Errorf("client: events %d to %d of %d were not stored (earlier ones were): %w", start, start+n-1, total, err)
 }

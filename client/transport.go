@@ -9,106 +9,126 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/vigilhq/vigil/api"
 )
 
-// do sends one request, retrying network errors, 429 and 5xx gateway
-// answers with backoff. Request bodies must be safe to resend: every event
-// carries an idempotency key, so a retry never stores twice. It decodes a
-// 2xx JSON answer into out, or returns *Error.
+// maxAnswer bounds what the client reads of one answer; the largest real
+// answer is a page of 100 events.
+const maxAnswer = 64 << 20
+
+// answer is the outcome of one HTTP attempt.
+type answer struct {
+	body          []byte
+	retryAfter    time.Duration // the server's Retry-After, if hasRetryAfter
+	hasRetryAfter bool
+}
+
+// do sends one request, retrying network errors and temporary answers as
+// the retry policy allows. Bodies must be safe to send twice: event
+// bodies are, by their idempotency keys; reads are. A 2xx JSON answer is
+// decoded into out (or copied, if out is a *[]byte); any other answer is
+// an *Error.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, body []byte, out any) error {
-	u := *c.base
-	u.Path += path
-	u.RawQuery = query.Encode()
-	var last error
-	for attempt := 1; attempt <= c.retry.attempts(); attempt++ {
-		if attempt > 1 {
-			if err := sleep(ctx, c.retry.backoff(attempt-1, lastResp(last))); err != nil {
-				return errors.Join(err, last)
-			}
-		}
-		raw, err := c.once(ctx, method, u.String(), body)
+	p := c.retry
+	start := time.Now()
+	for n := 1; ; n++ {
+		a, err := c.attempt(ctx, method, path, query, body)
 		if err == nil {
-			if out == nil {
-				return nil
-			}
-			if b, ok := out.(*[]byte); ok {
-				*b = raw
-				return nil
-			}
-			if err := json.Unmarshal(raw, out); err != nil {
-				return fmt.Errorf("client: decoding the answer of %s %s: %w", method, path, err)
-			}
-			return nil
+			return decodeAnswer(a.body, out, method, path)
 		}
-		last = err
-		var apiErr *Error
-		if errors.As(err, &apiErr) && !apiErr.Retryable() {
+		if !retryable(ctx, err) || n >= p.MaxAttempts {
 			return err
 		}
-		if ctx.Err() != nil {
-			return errors.Join(ctx.Err(), err)
+		wait := p.backoff(n)
+		if a.hasRetryAfter {
+			wait = a.retryAfter
 		}
-		c.log.Debug("retrying", "method", method, "path", path, "attempt", attempt, "err", err)
+		if time.Since(start)+wait > p.MaxElapsed {
+			return err
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			return err // the caller's deadline would end the wait anyway
+		}
+		c.log.Debug("vigil client: retrying", "method", method, "path", path, "attempt", n, "in", wait, "err", err)
+		if serr := sleepCtx(ctx, wait); serr != nil {
+			return fmt.Errorf("%w (giving up: %w)", err, serr)
+		}
 	}
-	return last
 }
 
-// retryAfterError carries the response of a retryable answer so backoff
-// can honour Retry-After.
-type retryAfterError struct {
-	err  *Error
-	resp *http.Response
+// retryable reports whether a failed attempt may be tried again: a
+// temporary answer, or a network error while the caller still waits.
+func retryable(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	if e, ok := errors.AsType[*Error](err); ok {
+		return e.Temporary()
+	}
+	return true
 }
 
-func (e *retryAfterError) Error() string { return e.err.Error() }
-func (e *retryAfterError) Unwrap() error { return e.err }
-
-func lastResp(err error) *http.Response {
-	var r *retryAfterError
-	if errors.As(err, &r) {
-		return r.resp
+func decodeAnswer(body []byte, out any, method, path string) error {
+	switch o := out.(type) {
+	case nil:
+		return nil
+	case *[]byte:
+		*o = body
+		return nil
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("client: decoding the answer to %s %s: %w", method, path, err)
 	}
 	return nil
 }
 
-func (c *Client) once(ctx context.Context, method, u string, body []byte) ([]byte, error) {
+// attempt makes one HTTP request, bounded by the client's timeout.
+func (c *Client) attempt(ctx context.Context, method, path string, query url.Values, body []byte) (answer, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	u := *c.base
+	u.Path += path
+	u.RawQuery = query.Encode()
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
 	if err != nil {
-		return nil, err
+		return answer{}, fmt.Errorf("client: %s %s: %w", method, path, err)
 	}
 	req.Header.Set("Authorization", "Bearer "+c.key)
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "vigil-go-client/1")
+	req.Header.Set("User-Agent", userAgent)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, err
+		return answer{}, fmt.Errorf("client: %s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if err != nil {
-		return nil, err
+		return answer{}, fmt.Errorf("client: %s %s: reading the answer: %w", method, path, err)
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		return raw, nil
+		return answer{body: raw}, nil
 	}
-	e := &Error{Status: resp.StatusCode}
-	var body2 api.Error
-	if json.Unmarshal(raw, &body2) == nil && body2.Error != "" {
-		e.Code, e.Message, e.Details = body2.Error, body2.Message, body2.Details
-	} else {
-		e.Code, e.Message = "http_"+fmt.Sprint(resp.StatusCode), http.StatusText(resp.StatusCode)
+	a := answer{}
+	a.retryAfter, a.hasRetryAfter = retryAfter(resp.Header, time.Now())
+	return a, answerError(resp.StatusCode, raw)
+}
+
+// answerError turns an error answer into *Error, keeping the server's code
+// when the body is the documented error shape (a proxy's answer may not
+// be).
+func answerError(status int, body []byte) *Error {
+	var b api.Error
+	if json.Unmarshal(body, &b) == nil && b.Error != "" {
+		return &Error{Status: status, Code: b.Error, Message: b.Message, Details: b.Details}
 	}
-	if e.Retryable() {
-		return nil, &retryAfterError{e, resp}
-	}
-	return nil, e
+	return &Error{Status: status, Code: fmt.Sprintf("http_%d", status), Message: http.StatusText(status)}
 }
