@@ -51,6 +51,9 @@ func sampleEvents() []vigil.Event {
 }
 
 func TestLeafVectors(t *testing.T) {
+	if *update {
+		writeLeafVectors(t)
+	}
 	var vectors []leafVector
 	if err := json.Unmarshal(readTestdata(t, "leaves.json"), &vectors); err != nil {
 		t.Fatal(err)
