@@ -50,17 +50,11 @@ func (p *parser) members(f func(name []byte) error) error {
 			return err
 		}
 		p.keys = p.keys[:mark]
-		p.skipSpace()
-		if p.pos >= len(p.in) {
-			return p.fail("unexpected end of JSON input")
-		}
-		if c := p.in[p.pos]; c == '}' {
+		if done, err := p.separator('}', "expected ',' or '}' after an object member"); err != nil {
+			return err
+		} else if done {
 			break
-		} else if c != ',' {
-			return p.fail("expected ',' or '}' after an object member")
 		}
-		p.pos++
-		p.skipSpace()
 	}
 	p.pos++
 	p.path = p.path[:len(p.path)-1]
@@ -93,22 +87,35 @@ func (p *parser) elements(f func() error) error {
 		if err := f(); err != nil {
 			return err
 		}
-		p.skipSpace()
-		if p.pos >= len(p.in) {
-			return p.fail("unexpected end of JSON input")
-		}
-		if c := p.in[p.pos]; c == ']' {
+		if done, err := p.separator(']', "expected ',' or ']' after an array element"); err != nil {
+			return err
+		} else if done {
 			break
-		} else if c != ',' {
-			return p.fail("expected ',' or ']' after an array element")
 		}
-		p.pos++
-		p.skipSpace()
 	}
 	p.pos++
 	p.path = p.path[:len(p.path)-1]
 	p.depth--
 	return nil
+}
+
+// separator reads what follows an object member or array element: the
+// closing byte (done; left for the caller to consume) or a comma and the
+// space after it.
+func (p *parser) separator(closing byte, what string) (done bool, err error) {
+	p.skipSpace()
+	if p.pos >= len(p.in) {
+		return false, p.fail("unexpected end of JSON input")
+	}
+	switch p.in[p.pos] {
+	case closing:
+		return true, nil
+	case ',':
+		p.pos++
+		p.skipSpace()
+		return false, nil
+	}
+	return false, p.fail(what)
 }
 
 // stringValue reads a JSON string.
