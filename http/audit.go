@@ -2,6 +2,7 @@ package http
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"strings"
 	"unicode/utf8"
@@ -24,18 +25,25 @@ const (
 	metaAuditResource  = "audit_log"
 )
 
-// audited runs read while recording it through the one write path. The
-// record and the read proceed together, but nothing is returned until the
-// record is durable: if it cannot be written, the read fails closed.
+// audited runs read and records it through the one write path, with the
+// read's outcome: a lookup that found nothing or failed is recorded as a
+// failed attempt (probing the trail is what this record exists to show).
+// Nothing is returned until the record is durable: if it cannot be
+// written, the read fails closed.
 func (s *Server) audited(r *http.Request, k vigil.APIKey, action string, params map[string]string, read func() error) error {
-	e := s.metaEvent(r, k, action, params)
-	recorded := make(chan error, 1)
-	go func() {
-		_, err := s.store.Append(r.Context(), k.Workspace, []vigil.Event{e})
-		recorded <- err
-	}()
 	readErr := read()
-	if err := <-recorded; err != nil {
+	outcome := vigil.OutcomeSuccess
+	if readErr != nil {
+		outcome = vigil.OutcomeFailure
+		params = maps.Clone(params)
+		if params == nil {
+			params = map[string]string{}
+		}
+		params["error"] = vigil.ErrorCode(readErr)
+	}
+	e := s.metaEvent(r, k, action, params)
+	e.Outcome = outcome
+	if _, err := s.store.Append(r.Context(), k.Workspace, []vigil.Event{e}); err != nil {
 		return vigil.Unavailable("recording this read in the audit trail failed", err)
 	}
 	return readErr

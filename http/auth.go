@@ -1,10 +1,12 @@
 package http
 
 import (
+	"math"
 	"net"
 	"net/http"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -28,6 +30,11 @@ func (s *Server) authenticate(roles []vigil.Role, h handlerFunc) http.Handler {
 				s.limits.fail(src)
 			}
 			s.writeError(w, r, err)
+			return
+		}
+		if ok, wait := s.rates.allow(key.ID); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+			s.writeError(w, r, vigil.Errorf(vigil.ERATELIMITED, "this API key exceeded its rate of %g requests per second", s.cfg.KeyRate))
 			return
 		}
 		if !slices.Contains(roles, key.Role) {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -41,12 +42,16 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 	return body, nil
 }
 
-// checkJSONText scans a body once for the problems encoding/json hides.
+// checkJSONText scans a body once for the problems encoding/json hides:
+// invalid UTF-8, NUL and lone-surrogate escapes, nesting beyond the limit,
+// and a member repeated in one object (encoding/json would keep the last
+// value and silently drop the others).
 func checkJSONText(b []byte) error {
 	if !utf8.Valid(b) {
 		return vigil.Errorf(vigil.EMALFORMED, "the body is not valid UTF-8")
 	}
-	depth, inString := 0, false
+	var stack []jsonFrame
+	inString, start := false, 0
 	for i := 0; i < len(b); i++ {
 		c := b[i]
 		if inString {
@@ -60,22 +65,77 @@ func checkJSONText(b []byte) error {
 				i++
 			case '"':
 				inString = false
+				if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].expectKey {
+					if err := stack[n-1].member(b[start : i+1]); err != nil {
+						return err
+					}
+				}
 			}
 			continue
 		}
 		switch c {
 		case '"':
-			inString = true
+			inString, start = true, i
 		case '{', '[':
-			depth++
-			if depth > vigil.MaxJSONDepth {
+			if len(stack) >= vigil.MaxJSONDepth {
 				return vigil.Errorf(vigil.EMALFORMED, "JSON nesting exceeds %d levels", vigil.MaxJSONDepth)
 			}
+			stack = append(stack, jsonFrame{object: c == '{', expectKey: c == '{'})
 		case '}', ']':
-			depth--
+			if len(stack) > 0 {
+				stack = stack[:len(stack)-1]
+			}
+		case ',':
+			if n := len(stack); n > 0 && stack[n-1].object {
+				stack[n-1].expectKey = true
+			}
 		}
 	}
 	return nil
+}
+
+// jsonFrame is one open object or array of checkJSONText's scan.
+type jsonFrame struct {
+	object, expectKey bool
+	keys              []string            // the members so far, while few
+	many              map[string]struct{} // past manyKeys members
+}
+
+const manyKeys = 16
+
+// member records a member name (quoted, as in the text) and refuses a
+// repeated one.
+func (f *jsonFrame) member(quoted []byte) error {
+	f.expectKey = false
+	name := string(quoted[1 : len(quoted)-1])
+	if bytes.IndexByte(quoted, '\\') >= 0 {
+		if err := json.Unmarshal(quoted, &name); err != nil {
+			return nil // encoding/json reports the syntax error
+		}
+	}
+	if f.many != nil {
+		if _, dup := f.many[name]; dup {
+			return repeated(name)
+		}
+		f.many[name] = struct{}{}
+		return nil
+	}
+	if slices.Contains(f.keys, name) {
+		return repeated(name)
+	}
+	f.keys = append(f.keys, name)
+	if len(f.keys) > manyKeys {
+		f.many = make(map[string]struct{}, 2*manyKeys)
+		for _, k := range f.keys {
+			f.many[k] = struct{}{}
+		}
+		f.keys = nil
+	}
+	return nil
+}
+
+func repeated(name string) error {
+	return vigil.Errorf(vigil.EMALFORMED, "the member %q appears twice in one JSON object", name)
 }
 
 // checkEscape refuses \u escapes that are NUL or lone UTF-16 surrogates.

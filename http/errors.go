@@ -52,7 +52,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		// The cause stays in the server's log; the client gets the message.
 		s.logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "code", code, "err", err)
 	}
-	if code == vigil.EUNAVAILABLE || code == vigil.ERATELIMITED {
+	if (code == vigil.EUNAVAILABLE || code == vigil.ERATELIMITED) && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "1")
 	}
 	details := []api.ErrorDetail{}

@@ -12,6 +12,9 @@ import (
 )
 
 func (s *Server) createEvent(w http.ResponseWriter, r *http.Request, k vigil.APIKey) error {
+	if err := onlyParams(r); err != nil {
+		return err
+	}
 	body, err := readBody(r, int64(vigil.MaxEventBytes))
 	if err != nil {
 		return err
@@ -38,6 +41,9 @@ func (s *Server) createEvent(w http.ResponseWriter, r *http.Request, k vigil.API
 }
 
 func (s *Server) createBatch(w http.ResponseWriter, r *http.Request, k vigil.APIKey) error {
+	if err := onlyParams(r); err != nil {
+		return err
+	}
 	body, err := readBody(r, s.cfg.MaxBodyBytes)
 	if err != nil {
 		return err
@@ -118,6 +124,9 @@ func (s *Server) getEvent(w http.ResponseWriter, r *http.Request, k vigil.APIKey
 	id := r.PathValue("id")
 	if !validID(id) {
 		return vigil.Errorf(vigil.ENOTFOUND, "event not found")
+	}
+	if err := onlyParams(r); err != nil {
+		return err
 	}
 	var e vigil.Event
 	err := s.audited(r, k, "vigil.events.read", map[string]string{"event_id": id}, func() error {
@@ -267,8 +276,27 @@ func decodeCursor(s string) (int64, bool) {
 
 // validID reports whether a path id could name anything; others are
 // answered 404 without touching the store.
+// validID reports whether id has the shape of an event id (a UUID in its
+// canonical lowercase form); no other id can exist, so any other is
+// answered 404 without a lookup.
 func validID(id string) bool {
-	return id != "" && len(id) <= vigil.MaxIDLength && vigil.ValidText(id)
+	if len(id) != 36 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // withFieldErrors adds the event's own validation problems to those found

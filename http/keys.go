@@ -19,6 +19,9 @@ func toAPIKey(k vigil.APIKey) api.Key {
 }
 
 func (s *Server) createKey(w http.ResponseWriter, r *http.Request, admin vigil.APIKey) error {
+	if err := onlyParams(r); err != nil {
+		return err
+	}
 	body, err := readBody(r, 64<<10)
 	if err != nil {
 		return err
@@ -52,6 +55,9 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, admin vigil.AP
 	if err := onlyParams(r); err != nil {
 		return err
 	}
+	if err := onlyParams(r); err != nil {
+		return err
+	}
 	keys, err := s.store.Keys(r.Context(), admin.Workspace)
 	if err != nil {
 		return err
@@ -80,6 +86,9 @@ func (s *Server) findKey(r *http.Request, admin vigil.APIKey, id string) (vigil.
 }
 
 func (s *Server) getKey(w http.ResponseWriter, r *http.Request, admin vigil.APIKey) error {
+	if err := onlyParams(r); err != nil {
+		return err
+	}
 	k, err := s.findKey(r, admin, r.PathValue("id"))
 	if err != nil {
 		return err
@@ -89,6 +98,9 @@ func (s *Server) getKey(w http.ResponseWriter, r *http.Request, admin vigil.APIK
 }
 
 func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request, admin vigil.APIKey) error {
+	if err := onlyParams(r); err != nil {
+		return err
+	}
 	if _, err := s.findKey(r, admin, r.PathValue("id")); err != nil {
 		return err
 	}

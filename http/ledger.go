@@ -32,6 +32,9 @@ func (s *Server) checkpoint(w http.ResponseWriter, r *http.Request, k vigil.APIK
 }
 
 func (s *Server) ledgerKey(w http.ResponseWriter, r *http.Request, k vigil.APIKey) error {
+	if err := onlyParams(r); err != nil {
+		return err
+	}
 	if s.cfg.VerifierKey == "" {
 		return vigil.Errorf(vigil.ENOTFOUND, "this server signs no checkpoints")
 	}

@@ -11,6 +11,7 @@ import (
 
 type route struct {
 	method, path string
+	roles        []vigil.Role // nil: open to everyone
 }
 
 // handlerFunc is a route's handler: it returns an error instead of
@@ -49,13 +50,13 @@ func (s *Server) registerRoutes() {
 // answers 405 for the others through notFound's method check.
 func (s *Server) api(pattern string, h handlerFunc, roles ...vigil.Role) {
 	method, path, _ := strings.Cut(pattern, " ")
-	s.routes = append(s.routes, route{method, path})
+	s.routes = append(s.routes, route{method, path, roles})
 	s.mux.Handle(pattern, s.instrument(path, s.authenticate(roles, h)))
 }
 
 func (s *Server) open(pattern string, h http.HandlerFunc) {
 	method, path, _ := strings.Cut(pattern, " ")
-	s.routes = append(s.routes, route{method, path})
+	s.routes = append(s.routes, route{method, path, nil})
 	s.mux.Handle(pattern, s.instrument(path, h))
 }
 

@@ -47,6 +47,12 @@ type Config struct {
 	// second; negative disables the cache.
 	KeyCacheTTL time.Duration
 
+	// KeyRate bounds the requests per second of each API key (a token
+	// bucket of KeyBurst); past it the key gets 429 with Retry-After.
+	// Zero means unlimited.
+	KeyRate  float64
+	KeyBurst int
+
 	Now func() time.Time
 }
 
@@ -58,6 +64,7 @@ type Server struct {
 	metrics *metrics
 	mux     *http.ServeMux
 	limits  *authLimiter
+	rates   *keyLimiter
 	keys    *keyCache
 	routes  []route
 }
@@ -93,6 +100,7 @@ func NewServer(cfg Config) *Server {
 		mux:     http.NewServeMux(),
 		limits:  newAuthLimiter(cfg.AuthFailuresPerMinute, cfg.Now),
 		keys:    newKeyCache(cfg.KeyCacheTTL, cfg.Now),
+		rates:   newKeyLimiter(cfg.KeyRate, cfg.KeyBurst, cfg.Now),
 	}
 	s.registerRoutes()
 	return s
@@ -110,6 +118,17 @@ func (s *Server) Routes() []string {
 		out[i] = rt.method + " " + rt.path
 	}
 	return out
+}
+
+// RouteRoles returns the roles allowed on a route given as in Routes;
+// nil for a route open without a key.
+func (s *Server) RouteRoles(route string) []vigil.Role {
+	for _, rt := range s.routes {
+		if rt.method+" "+rt.path == route {
+			return rt.roles
+		}
+	}
+	return nil
 }
 
 // Registry returns the registry holding the server's metrics.

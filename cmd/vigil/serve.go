@@ -21,6 +21,16 @@ type serveConfig struct {
 	tlsCert, tlsKey                               string
 	checkpointInterval, verifyPause               time.Duration
 	batchLimit, queueSize, verifyRate             int
+	keyRate                                       float64
+	keyBurst                                      int
+	timeouts                                      serverTimeouts
+}
+
+// serverTimeouts bound how long a client may hold a connection: slow
+// clients (slowloris, trickled bodies) are cut off instead of holding
+// goroutines and file descriptors.
+type serverTimeouts struct {
+	readHeader, read, write, idle time.Duration
 }
 
 func runServe(ctx context.Context, env *Env, args []string) error {
@@ -39,6 +49,12 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs.StringVar(&c.tlsKey, "tls-key", "", "TLS private key file")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.geoipFiles, "geoip", "", "comma-separated MaxMind-format MMDB files (GeoIP2/GeoLite2-City or DB-IP lite city) for IP geolocation; reloaded on SIGHUP and when they change")
+	fs.Float64Var(&c.keyRate, "key-rate", 10000, "requests per second allowed to each API key (0: unlimited); past it, 429")
+	fs.IntVar(&c.keyBurst, "key-burst", 20000, "requests an API key may send at once above its rate")
+	fs.DurationVar(&c.timeouts.readHeader, "read-header-timeout", 5*time.Second, "time a client has to send the request headers")
+	fs.DurationVar(&c.timeouts.read, "read-timeout", 30*time.Second, "time a client has to send the whole request")
+	fs.DurationVar(&c.timeouts.write, "write-timeout", 120*time.Second, "time to write the response")
+	fs.DurationVar(&c.timeouts.idle, "idle-timeout", 120*time.Second, "time an idle keep-alive connection is kept")
 	if err := parse(env, fs, args); err != nil {
 		return err
 	}
@@ -75,7 +91,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 
 	srv := vhttp.NewServer(vhttp.Config{Store: d.db, Logger: logger, VerifierKey: d.verifierKey,
-		TrustedProxies: proxies, BatchLimit: c.batchLimit})
+		TrustedProxies: proxies, BatchLimit: c.batchLimit, KeyRate: c.keyRate, KeyBurst: c.keyBurst})
 	d.db.OnCommit(srv.ObserveCommit)
 
 	ln, err := net.Listen("tcp", c.addr)
@@ -84,10 +100,10 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 	hs := &nethttp.Server{
 		Handler:           srv,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      120 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		ReadHeaderTimeout: c.timeouts.readHeader,
+		ReadTimeout:       c.timeouts.read,
+		WriteTimeout:      c.timeouts.write,
+		IdleTimeout:       c.timeouts.idle,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}

@@ -1,0 +1,322 @@
+package http_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigilhq/vigil"
+	vhttp "github.com/vigilhq/vigil/http"
+)
+
+// TestBadInputMatrix sends every kind of bad request to every route and
+// checks that each gets a documented 4xx JSON error, that none gets a 5xx,
+// and that the database files are byte-for-byte what they were before.
+func TestBadInputMatrix(t *testing.T) {
+	e := newEnvWith(t, vhttp.Config{AuthFailuresPerMinute: 1 << 30})
+	keys := map[vigil.Role]string{vigil.RoleIngest: e.ingest, vigil.RoleAuditor: e.auditor, vigil.RoleAdmin: e.admin}
+	revoked := e.key("default", vigil.RoleAdmin, "")
+	k, err := e.db.KeyByHash(context.Background(), vigil.HashKey(revoked))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.RevokeKey(context.Background(), "default", k.ID); err != nil {
+		t.Fatal(err)
+	}
+	// Data that exists, so ids and keys of another workspace or tenant are real.
+	otherAdmin := e.key("other", vigil.RoleAdmin, "")
+	otherAuditor := e.key("other", vigil.RoleAuditor, "")
+	tenantAuditor := e.key("default", vigil.RoleAuditor, "t1")
+	var stored struct{ ID string }
+	e.post("/api/v1/events", e.ingest, `{"actor_id":"a","action":"seed.read","tenant_id":"t2"}`).json(t, &stored)
+	mine := stored.ID
+	e.post("/api/v1/events", e.key("other", vigil.RoleIngest, ""), `{"actor_id":"a","action":"seed.read"}`).json(t, &stored)
+	theirs := stored.ID
+	if mine == "" || theirs == "" {
+		t.Fatal("seeding failed")
+	}
+	otherKeyID := keyID(t, e, otherAdmin)
+
+	e.quiesce()
+	before := e.dbDigest()
+
+	type request struct {
+		name, method, path, key, ctype string
+		body                        []byte
+		want                        int // 0: any 4xx
+		// attempt: a well-formed lookup by an allowed key that finds
+		// nothing; it is recorded as a failed read of the trail, and
+		// nothing else is written.
+		attempt bool
+	}
+	var cases []request
+	var attempts []request
+	add := func(c request) {
+		if c.want == 404 && c.method == "GET" && looksLikeEventID(c.path) {
+			c.attempt = true
+			attempts = append(attempts, c)
+			return
+		}
+		cases = append(cases, c)
+	}
+
+	routes := vhttp.NewServer(vhttp.Config{}).Routes()
+	srv := vhttp.NewServer(vhttp.Config{})
+	bigString := strings.Repeat("x", 1<<20)
+	for _, rt := range routes {
+		method, pattern, _ := strings.Cut(rt, " ")
+		roles := srv.RouteRoles(rt)
+		paths := map[string]int{strings.ReplaceAll(pattern, "{id}", mine): 0}
+		if strings.Contains(pattern, "{id}") {
+			id := mine
+			if strings.Contains(pattern, "/keys/") {
+				id = keyID(t, e, e.admin)
+			}
+			paths = map[string]int{strings.ReplaceAll(pattern, "{id}", id): 0}
+			for _, bad := range []string{"1'%20OR%20'1'='1", "..%2F..%2Fetc%2Fpasswd", "%00", strings.Repeat("9", 10000),
+				"%E2%80%AE%F0%9F%98%80", "0190b5a0-0000-7000-8000-000000000000", theirs, otherKeyID} {
+				paths[strings.ReplaceAll(pattern, "{id}", bad)] = 404
+			}
+		}
+		allowed := func(r vigil.Role) bool { return slices.Contains(roles, r) }
+		var good string // a key allowed on the route
+		for _, r := range []vigil.Role{vigil.RoleAuditor, vigil.RoleIngest, vigil.RoleAdmin} {
+			if allowed(r) {
+				good = keys[r]
+				break
+			}
+		}
+		path := strings.ReplaceAll(pattern, "{id}", mine)
+		if strings.Contains(pattern, "/keys/") {
+			path = strings.ReplaceAll(pattern, "{id}", keyID(t, e, e.admin))
+		}
+		writes := method == "POST" || method == "PUT" || method == "PATCH"
+		var okBody []byte
+		if writes {
+			okBody = []byte(`{"zz_unknown":1}`)
+		}
+
+		// Who may call it.
+		if roles != nil {
+			for name, key := range map[string]string{"no key": "", "empty key": " ", "basic auth": "Basic dXNlcjpwYXNz",
+				"malformed key": "Bearer imk_sk_123", "unknown key": "Bearer " + vigil.NewKeySecret(), "revoked key": "Bearer " + revoked} {
+				add(request{name: name, method: method, path: path, key: key, body: okBody, want: 401})
+			}
+			for r, key := range keys {
+				if !allowed(r) {
+					add(request{name: "role " + string(r), method: method, path: path, key: "Bearer " + key, body: okBody, want: 403})
+				}
+			}
+			if strings.Contains(pattern, "{id}") && method == "GET" && !strings.Contains(pattern, "/keys/") {
+				add(request{name: "other workspace", method: method, path: path, key: "Bearer " + otherAuditor, want: 404})
+				add(request{name: "other tenant", method: method, path: path, key: "Bearer " + tenantAuditor, want: 404})
+			}
+		}
+		auth := ""
+		if good != "" {
+			auth = "Bearer " + good
+		}
+		// What it is sent.
+		for p, want := range paths {
+			if want != 0 {
+				add(request{name: "bad id", method: method, path: p, key: auth, body: okBody, want: want})
+			}
+		}
+		for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+			if !servedBy(routes, m, path) {
+				add(request{name: "method " + m, method: m, path: path, key: auth, body: okBody, want: 405})
+			}
+		}
+		if writes {
+			for name, body := range map[string]string{
+				"invalid json": `{"a":`, "null": `null`, "array": `[]`, "string": `"s"`, "number": `1`,
+				"unknown field": `{"zz_unknown":1}`, "null fields": `{"actor_id":null,"action":null,"role":null,"name":null}`,
+				"wrong types": `{"actor_id":1,"action":true,"role":[],"name":{}}`,
+				"deep nesting": strings.Repeat(`{"a":`, 100) + `1` + strings.Repeat(`}`, 100),
+				"1 MB string":  `{"actor_id":"` + bigString + `","action":"a","name":"` + bigString + `"}`,
+				"huge body":    `{"actor_id":"a","action":"b","metadata":{"x":"` + strings.Repeat(bigString, 40) + `"}}`,
+				"invalid utf8": "{\"actor_id\":\"\xff\xfe\",\"action\":\"a\"}", "NUL byte": "{\"actor_id\":\"a\x00\",\"action\":\"a\"}",
+				"bad time":  `{"actor_id":"a","action":"a","occurred_at":"2024-02-30T25:61:00+99:00"}`,
+				"bad zone":  `{"actor_id":"a","action":"a","occurred_at":"2024-02-01T10:00:00 Mars/Olympus"}`,
+				"empty":     ``,
+				"dup field": `{"actor_id":"a","actor_id":"b","action":"a"}`,
+			} {
+				add(request{name: "body " + name, method: method, path: path, key: auth, body: []byte(body)})
+			}
+			add(request{name: "unknown query parameter", method: method, path: path + "?zz_unknown=1", key: auth, body: []byte(`{"actor_id":"a","action":"a","role":"auditor","name":"n"}`)})
+			add(request{name: "wrong content type", method: method, path: path, key: auth, ctype: "text/plain", body: []byte(`{"actor_id":"a","action":"a"}`)})
+			add(request{name: "form content type", method: method, path: path, key: auth, ctype: "application/x-www-form-urlencoded", body: []byte(`actor_id=a&action=b`)})
+		}
+		if method == "GET" && roles != nil {
+			for _, q := range []string{"zz_unknown=1", "limit=-1", "limit=0", "limit=99999999999999999999", "limit=ten",
+				"cursor=forged", "cursor=eyJzIjo5OTk5OTk5OTk5fQ", "from=yesterday", "from=2024-01-01T00:00:00%2B25:00",
+				"to=2024-13-01", "from=2024-06-02&to=2024-06-01", "limit=1&limit=2", "actor_id=%00", "size=-5", "size=abc",
+				"first=2&second=1", "action=" + strings.Repeat("a", 5000)} {
+				add(request{name: "query " + q[:min(len(q), 40)], method: method, path: path + "?" + q, key: auth})
+			}
+		}
+	}
+
+	fivexx := 0
+	for i, c := range cases {
+		t.Run(fmt.Sprintf("%03d %s %s %s", i, c.method, c.path[:min(len(c.path), 60)], c.name), func(t *testing.T) {
+			var headers []string
+			if c.key != "" {
+				headers = append(headers, "Authorization", c.key)
+			}
+			if c.ctype != "" {
+				headers = append(headers, "Content-Type", c.ctype)
+			}
+			var body any
+			if c.body != nil {
+				body = c.body
+			}
+			r := e.do(c.method, c.path, "", body, headers...)
+			if r.status >= 500 {
+				fivexx++
+			}
+			after := e.dbDigest()
+			changed := after != before
+			before = after // so the next case is judged on its own
+			if r.status < 400 || r.status >= 500 || (c.want != 0 && r.status != c.want) {
+				want := "a 4xx"
+				if c.want != 0 {
+					want = fmt.Sprint(c.want)
+				}
+				t.Fatalf("status %d, want %s: %.300s", r.status, want, r.body)
+			}
+			r.errorCode(t)
+			if leaks(r.body, theirs, otherKeyID) {
+				t.Fatalf("the answer names another workspace's data: %s", r.body)
+			}
+			if changed {
+				t.Fatal("the database changed")
+			}
+		})
+	}
+	// The recorded attempts run last: each adds one meta-audit event (and,
+	// later, a checkpoint over it), so the byte comparison ends here.
+	for i, c := range attempts {
+		t.Run(fmt.Sprintf("attempt %03d %s %s %s", i, c.method, c.path[:min(len(c.path), 60)], c.name), func(t *testing.T) {
+			ws := "default"
+			if c.key == "Bearer "+otherAuditor {
+				ws = "other"
+			}
+			q := vigil.Query{Workspace: ws, Limit: 1, Before: -1}
+			pre, err := e.db.Events(context.Background(), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := e.do(c.method, c.path, "", nil, "Authorization", c.key)
+			if r.status != 404 {
+				t.Fatalf("status %d, want 404: %.300s", r.status, r.body)
+			}
+			r.errorCode(t)
+			if leaks(r.body, theirs, otherKeyID) {
+				t.Fatalf("the answer names another workspace's data: %s", r.body)
+			}
+			post, err := e.db.Events(context.Background(), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if post.Total != pre.Total+1 {
+				t.Fatalf("%d events written, want the one record of the attempt", post.Total-pre.Total)
+			}
+			rec := post.Events[0]
+			if !strings.HasPrefix(rec.Action, "vigil.") || rec.Outcome != vigil.OutcomeFailure || rec.ActorID != keyID(t, e, strings.TrimPrefix(c.key, "Bearer ")) {
+				t.Fatalf("the attempt was recorded as %s by %s with outcome %s", rec.Action, rec.ActorID, rec.Outcome)
+			}
+		})
+	}
+	t.Logf("bad-input matrix: %d cases over %d routes (%d of them recorded lookups), %d answered 5xx", len(cases)+len(attempts), len(routes), len(attempts), fivexx)
+	fmt.Printf("bad-input matrix: %d cases over %d routes, %d answered 5xx\n", len(cases)+len(attempts), len(routes), fivexx)
+}
+
+// looksLikeEventID reports whether the path names an event by an id of the
+// right shape.
+func looksLikeEventID(path string) bool {
+	rest, ok := strings.CutPrefix(path, "/api/v1/events/")
+	if !ok {
+		return false
+	}
+	id, _, _ := strings.Cut(rest, "/")
+	return len(id) == 36 && strings.Count(id, "-") == 4
+}
+
+// servedBy reports whether some route of routes takes method on path.
+func servedBy(routes []string, method, path string) bool {
+	for _, rt := range routes {
+		m, pattern, _ := strings.Cut(rt, " ")
+		if m != method {
+			continue
+		}
+		ps, xs := strings.Split(pattern, "/"), strings.Split(path, "/")
+		if len(ps) != len(xs) {
+			continue
+		}
+		match := true
+		for i := range ps {
+			if ps[i] != xs[i] && !strings.HasPrefix(ps[i], "{") {
+				match = false
+				break
+			}
+		}
+		if match {
+			return true
+		}
+	}
+	return false
+}
+
+func leaks(body []byte, ids ...string) bool {
+	for _, id := range ids {
+		if id != "" && strings.Contains(string(body), id) {
+			return true
+		}
+	}
+	return false
+}
+
+func keyID(t *testing.T, e *env, secret string) string {
+	t.Helper()
+	k, err := e.db.KeyByHash(context.Background(), vigil.HashKey(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k.ID
+}
+
+// dbDigest hashes the database and its write-ahead log: any write, even
+// one rolled back after spilling, changes one of them.
+func (e *env) dbDigest() string {
+	h := sha256.New()
+	for _, f := range []string{e.dbPath, e.dbPath + "-wal"} {
+		b, err := os.ReadFile(f)
+		if err != nil && !os.IsNotExist(err) {
+			e.t.Fatal(err)
+		}
+		h.Write(b)
+	}
+	return fmt.Sprintf("%x", h.Sum(nil))
+}
+
+// quiesce waits until the store's work after the last commit (checkpoint
+// signing) is done and the files stop changing.
+func (e *env) quiesce() {
+	prev := ""
+	for range 100 {
+		d := e.dbDigest()
+		if d == prev {
+			return
+		}
+		prev = d
+		time.Sleep(1500 * time.Millisecond)
+	}
+	e.t.Fatal("the database never settled")
+}
+
