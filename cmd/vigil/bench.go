@@ -29,6 +29,7 @@ type benchConfig struct {
 	queryEvents, queryProbes int
 	skip                     string
 	cpuProfile               string
+	soak                     soakConfig
 }
 
 // runBench measures the real server over HTTP on loopback and, in the same
@@ -46,6 +47,10 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 	fs.IntVar(&c.queryProbes, "query-probes", 2000, "queries (and proofs) measured")
 	fs.StringVar(&c.skip, "skip", "", "comma-separated phases to skip: baseline,single,batch,noledger,query,verify")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
+	fs.DurationVar(&c.soak.duration, "soak", 0, "instead of the phases, a soak run this long at a fraction of peak ingest")
+	fs.Float64Var(&c.soak.fraction, "soak-fraction", 0.8, "soak: the fraction of the measured peak to hold")
+	fs.DurationVar(&c.soak.sample, "soak-sample", 10*time.Second, "soak: sampling interval")
+	fs.DurationVar(&c.soak.peakFor, "soak-peak", 10*time.Second, "soak: how long the peak is measured first")
 	if err := parse(env, fs, args); err != nil {
 		return err
 	}
@@ -67,6 +72,9 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 		}
 		defer os.RemoveAll(dir)
 		c.dir = dir
+	}
+	if c.soak.duration > 0 {
+		return runSoak(ctx, env.Stdout, c)
 	}
 	skip := map[string]bool{}
 	for _, s := range strings.Split(c.skip, ",") {
