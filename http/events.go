@@ -274,8 +274,6 @@ func decodeCursor(s string) (int64, bool) {
 	return n, true
 }
 
-// validID reports whether a path id could name anything; others are
-// answered 404 without touching the store.
 // validID reports whether id has the shape of an event id (a UUID in its
 // canonical lowercase form); no other id can exist, so any other is
 // answered 404 without a lookup.

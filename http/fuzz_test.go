@@ -1,10 +1,12 @@
 package http_test
 
 import (
+	"encoding/base64"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/vigilhq/vigil/api"
 	vhttp "github.com/vigilhq/vigil/http"
 )
 
@@ -54,4 +56,35 @@ func FuzzQuery(f *testing.F) {
 // without the throttle on failed authentication.
 func newEnvFuzz(f *testing.F) *env {
 	return newEnvWith(f, vhttp.Config{AuthFailuresPerMinute: 1 << 30})
+}
+
+// FuzzCursor sends cursors made of arbitrary bytes, and of the cursor
+// prefix followed by arbitrary text, to GET /api/v1/events: each is either
+// refused with 422 naming the cursor or answers a page of events before it.
+func FuzzCursor(f *testing.F) {
+	for _, s := range []string{"c1.5", "c1.-1", "c1.99999999999999999999", "c1.", "c1.0x10", "", "\x00", "c1.1e3"} {
+		f.Add(s)
+	}
+	e := newEnvFuzz(f)
+	for range 3 {
+		e.post("/api/v1/events", e.ingest, `{"actor_id":"a","action":"cursor.fuzz"}`)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		e.t = t
+		r := e.get("/api/v1/events?action=cursor.fuzz&cursor="+base64.RawURLEncoding.EncodeToString([]byte(raw)), e.auditor)
+		switch r.status {
+		case 200:
+			var list api.EventList
+			r.json(t, &list)
+			if len(list.Data) > 3 {
+				t.Fatalf("a cursor %q gave %d events", raw, len(list.Data))
+			}
+		case 422:
+			if r.errorCode(t) != "validation_failed" || !strings.Contains(string(r.body), `"field":"cursor"`) {
+				t.Fatalf("cursor %q refused with %s", raw, r.body)
+			}
+		default:
+			t.Fatalf("cursor %q: status %d %s", raw, r.status, r.body)
+		}
+	})
 }

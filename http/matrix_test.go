@@ -47,8 +47,8 @@ func TestBadInputMatrix(t *testing.T) {
 
 	type request struct {
 		name, method, path, key, ctype string
-		body                        []byte
-		want                        int // 0: any 4xx
+		body                           []byte
+		want                           int // 0: any 4xx
 		// attempt: a well-formed lookup by an allowed key that finds
 		// nothing; it is recorded as a failed read of the trail, and
 		// nothing else is written.
@@ -136,7 +136,7 @@ func TestBadInputMatrix(t *testing.T) {
 			for name, body := range map[string]string{
 				"invalid json": `{"a":`, "null": `null`, "array": `[]`, "string": `"s"`, "number": `1`,
 				"unknown field": `{"zz_unknown":1}`, "null fields": `{"actor_id":null,"action":null,"role":null,"name":null}`,
-				"wrong types": `{"actor_id":1,"action":true,"role":[],"name":{}}`,
+				"wrong types":  `{"actor_id":1,"action":true,"role":[],"name":{}}`,
 				"deep nesting": strings.Repeat(`{"a":`, 100) + `1` + strings.Repeat(`}`, 100),
 				"1 MB string":  `{"actor_id":"` + bigString + `","action":"a","name":"` + bigString + `"}`,
 				"huge body":    `{"actor_id":"a","action":"b","metadata":{"x":"` + strings.Repeat(bigString, 40) + `"}}`,
@@ -319,4 +319,3 @@ func (e *env) quiesce() {
 	}
 	e.t.Fatal("the database never settled")
 }
-
