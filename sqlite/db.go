@@ -50,6 +50,11 @@ type Config struct {
 	// path, so the ledger covers what it adds.
 	Enrich func(*vigil.Event)
 
+	// Index, when set, derives an event's search terms (the FHIR
+	// AuditEvent search parameters); they are written with the event, in
+	// its transaction, and Query.Terms filters on them.
+	Index func(vigil.Event) []vigil.Term
+
 	// SkipLedger stores events without their Merkle hashes. It exists only
 	// so a benchmark can measure what the ledger costs; such a log does not
 	// verify, and vigil serve never sets it.

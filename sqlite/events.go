@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"reflect"
 	"strings"
 	"time"
 
@@ -99,12 +100,27 @@ func (db *DB) Events(ctx context.Context, q vigil.Query) (vigil.Page, error) {
 	}
 	where, args := whereClause(ws, q)
 	sel := "SELECT " + eventColumns + " FROM events e WHERE " + where
-	selArgs := args
-	if q.Before >= 0 {
-		sel += " AND e.seq < ?"
-		selArgs = append(append([]any{}, args...), q.Before)
+	selArgs := append([]any{}, args...)
+	switch q.Order {
+	case vigil.OrderOccurredDesc:
+		if q.After != nil {
+			sel += " AND (e.occurred_at < ? OR (e.occurred_at = ? AND e.seq < ?))"
+			selArgs = append(selArgs, q.After.Occurred, q.After.Occurred, q.After.Sequence)
+		}
+		sel += " ORDER BY e.occurred_at DESC, e.seq DESC LIMIT ?"
+	case vigil.OrderOccurredAsc:
+		if q.After != nil {
+			sel += " AND (e.occurred_at > ? OR (e.occurred_at = ? AND e.seq > ?))"
+			selArgs = append(selArgs, q.After.Occurred, q.After.Occurred, q.After.Sequence)
+		}
+		sel += " ORDER BY e.occurred_at ASC, e.seq ASC LIMIT ?"
+	default:
+		if q.Before >= 0 {
+			sel += " AND e.seq < ?"
+			selArgs = append(selArgs, q.Before)
+		}
+		sel += " ORDER BY e.seq DESC LIMIT ?"
 	}
-	sel += " ORDER BY e.seq DESC LIMIT ?"
 	selArgs = append(selArgs, limit+1)
 	rows, err := db.read.QueryContext(ctx, sel, selArgs...)
 	if err != nil {
@@ -149,8 +165,8 @@ func (db *DB) count(ctx context.Context, ws int64, q vigil.Query, where string, 
 }
 
 func unfiltered(q vigil.Query) bool {
-	q.Workspace, q.Before, q.Limit = "", 0, 0
-	return q == vigil.Query{}
+	q.Workspace, q.Before, q.Limit, q.Order, q.After = "", 0, 0, vigil.OrderSequence, nil
+	return reflect.ValueOf(q).IsZero()
 }
 
 // whereClause turns a query's filters into SQL. Every value is a bound
@@ -201,6 +217,9 @@ func whereClause(ws int64, q vigil.Query) (string, []any) {
 		for range 6 {
 			args = append(args, like)
 		}
+	}
+	for _, f := range q.Terms {
+		termClause(&b, &args, f)
 	}
 	if !q.From.IsZero() {
 		b.WriteString(" AND e.occurred_at >= ?")

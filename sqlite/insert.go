@@ -15,7 +15,7 @@ import (
 type inserter struct {
 	tx                                    *sql.Tx
 	insEvent, insTarget, insHash, selIdem *sql.Stmt
-	selHash, insHashes                    *sql.Stmt
+	selHash, insHashes, insTerm           *sql.Stmt
 
 	// pending holds stored hashes not yet written: they go in multi-row
 	// inserts of hashBatch rows, which costs SQLite and database/sql far
@@ -48,6 +48,7 @@ func newInserter(ctx context.Context, tx *sql.Tx) (*inserter, error) {
 	ins.insHash = prep("INSERT INTO ledger_hashes (ws, idx, hash) VALUES (?,?,?)")
 	ins.selIdem = prep("SELECT id, seq FROM events WHERE ws = ? AND idempotency_key = ?")
 	ins.selHash = prep("SELECT hash FROM ledger_hashes WHERE ws = ? AND idx = ?")
+	ins.insTerm = prep("INSERT OR IGNORE INTO event_terms (ws, seq, name, system, value) VALUES (?,?,?,?,?)")
 	ins.insHashes = prep("INSERT INTO ledger_hashes (ws, idx, hash) VALUES " + strings.TrimSuffix(strings.Repeat("(?,?,?),", hashBatch), ","))
 	if err != nil {
 		ins.close()
@@ -57,7 +58,7 @@ func newInserter(ctx context.Context, tx *sql.Tx) (*inserter, error) {
 }
 
 func (ins *inserter) close() {
-	for _, s := range []*sql.Stmt{ins.insEvent, ins.insTarget, ins.insHash, ins.selIdem, ins.selHash, ins.insHashes} {
+	for _, s := range []*sql.Stmt{ins.insEvent, ins.insTarget, ins.insHash, ins.selIdem, ins.selHash, ins.insHashes, ins.insTerm} {
 		if s != nil {
 			s.Close()
 		}
