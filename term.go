@@ -28,9 +28,9 @@ type TermValue struct {
 type Order int
 
 const (
-	OrderSequence       Order = iota // newest recorded first (sequence descending)
-	OrderOccurredDesc                // occurred_at descending, sequence breaking ties
-	OrderOccurredAsc                 // occurred_at ascending, sequence breaking ties
+	OrderSequence     Order = iota // newest recorded first (sequence descending)
+	OrderOccurredDesc              // occurred_at descending, sequence breaking ties
+	OrderOccurredAsc               // occurred_at ascending, sequence breaking ties
 )
 
 // Position marks the last event of a page in an occurred_at order; the

@@ -34,7 +34,7 @@ func decodeStrict(body []byte, root string, v any) error {
 	if !ok {
 		return vigil.Errorf(vigil.EMALFORMED, "the body must be a JSON object (a FHIR resource)")
 	}
-	if rt, ok := obj["resourceType"].(string); ok && rt != root {
+	if rt, ok := obj["resourceType"].(string); ok && root != "" && rt != root {
 		return vigil.Invalid(vigil.ErrorDetail{Field: "resourceType", Message: "must be " + root + ", not " + strconv.Quote(rt)})
 	}
 	var w walker
@@ -124,12 +124,16 @@ func (w *walker) value(v any, t reflect.Type, path string) {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
+			p := path + "." + k
+			if path == "" {
+				p = k
+			}
 			f, ok := fields[k]
 			if !ok {
-				w.bad(path+"."+k, "unknown element: an audit record must not silently lose data")
+				w.bad(p, "unknown element: an audit record must not silently lose data")
 				continue
 			}
-			w.value(o[k], f, path+"."+k)
+			w.value(o[k], f, p)
 		}
 	}
 }

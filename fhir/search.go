@@ -351,3 +351,10 @@ func DecodeCursor(s string) (vigil.Position, bool) {
 	}
 	return vigil.Position{Occurred: o, Sequence: n}, true
 }
+
+// ValidDate reports whether v is a date a date search parameter accepts
+// (without prefix).
+func ValidDate(v string) bool {
+	_, _, ok := dateRange(v)
+	return ok
+}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/vigilhq/vigil"
 	vhttp "github.com/vigilhq/vigil/http"
+	"github.com/vigilhq/vigil/fhir"
 	"github.com/vigilhq/vigil/ledger"
 	"github.com/vigilhq/vigil/sqlite"
 )
@@ -200,7 +201,7 @@ func withServer(ctx context.Context, dir string, skipLedger bool, f func(*benchS
 		return result{}, err
 	}
 	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(dir, dbFile), LogName: "bench.vigil", SigningKey: skey,
-		CheckpointInterval: time.Second, WitnessPath: filepath.Join(dir, witnessFile), SkipLedger: skipLedger})
+		CheckpointInterval: time.Second, WitnessPath: filepath.Join(dir, witnessFile), SkipLedger: skipLedger, Index: fhir.Terms})
 	if err != nil {
 		return result{}, err
 	}
