@@ -174,8 +174,10 @@ func splitValues(v string) []string {
 	for i := 0; i < len(v); i++ {
 		switch {
 		case v[i] == '\\' && i+1 < len(v):
+			// Only the comma is resolved here; other escapes are the
+			// token reader's.
 			i++
-			if v[i] != ',' && v[i] != '|' && v[i] != '$' && v[i] != '\\' {
+			if v[i] != ',' {
 				b.WriteByte('\\')
 			}
 			b.WriteByte(v[i])
@@ -212,8 +214,9 @@ func termFilter(name string, kind paramKind, raw string) (vigil.TermFilter, stri
 		var tv vigil.TermValue
 		switch kind {
 		case kindString:
-			tv = vigil.TermValue{AnySystem: true, Value: strings.ToLower(v), Prefix: true}
+			tv = vigil.TermValue{AnySystem: true, Value: strings.ToLower(unescape(v)), Prefix: true}
 		case kindReference:
+			v = unescape(v)
 			if typ, id, ok := relativeRef(v); ok && !strings.Contains(v, "://") {
 				tv = vigil.TermValue{System: typ, Value: id}
 			} else {
@@ -241,7 +244,10 @@ func termFilter(name string, kind paramKind, raw string) (vigil.TermFilter, stri
 	return f, ""
 }
 
-func unescape(s string) string { return strings.ReplaceAll(s, `\|`, "|") }
+// unescape resolves FHIR's search escapes \| \$ and \\.
+func unescape(s string) string {
+	return strings.NewReplacer(`\|`, "|", `\$`, "$", `\\`, `\`).Replace(s)
+}
 
 // date applies one date parameter: an optional prefix (eq, ge, gt, le, lt)
 // and a FHIR dateTime of any precision, which stands for the range it

@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil"
-	vhttp "github.com/vigilhq/vigil/http"
 	"github.com/vigilhq/vigil/fhir"
+	vhttp "github.com/vigilhq/vigil/http"
 	"github.com/vigilhq/vigil/ledger"
 	"github.com/vigilhq/vigil/sqlite"
 )
