@@ -57,7 +57,7 @@ func TestSeed001Shapes(t *testing.T) {
 
 func TestSimpleErrors(t *testing.T) {
 	for body, field := range map[string]string{
-		`{"type":"rest","recorded":"2024-06-15T08:30:00Z","agent":[{"who":"a","requestor":true}]}`:                                    "source",
+		`{"type":"rest","recorded":"2024-06-15T08:30:00Z","agent":[{"who":"a","requestor":true}]}`:                                  "source",
 		`{"recorded":"2024-06-15T08:30:00Z","agent":[{"who":"a"}],"source":{"observer":"x"}}`:                                       "type",
 		`{"type":"rest","agent":[{"who":"a"}],"source":{"observer":"x"}}`:                                                           "recorded",
 		`{"type":"rest","recorded":"2024-06-15T08:30:00Z","source":{"observer":"x"}}`:                                               "agent",
@@ -66,7 +66,7 @@ func TestSimpleErrors(t *testing.T) {
 		`{"type":"rest","recorded":"2024-06-15T08:30:00Z","outcome":"3","agent":[{"who":"a"}],"source":{"observer":"x"}}`:           "outcome",
 		`{"type":"rest","recorded":"2024-06-15T08:30:00Z","agent":[{"who":"a","networkAdress":"x"}],"source":{"observer":"x"}}`:     "agent[0].networkAdress",
 		`{"type":"rest","recorded":"2024-06-15T08:30:00Z","agent":[{"who":"a"}],"source":{"observer":"x"},"entity":[{"what":7}]}`:   "entity[0].what",
-		`{"id":"x","type":"rest","recorded":"2024-06-15T08:30:00Z","agent":[{"who":"a"}],"source":{"observer":"x"}}`:               "id",
+		`{"id":"x","type":"rest","recorded":"2024-06-15T08:30:00Z","agent":[{"who":"a"}],"source":{"observer":"x"}}`:                "id",
 		`{"type":"rest","recorded":"2024-06-15T08:30:00Z","subtype":"read","agent":[{"who":"a"}],"source":{"observer":"x"}}`:        "subtype",
 		`{"type":"rest","recorded":"2024-06-15T08:30:00Z","agent":[{"who":"a"}],"source":{"observer":"x"},"purposeOfEvent":[null]}`: "purposeOfEvent[0]",
 	} {

@@ -573,3 +573,18 @@ func TestEventViews(t *testing.T) {
 		t.Fatalf("reads recorded with formats %v", formats)
 	}
 }
+
+// TestReservedMetadata: the REST API may not write the key FHIR events
+// keep their resource under, so no event's FHIR view can be forged.
+func TestReservedMetadata(t *testing.T) {
+	e := newEnv(t)
+	r := e.post("/api/v1/events", e.ingest, `{"actor_id":"u","action":"x","metadata":{"fhir":{"resourceType":"AuditEvent"}}}`)
+	wantStatus(t, r, 422)
+	if !strings.Contains(string(r.body), `"metadata.fhir"`) {
+		t.Fatalf("%s", r.body)
+	}
+	r = e.post("/api/v1/events/batch", e.ingest, `{"events":[{"actor_id":"u","action":"x","metadata":{"fhir":1}}]}`)
+	wantStatus(t, r, 422)
+	// Other keys, and "fhir" deeper down, are fine.
+	wantStatus(t, e.post("/api/v1/events", e.ingest, `{"actor_id":"u","action":"x","metadata":{"source":{"fhir":true},"fhir_version":"4.0.1"}}`), 201)
+}

@@ -1,6 +1,8 @@
 package http
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 
 	"github.com/vigilhq/vigil"
@@ -45,4 +47,19 @@ func eventView(e vigil.Event, format string) any {
 		return cadf.FromEvent(e, a.Action)
 	}
 	return a
+}
+
+// reservedMetadata reports whether metadata has the top-level key under
+// which FHIR-ingested events keep their resource: through the REST API it
+// would forge the event's FHIR view.
+func reservedMetadata(m json.RawMessage) bool {
+	if !bytes.Contains(m, []byte(`"`+fhir.MetadataKey+`"`)) {
+		return false
+	}
+	var keys map[string]json.RawMessage
+	if json.Unmarshal(m, &keys) != nil {
+		return false // the write path reports what is wrong with it
+	}
+	_, ok := keys[fhir.MetadataKey]
+	return ok
 }

@@ -117,6 +117,12 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		db.write.Close()
 		return nil, err
 	}
+	if n, err := db.backfillTerms(ctx); err != nil {
+		db.write.Close()
+		return nil, fmt.Errorf("sqlite: indexing search terms: %w", err)
+	} else if n > 0 {
+		db.log.Info("indexed the search terms of earlier events", "events", n)
+	}
 	if db.read, err = sql.Open("sqlite", dsn(cfg.Path, true)); err != nil {
 		db.write.Close()
 		return nil, err
