@@ -7,6 +7,7 @@ package vigil
 // (lower-cased) text.
 type Term struct {
 	Name, System, Value string
+	Text                bool // Value is text searchable by prefix (TermValue.Prefix)
 }
 
 // TermFilter keeps events that have a term called Name matching any of

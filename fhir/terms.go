@@ -18,7 +18,11 @@ func Terms(e vigil.Event) []vigil.Term {
 			ts = append(ts, vigil.Term{Name: name, System: system, Value: value})
 		}
 	}
-	text := func(name, s string) { add(name, "", strings.ToLower(s)) }
+	text := func(name, s string) {
+		if s != "" {
+			ts = append(ts, vigil.Term{Name: name, Value: strings.ToLower(s), Text: true})
+		}
+	}
 	coding := func(name string, c *Coding) {
 		if c != nil {
 			add(name, c.System, c.Code)

@@ -218,8 +218,8 @@ func whereClause(ws int64, q vigil.Query) (string, []any) {
 			args = append(args, like)
 		}
 	}
-	for _, f := range q.Terms {
-		termClause(&b, &args, f)
+	if len(q.Terms) > 0 {
+		termsClause(&b, &args, ws, q.Terms)
 	}
 	if !q.From.IsZero() {
 		b.WriteString(" AND e.occurred_at >= ?")

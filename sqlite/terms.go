@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"encoding/hex"
+	"hash/fnv"
 	"strings"
 
 	"github.com/vigilhq/vigil"
@@ -11,15 +13,71 @@ import (
 // transaction as their event by the one writer; Config.Index derives them.
 // They are an index, not evidence: the ledger covers the event, and the
 // terms can always be derived from it again.
+//
+// Each event is one row of a contentless FTS5 table whose rowid is
+// ws<<40 | seq. Each term becomes tokens the ascii tokenizer keeps whole
+// (letters and digits only):
+//
+//	e<hash(name, system, value)>  the exact term
+//	a<hash(name, value)>          the value in any system
+//	s<hash(name, system)>         any value of the system
+//	p<hash(name)><hex(value)>     text, matched by prefix query
+//
+// where hash is 128-bit FNV-1a in hex. A search is one MATCH expression:
+// filters ANDed, the values of a filter ORed.
 
-// terms writes an event's search terms. Repeated terms are stored once.
+// termBatch is the number of events per multi-row insert of terms.
+const termBatch = 64
+
+// seqBits is how far a workspace id is shifted in an event_terms rowid;
+// sequences stay below 2^40.
+const seqBits = 40
+
+func termRowID(ws, seq int64) int64 { return ws<<seqBits | seq }
+
+// terms queues an event's search terms; flush writes what is left before
+// the commit.
 func (ins *inserter) terms(ctx context.Context, ws, seq int64, ts []vigil.Term) error {
-	for _, t := range ts {
-		if _, err := ins.insTerm.ExecContext(ctx, ws, seq, t.Name, t.System, t.Value); err != nil {
-			return err
-		}
+	if len(ts) == 0 {
+		return nil
+	}
+	ins.pendingTerms = append(ins.pendingTerms, termRowID(ws, seq), termTokens(ts))
+	if len(ins.pendingTerms) == 2*termBatch {
+		_, err := ins.insTerms.ExecContext(ctx, ins.pendingTerms...)
+		ins.pendingTerms = ins.pendingTerms[:0]
+		return err
 	}
 	return nil
+}
+
+func termTokens(ts []vigil.Term) string {
+	var b strings.Builder
+	b.Grow(len(ts) * 3 * 34)
+	for _, t := range ts {
+		b.WriteString(exactToken(t.Name, t.System, t.Value))
+		b.WriteString(" a" + termHash(t.Name, "", t.Value, 'a'))
+		b.WriteString(" s" + termHash(t.Name, t.System, "", 's'))
+		if t.Text {
+			b.WriteString(" " + prefixToken(t.Name, t.Value))
+		}
+		b.WriteByte(' ')
+	}
+	return b.String()
+}
+
+func exactToken(name, system, value string) string { return "e" + termHash(name, system, value, 'e') }
+
+func prefixToken(name, value string) string { return "p" + termHash(name, "", "", 'p') + hex.EncodeToString([]byte(value)) }
+
+// termHash hashes a term's parts, kind keeping the token families apart.
+func termHash(name, system, value string, kind byte) string {
+	h := fnv.New128a()
+	h.Write([]byte{kind})
+	for _, p := range []string{name, system, value} {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // indexTerms derives an event's terms, dropping any a column could not
@@ -39,87 +97,100 @@ func indexTerms(index func(vigil.Event) []vigil.Term, e vigil.Event) []vigil.Ter
 	return out
 }
 
-// termClause adds one TermFilter to a WHERE clause: an EXISTS over the
-// event's terms, any of the filter's values matching.
-func termClause(b *strings.Builder, args *[]any, f vigil.TermFilter) {
-	b.WriteString(" AND EXISTS (SELECT 1 FROM event_terms t WHERE t.ws = e.ws AND t.seq = e.seq AND t.name = ? AND (")
-	*args = append(*args, f.Name)
-	if len(f.Values) == 0 {
-		b.WriteString("0")
-	}
-	for i, v := range f.Values {
+// termsClause adds a query's TermFilters to a WHERE clause: one MATCH over
+// the workspace's rows of event_terms.
+func termsClause(b *strings.Builder, args *[]any, ws int64, fs []vigil.TermFilter) {
+	var m strings.Builder
+	for i, f := range fs {
 		if i > 0 {
-			b.WriteString(" OR ")
+			m.WriteString(" AND ")
 		}
-		b.WriteString("(1")
-		if !v.AnySystem {
-			b.WriteString(" AND t.system = ?")
-			*args = append(*args, v.System)
+		m.WriteString("(")
+		if len(f.Values) == 0 {
+			// Nothing can match; a token no term produces says so.
+			m.WriteString("none")
 		}
-		switch {
-		case v.Prefix:
-			// A range over the index instead of LIKE, whose wildcards and
-			// case folding would need escaping.
-			b.WriteString(" AND t.value >= ? AND t.value < ?")
-			*args = append(*args, v.Value, v.Value+"\U0010FFFF")
-		case v.Value != "" || v.AnySystem:
-			b.WriteString(" AND t.value = ?")
-			*args = append(*args, v.Value)
+		for j, v := range f.Values {
+			if j > 0 {
+				m.WriteString(" OR ")
+			}
+			switch {
+			case v.Prefix:
+				m.WriteString(prefixToken(f.Name, v.Value) + "*")
+			case v.AnySystem:
+				m.WriteString("a" + termHash(f.Name, "", v.Value, 'a'))
+			case v.Value == "":
+				m.WriteString("s" + termHash(f.Name, v.System, "", 's'))
+			default:
+				m.WriteString(exactToken(f.Name, v.System, v.Value))
+			}
 		}
-		b.WriteString(")")
+		m.WriteString(")")
 	}
-	b.WriteString("))")
+	b.WriteString(" AND e.seq IN (SELECT rowid - ? FROM event_terms WHERE event_terms MATCH ? AND rowid >= ? AND rowid < ?)")
+	lo := termRowID(ws, 0)
+	*args = append(*args, lo, m.String(), lo, termRowID(ws+1, 0))
+}
+
+// termsConsumer names the search index's durable cursor: the sequence up
+// to which each workspace's events have their terms.
+const termsConsumer = "search_terms"
+
+func (ins *inserter) indexedThrough(ctx context.Context, ws, next int64) error {
+	_, err := ins.setCursor.ExecContext(ctx, termsConsumer, ws, next)
+	return err
 }
 
 // backfillTerms indexes the events stored without search terms: those
-// written before migration 0004, or by a process without Config.Index. It
-// runs at Open, before the writer starts, so it is the only writer.
+// written before migration 0004, or by a process without Config.Index,
+// from the index's cursor on. It runs at Open, before the writer starts,
+// so it is the only writer.
 func (db *DB) backfillTerms(ctx context.Context) (int, error) {
 	if db.cfg.Index == nil {
 		return 0, nil
 	}
-	var wss []int64
-	rows, err := db.write.QueryContext(ctx, "SELECT id FROM workspaces ORDER BY id")
+	type todo struct{ ws, from int64 }
+	var wss []todo
+	rows, err := db.write.QueryContext(ctx, `SELECT w.id, coalesce(c.next_seq, 0) FROM workspaces w
+		LEFT JOIN cursors c ON c.consumer = ? AND c.ws = w.id ORDER BY w.id`, termsConsumer)
 	if err != nil {
 		return 0, err
 	}
 	for rows.Next() {
-		var ws int64
-		if err := rows.Scan(&ws); err != nil {
+		var t todo
+		if err := rows.Scan(&t.ws, &t.from); err != nil {
 			rows.Close()
 			return 0, err
 		}
-		wss = append(wss, ws)
+		wss = append(wss, t)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return 0, err
 	}
 	done := 0
-	for _, ws := range wss {
-		for after := int64(-1); ; {
-			events, err := db.unindexed(ctx, ws, after, 1000)
+	for _, t := range wss {
+		for from := t.from; ; {
+			events, err := db.eventsFrom(ctx, t.ws, from, 1000)
 			if err != nil {
 				return done, err
 			}
 			if len(events) == 0 {
 				break
 			}
-			if err := db.indexEvents(ctx, ws, events); err != nil {
+			from = events[len(events)-1].Sequence + 1
+			if err := db.indexEvents(ctx, t.ws, events, from); err != nil {
 				return done, err
 			}
 			done += len(events)
-			after = events[len(events)-1].Sequence
 		}
 	}
 	return done, nil
 }
 
-// unindexed reads up to n events of ws after sequence after that have no
-// search terms.
-func (db *DB) unindexed(ctx context.Context, ws, after int64, n int) ([]vigil.Event, error) {
-	rows, err := db.write.QueryContext(ctx, "SELECT "+eventColumns+` FROM events e WHERE e.ws = ? AND e.seq > ?
-		AND NOT EXISTS (SELECT 1 FROM event_terms t WHERE t.ws = e.ws AND t.seq = e.seq) ORDER BY e.seq LIMIT ?`, ws, after, n)
+// eventsFrom reads up to n events of ws from sequence from on.
+func (db *DB) eventsFrom(ctx context.Context, ws, from int64, n int) ([]vigil.Event, error) {
+	rows, err := db.write.QueryContext(ctx, "SELECT "+eventColumns+" FROM events e WHERE e.ws = ? AND e.seq >= ? ORDER BY e.seq LIMIT ?", ws, from, n)
 	if err != nil {
 		return nil, err
 	}
@@ -135,23 +206,29 @@ func (db *DB) unindexed(ctx context.Context, ws, after int64, n int) ([]vigil.Ev
 	return out, rows.Err()
 }
 
-func (db *DB) indexEvents(ctx context.Context, ws int64, events []vigil.Event) error {
+// indexEvents writes the terms of events and moves the cursor to next,
+// in one transaction.
+func (db *DB) indexEvents(ctx context.Context, ws int64, events []vigil.Event, next int64) error {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	ins, err := tx.PrepareContext(ctx, "INSERT OR IGNORE INTO event_terms (ws, seq, name, system, value) VALUES (?,?,?,?,?)")
+	ins, err := newInserter(ctx, tx)
 	if err != nil {
 		return err
 	}
-	defer ins.Close()
+	defer ins.close()
 	for _, e := range events {
-		for _, t := range indexTerms(db.cfg.Index, e) {
-			if _, err := ins.ExecContext(ctx, ws, e.Sequence, t.Name, t.System, t.Value); err != nil {
-				return err
-			}
+		if err := ins.terms(ctx, ws, e.Sequence, indexTerms(db.cfg.Index, e)); err != nil {
+			return err
 		}
+	}
+	if err := ins.indexedThrough(ctx, ws, next); err != nil {
+		return err
+	}
+	if err := ins.flush(ctx); err != nil {
+		return err
 	}
 	return tx.Commit()
 }

@@ -15,7 +15,7 @@ import (
 func testIndex(e vigil.Event) []vigil.Term {
 	return []vigil.Term{
 		{Name: "code", System: e.ActionCategory, Value: e.Action},
-		{Name: "name", Value: strings.ToLower(e.ActorName)},
+		{Name: "name", Value: strings.ToLower(e.ActorName), Text: true},
 		{Name: "code", System: "always", Value: "x"},
 	}
 }
@@ -86,7 +86,7 @@ func TestTermFilters(t *testing.T) {
 }
 
 // TestTermsBackfill: events stored without an index get their terms when
-// the store opens with one; the index is append-only like the events.
+// the store opens with one.
 func TestTermsBackfill(t *testing.T) {
 	dir := t.TempDir()
 	db := openIndexed(t, dir, nil)
@@ -117,12 +117,7 @@ func TestTermsBackfill(t *testing.T) {
 	raw := rawDB(t, dir)
 	defer raw.Close()
 	var n int
-	if err := raw.QueryRow("SELECT count(*) FROM event_terms").Scan(&n); err != nil || n != 4*3 {
-		t.Fatalf("%d terms: %v", n, err)
-	}
-	for _, q := range []string{"DELETE FROM event_terms", "UPDATE event_terms SET value = 'x'"} {
-		if _, err := raw.Exec(q); err == nil || !strings.Contains(err.Error(), "append-only") {
-			t.Errorf("%s: %v", q, err)
-		}
+	if err := raw.QueryRow("SELECT count(*) FROM event_terms").Scan(&n); err != nil || n != 4 {
+		t.Fatalf("%d events indexed: %v", n, err)
 	}
 }

@@ -316,6 +316,15 @@ func (w *writer) writeGroup(group []*appendReq) error {
 			}
 		}
 	}
+	if w.db.cfg.Index != nil {
+		// The index is complete up to here: a later Open indexes only
+		// what a process without an index may have written after.
+		for _, r := range group {
+			if err := ins.indexedThrough(ctx, r.ws, w.logs[r.ws].size); err != nil {
+				return err
+			}
+		}
+	}
 	if err := ins.flush(ctx); err != nil {
 		return err
 	}
