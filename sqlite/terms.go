@@ -67,7 +67,9 @@ func termTokens(ts []vigil.Term) string {
 
 func exactToken(name, system, value string) string { return "e" + termHash(name, system, value, 'e') }
 
-func prefixToken(name, value string) string { return "p" + termHash(name, "", "", 'p') + hex.EncodeToString([]byte(value)) }
+func prefixToken(name, value string) string {
+	return "p" + termHash(name, "", "", 'p') + hex.EncodeToString([]byte(value))
+}
 
 // termHash hashes a term's parts, kind keeping the token families apart.
 func termHash(name, system, value string, kind byte) string {

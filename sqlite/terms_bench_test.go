@@ -75,7 +75,7 @@ func BenchmarkTermSearch(b *testing.B) {
 func benchEvent(i int) vigil.Event {
 	return vigil.Event{
 		ActorID: fmt.Sprintf("dr_%d", i%500), ActorName: "Dr. Emily Nakamura", ActorType: "physician",
-		Action: []string{"patient_record.viewed", "prescription.created", "chart.updated"}[i%3],
+		Action:   []string{"patient_record.viewed", "prescription.created", "chart.updated"}[i%3],
 		Resource: "patient_record", ResourceID: fmt.Sprintf("rec_%d", i), PatientID: fmt.Sprintf("pt_%d", i%1000),
 		IPAddress: "203.0.113.9", Source: "EHR", PurposeOfUse: "TREAT",
 	}
