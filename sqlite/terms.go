@@ -16,15 +16,15 @@ import (
 //
 // Each event is one row of a contentless FTS5 table whose rowid is
 // ws<<40 | seq. Each term becomes tokens the ascii tokenizer keeps whole
-// (letters and digits only):
+// (letters and digits only), h being 64-bit FNV-1a in hex:
 //
-//	e<hash(name, system, value)>  the exact term
-//	a<hash(name, value)>          the value in any system
-//	s<hash(name, system)>         any value of the system
-//	p<hash(name)><hex(value)>     text, matched by prefix query
+//	e<h(name, system)><h(value)>  the exact term; "system|" is a prefix query
+//	a<h(name)><h(value)>          the value in any system, for terms with one
+//	p<h(name)><hex(value)>        text, matched by prefix query
 //
-// where hash is 128-bit FNV-1a in hex. A search is one MATCH expression:
-// filters ANDed, the values of a filter ORed.
+// A term without a system needs no "a" token: a search for a value in any
+// system asks for its "a" token or its system-less "e" token. A search is
+// one MATCH expression: filters ANDed, the values of a filter ORed.
 
 // termBatch is the number of events per multi-row insert of terms.
 const termBatch = 64
@@ -52,34 +52,43 @@ func (ins *inserter) terms(ctx context.Context, ws, seq int64, ts []vigil.Term) 
 
 func termTokens(ts []vigil.Term) string {
 	var b strings.Builder
-	b.Grow(len(ts) * 3 * 34)
+	b.Grow(len(ts) * 2 * 36)
 	for _, t := range ts {
 		b.WriteString(exactToken(t.Name, t.System, t.Value))
-		b.WriteString(" a" + termHash(t.Name, "", t.Value, 'a'))
-		b.WriteString(" s" + termHash(t.Name, t.System, "", 's'))
-		if t.Text {
-			b.WriteString(" " + prefixToken(t.Name, t.Value))
-		}
 		b.WriteByte(' ')
+		if t.System != "" {
+			b.WriteString(anyToken(t.Name, t.Value))
+			b.WriteByte(' ')
+		}
+		if t.Text {
+			b.WriteString(prefixToken(t.Name, t.Value))
+			b.WriteByte(' ')
+		}
 	}
 	return b.String()
 }
 
-func exactToken(name, system, value string) string { return "e" + termHash(name, system, value, 'e') }
+func exactToken(name, system, value string) string {
+	return "e" + termHash('e', name, system) + termHash('v', value)
+}
+
+func anyToken(name, value string) string { return "a" + termHash('a', name) + termHash('v', value) }
 
 func prefixToken(name, value string) string {
-	return "p" + termHash(name, "", "", 'p') + hex.EncodeToString([]byte(value))
+	return "p" + termHash('p', name) + hex.EncodeToString([]byte(value))
 }
 
 // termHash hashes a term's parts, kind keeping the token families apart.
-func termHash(name, system, value string, kind byte) string {
-	h := fnv.New128a()
+func termHash(kind byte, parts ...string) string {
+	h := fnv.New64a()
 	h.Write([]byte{kind})
-	for _, p := range []string{name, system, value} {
+	for _, p := range parts {
 		h.Write([]byte(p))
 		h.Write([]byte{0})
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	var buf [16]byte
+	hex.Encode(buf[:], h.Sum(nil))
+	return string(buf[:])
 }
 
 // indexTerms derives an event's terms, dropping any a column could not
@@ -120,9 +129,9 @@ func termsClause(b *strings.Builder, args *[]any, ws int64, fs []vigil.TermFilte
 			case v.Prefix:
 				m.WriteString(prefixToken(f.Name, v.Value) + "*")
 			case v.AnySystem:
-				m.WriteString("a" + termHash(f.Name, "", v.Value, 'a'))
+				m.WriteString(anyToken(f.Name, v.Value) + " OR " + exactToken(f.Name, "", v.Value))
 			case v.Value == "":
-				m.WriteString("s" + termHash(f.Name, v.System, "", 's'))
+				m.WriteString("e" + termHash('e', f.Name, v.System) + "*")
 			default:
 				m.WriteString(exactToken(f.Name, v.System, v.Value))
 			}
