@@ -98,7 +98,29 @@ func (db *DB) Events(ctx context.Context, q vigil.Query) (vigil.Page, error) {
 	if limit <= 0 {
 		limit = vigil.DefaultQueryLimit
 	}
-	where, args := whereClause(ws, q)
+	// Few matching search terms: name the events, so SQLite looks them up
+	// by key rather than walking the workspace in order (the "+" keeps it
+	// from choosing the occurred_at index for the ORDER BY).
+	occurred := "e.occurred_at"
+	var where string
+	var args []any
+	if len(q.Terms) > 0 {
+		seqs, sparse, err := db.matchTerms(ctx, ws, q.Terms)
+		if err != nil {
+			return page, vigil.Unavailable("searching events failed", err)
+		}
+		if sparse {
+			nq := q
+			nq.Terms = nil
+			where, args = whereClause(ws, nq)
+			where += " AND e.seq IN (SELECT value FROM json_each(?))"
+			args = append(args, seqList(seqs))
+			occurred = "+e.occurred_at"
+		}
+	}
+	if where == "" {
+		where, args = whereClause(ws, q)
+	}
 	sel := "SELECT " + eventColumns + " FROM events e WHERE " + where
 	selArgs := append([]any{}, args...)
 	switch q.Order {
@@ -107,13 +129,13 @@ func (db *DB) Events(ctx context.Context, q vigil.Query) (vigil.Page, error) {
 			sel += " AND (e.occurred_at < ? OR (e.occurred_at = ? AND e.seq < ?))"
 			selArgs = append(selArgs, q.After.Occurred, q.After.Occurred, q.After.Sequence)
 		}
-		sel += " ORDER BY e.occurred_at DESC, e.seq DESC LIMIT ?"
+		sel += " ORDER BY " + occurred + " DESC, e.seq DESC LIMIT ?"
 	case vigil.OrderOccurredAsc:
 		if q.After != nil {
 			sel += " AND (e.occurred_at > ? OR (e.occurred_at = ? AND e.seq > ?))"
 			selArgs = append(selArgs, q.After.Occurred, q.After.Occurred, q.After.Sequence)
 		}
-		sel += " ORDER BY e.occurred_at ASC, e.seq ASC LIMIT ?"
+		sel += " ORDER BY " + occurred + " ASC, e.seq ASC LIMIT ?"
 	default:
 		if q.Before >= 0 {
 			sel += " AND e.seq < ?"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"hash/fnv"
+	"strconv"
 	"strings"
 
 	"github.com/vigilhq/vigil"
@@ -108,9 +109,9 @@ func indexTerms(index func(vigil.Event) []vigil.Term, e vigil.Event) []vigil.Ter
 	return out
 }
 
-// termsClause adds a query's TermFilters to a WHERE clause: one MATCH over
-// the workspace's rows of event_terms.
-func termsClause(b *strings.Builder, args *[]any, ws int64, fs []vigil.TermFilter) {
+// matchExpr is the MATCH expression of a query's TermFilters: filters
+// ANDed, the values of a filter ORed.
+func matchExpr(fs []vigil.TermFilter) string {
 	var m strings.Builder
 	for i, f := range fs {
 		if i > 0 {
@@ -138,9 +139,57 @@ func termsClause(b *strings.Builder, args *[]any, ws int64, fs []vigil.TermFilte
 		}
 		m.WriteString(")")
 	}
+	return m.String()
+}
+
+// termsClause adds a query's TermFilters to a WHERE clause: the events
+// among the workspace's rows of event_terms that MATCH.
+func termsClause(b *strings.Builder, args *[]any, ws int64, fs []vigil.TermFilter) {
 	b.WriteString(" AND e.seq IN (SELECT rowid - ? FROM event_terms WHERE event_terms MATCH ? AND rowid >= ? AND rowid < ?)")
 	lo := termRowID(ws, 0)
-	*args = append(*args, lo, m.String(), lo, termRowID(ws+1, 0))
+	*args = append(*args, lo, matchExpr(fs), lo, termRowID(ws+1, 0))
+}
+
+// sparseTerms is the most matches a search reads up front. Up to it, the
+// query looks the matching events up by key and sorts them; beyond it, it
+// walks the events in order and tests each against the matches (the
+// planner cannot tell the two cases apart without statistics).
+const sparseTerms = 5000
+
+// matchTerms returns the sequences of the workspace's events matching fs,
+// or ok false when there are more than sparseTerms.
+func (db *DB) matchTerms(ctx context.Context, ws int64, fs []vigil.TermFilter) (seqs []int64, ok bool, err error) {
+	lo := termRowID(ws, 0)
+	rows, err := db.read.QueryContext(ctx, "SELECT rowid - ? FROM event_terms WHERE event_terms MATCH ? AND rowid >= ? AND rowid < ? LIMIT ?",
+		lo, matchExpr(fs), lo, termRowID(ws+1, 0), sparseTerms+1)
+	if err != nil {
+		return nil, false, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var seq int64
+		if err := rows.Scan(&seq); err != nil {
+			return nil, false, err
+		}
+		seqs = append(seqs, seq)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	return seqs, len(seqs) <= sparseTerms, nil
+}
+
+// seqList renders sequences as a JSON array for json_each.
+func seqList(seqs []int64) string {
+	b := make([]byte, 0, len(seqs)*8+2)
+	b = append(b, '[')
+	for i, s := range seqs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, s, 10)
+	}
+	return string(append(b, ']'))
 }
 
 // termsConsumer names the search index's durable cursor: the sequence up

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/sqlite"
@@ -119,5 +120,66 @@ func TestTermsBackfill(t *testing.T) {
 	var n int
 	if err := raw.QueryRow("SELECT count(*) FROM event_terms").Scan(&n); err != nil || n != 4 {
 		t.Fatalf("%d events indexed: %v", n, err)
+	}
+}
+
+// TestTermFiltersDense: past the sparse limit, the search walks the events
+// in order; answers and totals are the same.
+func TestTermFiltersDense(t *testing.T) {
+	db := openIndexed(t, t.TempDir(), testIndex)
+	defer db.Close()
+	const n = 5200
+	for i := 0; i < n; i += 1000 {
+		batch := make([]vigil.Event, 0, 1000)
+		for j := i; j < min(i+1000, n); j++ {
+			name := "bulk"
+			if j%1000 == 7 {
+				name = "rare"
+			}
+			batch = append(batch, vigil.Event{ActorID: "a", ActorName: name, Action: "read", OccurredAt: time.Unix(int64(j%97), 0)})
+		}
+		if _, err := db.Append(ctx(t), "ws", batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		value string
+		want  int64
+	}{{"bulk", n - 6}, {"rare", 6}} {
+		q := vigil.Query{Workspace: "ws", Before: -1, Limit: 100, Order: vigil.OrderOccurredDesc,
+			Terms: []vigil.TermFilter{{Name: "name", Values: []vigil.TermValue{{AnySystem: true, Value: c.value}}}}}
+		seen := int64(0)
+		var last *vigil.Event
+		for {
+			page, err := db.Events(ctx(t), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if page.Total != c.want {
+				t.Fatalf("%s: total %d, want %d", c.value, page.Total, c.want)
+			}
+			for i := range page.Events {
+				e := page.Events[i]
+				if e.ActorName != c.value {
+					t.Fatalf("%s: got %s", c.value, e.ActorName)
+				}
+				if last != nil && (e.OccurredAt.After(last.OccurredAt) || e.OccurredAt.Equal(last.OccurredAt) && e.Sequence > last.Sequence) {
+					t.Fatalf("%s: out of order", c.value)
+				}
+				last = &e
+				seen++
+			}
+			if !page.HasMore || seen > c.want {
+				break
+			}
+			l := page.Events[len(page.Events)-1]
+			q.After = &vigil.Position{Occurred: l.OccurredAt.UnixNano(), Sequence: l.Sequence}
+			if c.value == "bulk" && seen >= 300 {
+				break // the order and total hold; no need to page through it all
+			}
+		}
+		if c.value == "rare" && seen != 6 {
+			t.Fatalf("rare: paged %d", seen)
+		}
 	}
 }
