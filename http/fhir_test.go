@@ -502,6 +502,21 @@ func TestFHIRSearchLenient(t *testing.T) {
 	if self := b.link("self"); strings.Contains(self, "subject") || !strings.Contains(self, "action=E") {
 		t.Fatalf("self %s", self)
 	}
+	// The search was recorded, with every parameter it was sent.
+	var list api.EventList
+	e.get("/api/v1/events?action=vigil.events.query", e.auditor).json(t, &list)
+	found := false
+	for _, ev := range list.Data {
+		var m struct {
+			Path   string
+			Params map[string]string
+		}
+		json.Unmarshal(ev.Metadata, &m)
+		found = found || m.Path == "/fhir/R4/AuditEvent" && m.Params["subject"] == "Patient/1" && m.Params["action"] == "E"
+	}
+	if !found {
+		t.Fatal("the FHIR search is not in the meta-audit")
+	}
 }
 
 // TestFHIRTenantScope: a tenant key writes into its tenant and reads only
