@@ -29,11 +29,14 @@ func ParseAuditEvent(body []byte) (AuditEvent, error) {
 	return a, nil
 }
 
-// ToEvent maps a validated AuditEvent onto a Vigil event: the columns
+// ToEvent maps an AuditEvent (validated again here) onto a Vigil event: the columns
 // Vigil searches, alerts and reports on, and the resource itself under
 // metadata.fhir. Client ids and the server's meta elements are dropped:
 // the store assigns them.
 func ToEvent(a AuditEvent) (vigil.Event, error) {
+	if ds := a.validate(); len(ds) > 0 {
+		return vigil.Event{}, vigil.Invalid(ds...)
+	}
 	a.ID = ""
 	if a.Meta != nil {
 		m := *a.Meta

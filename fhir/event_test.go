@@ -218,3 +218,13 @@ func TestActionCode(t *testing.T) {
 		}
 	}
 }
+
+// TestToEventChecksItsInput: an AuditEvent that did not come through
+// ParseAuditEvent is validated again, not mapped blindly.
+func TestToEventChecksItsInput(t *testing.T) {
+	for _, a := range []fhir.AuditEvent{{}, {ResourceType: "AuditEvent"}, {ResourceType: "AuditEvent", Type: &fhir.Coding{Code: "x"}, Recorded: "2024-01-01T00:00:00Z"}} {
+		if _, err := fhir.ToEvent(a); vigil.ErrorCode(err) != vigil.EINVALID {
+			t.Errorf("%+v: %v", a, err)
+		}
+	}
+}

@@ -3,7 +3,9 @@ package http
 import (
 	"encoding/json"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"sort"
 	"strconv"
@@ -132,7 +134,7 @@ func (s *Server) fhirCreate(w http.ResponseWriter, r *http.Request, k vigil.APIK
 		return err
 	}
 	out := fhir.FromEvent(e)
-	w.Header().Set("Location", baseURL(r)+fhirBase+"/AuditEvent/"+e.ID+"/_history/1")
+	w.Header().Set("Location", s.baseURL(r)+fhirBase+"/AuditEvent/"+e.ID+"/_history/1")
 	w.Header().Set("ETag", `W/"1"`)
 	w.Header().Set("Last-Modified", e.CreatedAt.UTC().Format(http.TimeFormat))
 	switch preference(r, "return") {
@@ -186,7 +188,7 @@ func (s *Server) fhirSearch(w http.ResponseWriter, r *http.Request, k vigil.APIK
 	if err != nil {
 		return err
 	}
-	base := baseURL(r) + fhirBase + "/AuditEvent"
+	base := s.baseURL(r) + fhirBase + "/AuditEvent"
 	self := url.Values{}
 	for k, v := range search.Used {
 		self[k] = v
@@ -243,11 +245,16 @@ func preference(r *http.Request, name string) string {
 	return ""
 }
 
-// baseURL is the scheme and host the client addressed.
-func baseURL(r *http.Request) string {
+// baseURL is the scheme and host the client addressed; behind a trusted
+// proxy, X-Forwarded-Proto says whether it was HTTPS.
+func (s *Server) baseURL(r *http.Request) string {
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
+	} else if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		if a, err := netip.ParseAddr(host); err == nil && s.trusted(a.Unmap()) && r.Header.Get("X-Forwarded-Proto") == "https" {
+			scheme = "https"
+		}
 	}
 	return scheme + "://" + r.Host
 }

@@ -2,6 +2,7 @@ package http_test
 
 import (
 	"encoding/json"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/api"
 	"github.com/vigilhq/vigil/fhir"
+	vhttp "github.com/vigilhq/vigil/http"
 )
 
 func fhirFixture(t testing.TB, name string) []byte {
@@ -602,4 +604,21 @@ func TestReservedMetadata(t *testing.T) {
 	wantStatus(t, r, 422)
 	// Other keys, and "fhir" deeper down, are fine.
 	wantStatus(t, e.post("/api/v1/events", e.ingest, `{"actor_id":"u","action":"x","metadata":{"source":{"fhir":true},"fhir_version":"4.0.1"}}`), 201)
+}
+
+// TestFHIRLinksBehindProxy: behind a trusted proxy that terminated TLS,
+// links name https.
+func TestFHIRLinksBehindProxy(t *testing.T) {
+	e := newEnvWith(t, vhttp.Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}})
+	r := e.fhirPost(e.ingest, fhirFixture(t, "r4-example-login.json"), "X-Forwarded-Proto", "https")
+	wantStatus(t, r, 201)
+	if loc := r.header.Get("Location"); !strings.HasPrefix(loc, "https://") {
+		t.Fatalf("Location %s", loc)
+	}
+	// From an untrusted address the header is not believed.
+	plain := newEnv(t)
+	r = plain.fhirPost(plain.ingest, fhirFixture(t, "r4-example-login.json"), "X-Forwarded-Proto", "https")
+	if loc := r.header.Get("Location"); !strings.HasPrefix(loc, "http://") {
+		t.Fatalf("Location %s", loc)
+	}
 }
