@@ -1,6 +1,7 @@
 package http
 
 import (
+	"bytes"
 	"encoding/json"
 	"log/slog"
 	"net"
@@ -55,19 +56,24 @@ func (s *Server) writeOutcome(w http.ResponseWriter, r *http.Request, err error)
 	writeFHIR(w, status, fhir.Outcome(err))
 }
 
+// writeFHIR writes a resource. HTML is not escaped: narratives and URLs
+// read as they were sent (the body is never HTML: nosniff, a JSON type).
 func writeFHIR(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		slog.Error("encoding a response failed", "err", err)
 		status = http.StatusInternalServerError
-		b, _ = json.Marshal(fhir.Outcome(vigil.Errorf(vigil.EINTERNAL, "encoding the response failed")))
+		buf.Reset()
+		json.NewEncoder(&buf).Encode(fhir.Outcome(vigil.Errorf(vigil.EINTERNAL, "encoding the response failed")))
 	}
 	w.Header().Set("Content-Type", fhirContentType)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
+	w.Write(buf.Bytes())
 }
 
 func (s *Server) fhirNotFound(w http.ResponseWriter, r *http.Request) {
@@ -203,7 +209,7 @@ func (s *Server) fhirSearch(w http.ResponseWriter, r *http.Request, k vigil.APIK
 	}
 	if search.Count > 0 {
 		for _, e := range page.Events {
-			res, err := json.Marshal(fhir.FromEvent(e))
+			res, err := marshalFHIR(fhir.FromEvent(e))
 			if err != nil {
 				return err
 			}
@@ -220,7 +226,7 @@ func (s *Server) fhirSearch(w http.ResponseWriter, r *http.Request, k vigil.APIK
 		}
 	}
 	if len(search.Ignored) > 0 {
-		oo, _ := json.Marshal(fhir.OperationOutcome{ResourceType: "OperationOutcome", Issue: []fhir.Issue{{
+		oo, _ := marshalFHIR(fhir.OperationOutcome{ResourceType: "OperationOutcome", Issue: []fhir.Issue{{
 			Severity: "warning", Code: "not-supported",
 			Diagnostics: "unknown search parameters were ignored: " + strings.Join(search.Ignored, ", ") + " (send Prefer: handling=strict to have them refused)",
 			Expression:  search.Ignored,
@@ -229,6 +235,18 @@ func (s *Server) fhirSearch(w http.ResponseWriter, r *http.Request, k vigil.APIK
 	}
 	writeFHIR(w, http.StatusOK, b)
 	return nil
+}
+
+// marshalFHIR encodes a resource for a Bundle entry, without HTML
+// escaping, like writeFHIR.
+func marshalFHIR(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // preference is the value of one token of the Prefer header
