@@ -96,6 +96,9 @@ func TestFHIRCreateReadRoundTrip(t *testing.T) {
 			}
 			read := e.get("/fhir/R4/AuditEvent/"+created.ID, e.auditor)
 			wantStatus(t, read, 200)
+			if strings.Contains(string(body), "<div") && !strings.Contains(string(read.body), "<div") {
+				t.Errorf("the narrative is HTML-escaped: %s", read.body)
+			}
 			if string(read.body) != string(r.body) {
 				t.Errorf("read differs from the create's answer:\n%s\n%s", read.body, r.body)
 			}

@@ -2,8 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/hex"
-	"hash/fnv"
 	"strconv"
 	"strings"
 
@@ -52,44 +52,65 @@ func (ins *inserter) terms(ctx context.Context, ws, seq int64, ts []vigil.Term) 
 }
 
 func termTokens(ts []vigil.Term) string {
-	var b strings.Builder
-	b.Grow(len(ts) * 2 * 36)
+	b := make([]byte, 0, len(ts)*2*35)
 	for _, t := range ts {
-		b.WriteString(exactToken(t.Name, t.System, t.Value))
-		b.WriteByte(' ')
+		b = appendExact(b, t.Name, t.System, t.Value)
+		b = append(b, ' ')
 		if t.System != "" {
-			b.WriteString(anyToken(t.Name, t.Value))
-			b.WriteByte(' ')
+			b = appendAny(b, t.Name, t.Value)
+			b = append(b, ' ')
 		}
 		if t.Text {
-			b.WriteString(prefixToken(t.Name, t.Value))
-			b.WriteByte(' ')
+			b = appendPrefix(b, t.Name, t.Value)
+			b = append(b, ' ')
 		}
 	}
-	return b.String()
+	return string(b)
+}
+
+func appendExact(b []byte, name, system, value string) []byte {
+	b = append(b, 'e')
+	b = appendHash(b, 'e', name, system)
+	return appendHash(b, 'v', value)
+}
+
+func appendAny(b []byte, name, value string) []byte {
+	b = append(b, 'a')
+	b = appendHash(b, 'a', name)
+	return appendHash(b, 'v', value)
+}
+
+func appendPrefix(b []byte, name, value string) []byte {
+	b = append(b, 'p')
+	b = appendHash(b, 'p', name)
+	return hex.AppendEncode(b, []byte(value))
 }
 
 func exactToken(name, system, value string) string {
-	return "e" + termHash('e', name, system) + termHash('v', value)
+	return string(appendExact(nil, name, system, value))
 }
 
-func anyToken(name, value string) string { return "a" + termHash('a', name) + termHash('v', value) }
+func anyToken(name, value string) string { return string(appendAny(nil, name, value)) }
 
-func prefixToken(name, value string) string {
-	return "p" + termHash('p', name) + hex.EncodeToString([]byte(value))
-}
+func prefixToken(name, value string) string { return string(appendPrefix(nil, name, value)) }
 
-// termHash hashes a term's parts, kind keeping the token families apart.
-func termHash(kind byte, parts ...string) string {
-	h := fnv.New64a()
-	h.Write([]byte{kind})
+func termHash(kind byte, parts ...string) string { return string(appendHash(nil, kind, parts...)) }
+
+// appendHash appends the 64-bit FNV-1a hash of kind and parts (each
+// followed by a zero byte, so parts cannot run into each other) in hex.
+func appendHash(b []byte, kind byte, parts ...string) []byte {
+	const offset, prime = 14695981039346656037, 1099511628211
+	h := uint64(offset)
+	h = (h ^ uint64(kind)) * prime
 	for _, p := range parts {
-		h.Write([]byte(p))
-		h.Write([]byte{0})
+		for i := 0; i < len(p); i++ {
+			h = (h ^ uint64(p[i])) * prime
+		}
+		h *= prime // the zero byte: h ^ 0 == h
 	}
-	var buf [16]byte
-	hex.Encode(buf[:], h.Sum(nil))
-	return string(buf[:])
+	var raw [8]byte
+	binary.BigEndian.PutUint64(raw[:], h)
+	return hex.AppendEncode(b, raw[:])
 }
 
 // indexTerms derives an event's terms, dropping any a column could not
