@@ -36,13 +36,13 @@ const seqBits = 40
 
 func termRowID(ws, seq int64) int64 { return ws<<seqBits | seq }
 
-// terms queues an event's search terms; flush writes what is left before
-// the commit.
-func (ins *inserter) terms(ctx context.Context, ws, seq int64, ts []vigil.Term) error {
-	if len(ts) == 0 {
+// terms queues an event's search tokens (termTokens); flush writes what
+// is left before the commit.
+func (ins *inserter) terms(ctx context.Context, ws, seq int64, tokens string) error {
+	if tokens == "" {
 		return nil
 	}
-	ins.pendingTerms = append(ins.pendingTerms, termRowID(ws, seq), termTokens(ts))
+	ins.pendingTerms = append(ins.pendingTerms, termRowID(ws, seq), tokens)
 	if len(ins.pendingTerms) == 2*termBatch {
 		_, err := ins.insTerms.ExecContext(ctx, ins.pendingTerms...)
 		ins.pendingTerms = ins.pendingTerms[:0]
@@ -301,7 +301,7 @@ func (db *DB) indexEvents(ctx context.Context, ws int64, events []vigil.Event, n
 	}
 	defer ins.close()
 	for _, e := range events {
-		if err := ins.terms(ctx, ws, e.Sequence, indexTerms(db.cfg.Index, e)); err != nil {
+		if err := ins.terms(ctx, ws, e.Sequence, termTokens(indexTerms(db.cfg.Index, e))); err != nil {
 			return err
 		}
 	}

@@ -44,7 +44,7 @@ type appendReq struct {
 	ws      int64
 	wsName  string
 	events  []vigil.Event
-	terms   [][]vigil.Term // search terms of each event, from Config.Index
+	terms   []string // search tokens of each event, from Config.Index
 	results []vigil.AppendResult
 	done    chan error
 }
@@ -434,9 +434,9 @@ func (db *DB) Append(ctx context.Context, workspace string, events []vigil.Event
 	if db.cfg.Index != nil {
 		// Derived in the caller's goroutine, like preparation, so the
 		// writer only writes.
-		req.terms = make([][]vigil.Term, len(prepared))
+		req.terms = make([]string, len(prepared))
 		for i, e := range prepared {
-			req.terms[i] = indexTerms(db.cfg.Index, e)
+			req.terms[i] = termTokens(indexTerms(db.cfg.Index, e))
 		}
 	}
 	if err := db.writer.enqueue(req); err != nil {
