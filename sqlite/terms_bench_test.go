@@ -39,8 +39,9 @@ func BenchmarkAppendTerms(b *testing.B) {
 	}
 }
 
-// BenchmarkTermSearch measures a FHIR search (patient and action, newest
-// first, 25 per page) over 100,000 indexed events.
+// BenchmarkTermSearch measures FHIR searches (first page of 25, newest
+// first, and the total) over 100,000 indexed events: few matches (patient
+// and action), a third of them (action), all of them (agent-name prefix).
 func BenchmarkTermSearch(b *testing.B) {
 	db, err := sqlite.Open(b.Context(), sqlite.Config{Path: filepath.Join(b.TempDir(), "vigil.db"), Index: fhir.Terms, MaxBatchEvents: 5000})
 	if err != nil {
@@ -57,18 +58,28 @@ func BenchmarkTermSearch(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	s, err := fhir.ParseSearch(map[string][]string{"patient": {"Patient/pt_42"}, "action": {"R"}}, true)
-	if err != nil {
-		b.Fatal(err)
-	}
-	q := s.Query
-	q.Workspace = "ws"
-	b.ResetTimer()
-	for b.Loop() {
-		page, err := db.Events(b.Context(), q)
-		if err != nil || page.Total == 0 {
-			b.Fatalf("%v %d", err, page.Total)
-		}
+	for _, c := range []struct {
+		name   string
+		params map[string][]string
+	}{
+		{"patient+action", map[string][]string{"patient": {"Patient/pt_42"}, "action": {"R"}}},
+		{"action", map[string][]string{"action": {"R"}}},
+		{"agent-name", map[string][]string{"agent-name": {"dr. em"}}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			s, err := fhir.ParseSearch(c.params, true)
+			if err != nil {
+				b.Fatal(err)
+			}
+			q := s.Query
+			q.Workspace = "ws"
+			for b.Loop() {
+				page, err := db.Events(b.Context(), q)
+				if err != nil || page.Total == 0 {
+					b.Fatalf("%v %d", err, page.Total)
+				}
+			}
+		})
 	}
 }
 
