@@ -152,8 +152,8 @@ type CapabilityParam struct {
 }
 
 // Capabilities is the server's CapabilityStatement: AuditEvent create,
-// read and search-type; no update, patch, delete, history or vread
-// (events are immutable and have one version).
+// read, vread (of version 1) and search-type; no update, patch, delete or
+// history (events are immutable and have one version).
 func Capabilities() CapabilityStatement {
 	params := make([]CapabilityParam, 0, len(SearchParams))
 	for _, name := range sortedParams() {
@@ -189,7 +189,7 @@ func Capabilities() CapabilityStatement {
 				Type:              "AuditEvent",
 				Profile:           "http://hl7.org/fhir/StructureDefinition/AuditEvent",
 				SupportedProfile:  []string{ProfileBALPPatientRead, balpProfile("C"), balpProfile("U"), balpProfile("D")},
-				Interaction:       []map[string]string{{"code": "create"}, {"code": "read"}, {"code": "search-type"}},
+				Interaction:       []map[string]string{{"code": "create"}, {"code": "read"}, {"code": "vread"}, {"code": "search-type"}},
 				Versioning:        "versioned",
 				ConditionalDelete: "not-supported",
 				SearchParam:       params,

@@ -28,6 +28,7 @@ func (s *Server) registerFHIR() {
 	s.fhirAPI("POST "+fhirBase+"/AuditEvent", s.fhirCreate, vigil.RoleIngest)
 	s.fhirAPI("GET "+fhirBase+"/AuditEvent", s.fhirSearch, vigil.RoleAuditor)
 	s.fhirAPI("GET "+fhirBase+"/AuditEvent/{id}", s.fhirRead, vigil.RoleAuditor)
+	s.fhirAPI("GET "+fhirBase+"/AuditEvent/{id}/_history/{vid}", s.fhirRead, vigil.RoleAuditor)
 	s.open("GET "+fhirBase+"/metadata", s.fhirMetadata)
 	// Everything else under the base, including PUT, PATCH and DELETE of
 	// an AuditEvent, answers an OperationOutcome.
@@ -161,6 +162,10 @@ func (s *Server) fhirRead(w http.ResponseWriter, r *http.Request, k vigil.APIKey
 	id := r.PathValue("id")
 	if !validID(id) {
 		return vigil.Errorf(vigil.ENOTFOUND, "AuditEvent not found")
+	}
+	if vid := r.PathValue("vid"); vid != "" && vid != "1" {
+		// vread: an audit event has one version, 1.
+		return vigil.Errorf(vigil.ENOTFOUND, "AuditEvent %s has only version 1", id)
 	}
 	var e vigil.Event
 	err := s.audited(r, k, ActionEventsRead, map[string]string{"event_id": id}, func() error {

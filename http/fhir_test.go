@@ -96,6 +96,11 @@ func TestFHIRCreateReadRoundTrip(t *testing.T) {
 			}
 			read := e.get("/fhir/R4/AuditEvent/"+created.ID, e.auditor)
 			wantStatus(t, read, 200)
+			// The Location names version 1, which vread serves.
+			u, _ := url.Parse(loc)
+			if vread := e.get(u.Path, e.auditor); vread.status != 200 || string(vread.body) != string(read.body) {
+				t.Errorf("vread %s: %d %s", u.Path, vread.status, vread.body)
+			}
 			if strings.Contains(string(body), "<div") && !strings.Contains(string(read.body), "<div") {
 				t.Errorf("the narrative is HTML-escaped: %s", read.body)
 			}
@@ -139,8 +144,8 @@ func TestFHIRCreateReadRoundTrip(t *testing.T) {
 			fhirReads++
 		}
 	}
-	if fhirReads != len(names) {
-		t.Fatalf("%d FHIR reads recorded, want %d", fhirReads, len(names))
+	if fhirReads != 2*len(names) { // read and vread
+		t.Fatalf("%d FHIR reads recorded, want %d", fhirReads, 2*len(names))
 	}
 }
 
@@ -207,6 +212,8 @@ func TestFHIRErrors(t *testing.T) {
 		{"ingest may not search", "GET", "/fhir/R4/AuditEvent", e.ingest, "", nil, 403, ""},
 		{"admin may not search", "GET", "/fhir/R4/AuditEvent", e.admin, "", nil, 403, ""},
 		{"unknown id", "GET", "/fhir/R4/AuditEvent/0193a6f0-0000-7000-8000-000000000009", e.auditor, "", nil, 404, ""},
+		{"unknown version", "GET", "/fhir/R4/AuditEvent/" + id + "/_history/2", e.auditor, "", nil, 404, ""},
+		{"history", "GET", "/fhir/R4/AuditEvent/" + id + "/_history", e.auditor, "", nil, 404, ""},
 		{"unknown resource", "GET", "/fhir/R4/Patient/1", e.auditor, "", nil, 404, ""},
 		{"PUT", "PUT", "/fhir/R4/AuditEvent/" + id, e.ingest, valid, nil, 405, ""},
 		{"PATCH", "PATCH", "/fhir/R4/AuditEvent/" + id, e.ingest, `[]`, nil, 405, ""},
@@ -265,7 +272,7 @@ func TestFHIRMetadata(t *testing.T) {
 	for _, i := range res.Interaction {
 		interactions = append(interactions, i["code"])
 	}
-	if strings.Join(interactions, ",") != "create,read,search-type" || res.UpdateCreate || res.ReadHistory {
+	if strings.Join(interactions, ",") != "create,read,vread,search-type" || res.UpdateCreate || res.ReadHistory {
 		t.Fatalf("claims %v", interactions)
 	}
 	// Each declared parameter is one the server takes in strict mode.
