@@ -29,10 +29,10 @@ func ParseAuditEvent(body []byte) (AuditEvent, error) {
 	return a, nil
 }
 
-// ToEvent maps an AuditEvent (validated again here) onto a Vigil event: the columns
-// Vigil searches, alerts and reports on, and the resource itself under
-// metadata.fhir. Client ids and the server's meta elements are dropped:
-// the store assigns them.
+// ToEvent maps an AuditEvent (validated again here) onto a Vigil event:
+// the columns Vigil searches, alerts and reports on, and the resource
+// itself under metadata.fhir. Client ids and the server's meta elements
+// are dropped: the store assigns them.
 func ToEvent(a AuditEvent) (vigil.Event, error) {
 	if ds := a.validate(); len(ds) > 0 {
 		return vigil.Event{}, vigil.Invalid(ds...)
@@ -134,7 +134,9 @@ func ToEvent(a AuditEvent) (vigil.Event, error) {
 		return e, vigil.Errorf(vigil.EINVALID, "the AuditEvent cannot be encoded: %v", err)
 	}
 	if len(res) > vigil.MaxMetadataBytes-16 {
-		return e, vigil.Invalid(vigil.ErrorDetail{Field: "AuditEvent", Message: "must encode to at most 65520 bytes"})
+		// It is kept in the event's metadata, which has this limit.
+		return e, &vigil.Error{Code: vigil.ETOOLARGE, Message: "the AuditEvent must encode to at most 65520 bytes",
+			Details: []vigil.ErrorDetail{{Field: "AuditEvent", Message: "must encode to at most 65520 bytes"}}}
 	}
 	e.Metadata, _ = json.Marshal(map[string]json.RawMessage{MetadataKey: res})
 	return e, nil
