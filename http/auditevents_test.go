@@ -89,6 +89,21 @@ func TestSeed001AuditEvents(t *testing.T) {
 	if got := idsOf(recent); len(recent) != 1 || strings.Join(got, " ") != "seed001-login.json" {
 		t.Errorf("June 2024 found %v (%d)", got, len(recent))
 	}
+	// The same records answer FHIR searches.
+	for query, want := range map[string]string{
+		"agent-role=Practitioner":         "seed001-rest.json",
+		"patient=pt_abc123":               "seed001-rest.json",
+		"agent=user_intern001":            "seed001-denied.json",
+		"entity-role=3":                   "seed001-export.json",
+		"type=login":                      "seed001-login.json",
+		"source=Authentication%20Service": "seed001-login.json",
+		"address=192.168.1.50":            "seed001-login.json",
+	} {
+		_, got := e.search(t, query)
+		if len(got) != 1 || got[0].ID != ids[want] {
+			t.Errorf("FHIR %s: %d matches, want %s", query, len(got), want)
+		}
+	}
 	// dateTo includes its whole day.
 	if got := idsOf(search("dateFrom=2024-06-15&dateTo=2024-06-15")); len(got) != 1 {
 		t.Errorf("one-day range found %v", got)

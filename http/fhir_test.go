@@ -360,7 +360,7 @@ func TestFHIRSearchParameters(t *testing.T) {
 		ids[strings.TrimSuffix(name, ".json")] = a.ID
 	}
 	var native api.Stored
-	e.post("/api/v1/events", e.ingest, `{"actor_id":"dr_m4k8p2","actor_name":"Dr. Emily Nakamura","action":"patient_record.viewed",
+	e.post("/api/v1/events", e.ingest, `{"actor_id":"dr_m4k8p2","actor_name":"Dr. Emily Nakamura","actor_type":"physician","action":"patient_record.viewed",
 		"resource":"patient_record","resource_id":"pat_7f3a9c2d","patient_id":"pat_7f3a9c2d","outcome":"failure",
 		"ip_address":"203.0.113.9","occurred_at":"2024-06-15T08:30:00Z","source":"EHR"}`).json(t, &native)
 	ids["native"] = native.ID
@@ -393,7 +393,10 @@ func TestFHIRSearchParameters(t *testing.T) {
 		{"agent=35fb1058-7f36-415b-b862-677a37c95f35", []string{"balp-ex-auditBasicReadOServer"}},
 		{"agent-name=grahame", []string{"r4-example-login", "r4-example-rest"}},
 		{"agent-name=Dr.%20Emily", []string{"native"}},
-		{"agent-role=Service%20User", nil},
+		{"agent-role=Service%20User", nil}, // a role given as text only has no code to match
+		{"agent-role=physician", []string{"native"}},
+		{"agent-role=urn:vigil:actor-type|physician", []string{"native"}},
+		{"agent-role=http://example.org|physician", nil},
 		{"altid=6580", []string{"r4-example"}},
 		{"altid=601847123", []string{"r4-example-login", "r4-example-rest"}},
 		{"address=127.0.0.1", []string{"r4-example", "r4-example-login", "r4-example-rest"}},
