@@ -23,6 +23,15 @@ type Query struct {
 	PurposeOfUse string
 	From, To     time.Time // on occurred_at; From inclusive, To exclusive
 
+	// Terms filter on the search terms an index derived from each event
+	// (see Term); every filter must hold.
+	Terms []TermFilter
+
+	// Order sorts the answer; in the occurred_at orders, After continues
+	// a listing after the given position, and Before is not used.
+	Order Order
+	After *Position
+
 	// Before continues a listing: only events with a sequence below it.
 	// Negative means "from the newest".
 	Before int64

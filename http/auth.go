@@ -18,10 +18,16 @@ import (
 // counted per source address; past the limit the source gets 429 without
 // a store lookup, so keys cannot be guessed at speed.
 func (s *Server) authenticate(roles []vigil.Role, h handlerFunc) http.Handler {
+	return s.authenticateWith(roles, h, s.writeError)
+}
+
+// authenticateWith is authenticate with the error writer of the route's
+// protocol (the FHIR routes answer OperationOutcome resources).
+func (s *Server) authenticateWith(roles []vigil.Role, h handlerFunc, writeError func(http.ResponseWriter, *http.Request, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		src := s.remoteAddr(r)
 		if !s.limits.allow(src) {
-			s.writeError(w, r, vigil.Errorf(vigil.ERATELIMITED, "too many failed authentications from this address"))
+			writeError(w, r, vigil.Errorf(vigil.ERATELIMITED, "too many failed authentications from this address"))
 			return
 		}
 		key, err := s.keyFor(r)
@@ -29,7 +35,7 @@ func (s *Server) authenticate(roles []vigil.Role, h handlerFunc) http.Handler {
 			if vigil.ErrorCode(err) == vigil.EUNAUTHORIZED {
 				s.limits.fail(src)
 			}
-			s.writeError(w, r, err)
+			writeError(w, r, err)
 			return
 		}
 		if ok, wait := s.rates.allow(key.ID); !ok {
@@ -38,11 +44,11 @@ func (s *Server) authenticate(roles []vigil.Role, h handlerFunc) http.Handler {
 			return
 		}
 		if !slices.Contains(roles, key.Role) {
-			s.writeError(w, r, vigil.Errorf(vigil.EFORBIDDEN, "the %s role may not %s %s", key.Role, r.Method, r.URL.Path))
+			writeError(w, r, vigil.Errorf(vigil.EFORBIDDEN, "the %s role may not %s %s", key.Role, r.Method, r.URL.Path))
 			return
 		}
 		if err := h(w, r, key); err != nil {
-			s.writeError(w, r, err)
+			writeError(w, r, err)
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/api"
+	"github.com/vigilhq/vigil/fhir"
 )
 
 // toEvent turns a decoded payload into a domain event. Field checks beyond
@@ -25,6 +26,9 @@ func toEvent(in api.EventInput) (vigil.Event, []vigil.ErrorDetail) {
 		e.Targets = append(e.Targets, vigil.Target{Type: t.Type, ID: t.ID, Name: t.Name, Metadata: t.Metadata})
 	}
 	var details []vigil.ErrorDetail
+	if reservedMetadata(in.Metadata) {
+		details = append(details, vigil.ErrorDetail{Field: "metadata." + fhir.MetadataKey, Message: "is reserved for events recorded as FHIR AuditEvents (POST /fhir/R4/AuditEvent)"})
+	}
 	if in.OccurredAt != "" {
 		t, err := parseTime(in.OccurredAt, false)
 		if err != nil {

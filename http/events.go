@@ -125,17 +125,26 @@ func (s *Server) getEvent(w http.ResponseWriter, r *http.Request, k vigil.APIKey
 	if !validID(id) {
 		return vigil.Errorf(vigil.ENOTFOUND, "event not found")
 	}
-	if err := onlyParams(r); err != nil {
+	format, err := eventFormat(r)
+	if err != nil {
 		return err
 	}
+	params := map[string]string{"event_id": id}
+	if format != "" {
+		params["format"] = format
+	}
 	var e vigil.Event
-	err := s.audited(r, k, "vigil.events.read", map[string]string{"event_id": id}, func() error {
+	err = s.audited(r, k, "vigil.events.read", params, func() error {
 		var err error
 		e, err = s.store.Event(r.Context(), k.Workspace, k.TenantID, id)
 		return err
 	})
 	if err != nil {
 		return err
+	}
+	if format != "" {
+		writeJSON(w, http.StatusOK, api.Data[any]{Data: eventView(e, format)})
+		return nil
 	}
 	in, err := s.store.Integrity(r.Context(), k.Workspace, e.Sequence)
 	if err != nil {

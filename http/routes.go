@@ -33,6 +33,10 @@ func (s *Server) registerRoutes() {
 	s.api("POST /api/v1/keys", s.createKey, vigil.RoleAdmin)
 	s.api("GET /api/v1/keys/{id}", s.getKey, vigil.RoleAdmin)
 	s.api("DELETE /api/v1/keys/{id}", s.revokeKey, vigil.RoleAdmin)
+	s.api("POST /api/v1/audit-events", s.createAuditEvent, vigil.RoleIngest)
+	s.api("GET /api/v1/audit-events", s.searchAuditEvents, vigil.RoleAuditor)
+	s.api("GET /api/v1/audit-events/{id}", s.getAuditEvent, vigil.RoleAuditor)
+	s.registerFHIR()
 
 	// Unauthenticated operational routes.
 	s.open("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/fhir"
 	vhttp "github.com/vigilhq/vigil/http"
 	"github.com/vigilhq/vigil/ledger"
 	"github.com/vigilhq/vigil/sqlite"
@@ -46,7 +47,7 @@ func newEnvWith(t testing.TB, cfg vhttp.Config) *env {
 	dir := t.TempDir()
 	db, err := sqlite.Open(context.Background(), sqlite.Config{
 		Path: filepath.Join(dir, "vigil.db"), LogName: "test.vigil", SigningKey: testKey,
-		WitnessPath: filepath.Join(dir, "ledger.witness"),
+		WitnessPath: filepath.Join(dir, "ledger.witness"), Index: fhir.Terms,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -50,6 +50,11 @@ type Config struct {
 	// path, so the ledger covers what it adds.
 	Enrich func(*vigil.Event)
 
+	// Index, when set, derives an event's search terms (the FHIR
+	// AuditEvent search parameters); they are written with the event, in
+	// its transaction, and Query.Terms filters on them.
+	Index func(vigil.Event) []vigil.Term
+
 	// SkipLedger stores events without their Merkle hashes. It exists only
 	// so a benchmark can measure what the ledger costs; such a log does not
 	// verify, and vigil serve never sets it.
@@ -111,6 +116,12 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if err := db.migrate(ctx); err != nil {
 		db.write.Close()
 		return nil, err
+	}
+	if n, err := db.backfillTerms(ctx); err != nil {
+		db.write.Close()
+		return nil, fmt.Errorf("sqlite: indexing search terms: %w", err)
+	} else if n > 0 {
+		db.log.Info("indexed the search terms of earlier events", "events", n)
 	}
 	if db.read, err = sql.Open("sqlite", dsn(cfg.Path, true)); err != nil {
 		db.write.Close()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"reflect"
 	"strings"
 	"time"
 
@@ -97,14 +98,51 @@ func (db *DB) Events(ctx context.Context, q vigil.Query) (vigil.Page, error) {
 	if limit <= 0 {
 		limit = vigil.DefaultQueryLimit
 	}
-	where, args := whereClause(ws, q)
-	sel := "SELECT " + eventColumns + " FROM events e WHERE " + where
-	selArgs := args
-	if q.Before >= 0 {
-		sel += " AND e.seq < ?"
-		selArgs = append(append([]any{}, args...), q.Before)
+	// Few matching search terms: name the events, so SQLite looks them up
+	// by key rather than walking the workspace in order (the "+" keeps it
+	// from choosing the occurred_at index for the ORDER BY).
+	occurred := "e.occurred_at"
+	var where string
+	var args []any
+	if len(q.Terms) > 0 {
+		seqs, sparse, err := db.matchTerms(ctx, ws, q.Terms)
+		if err != nil {
+			return page, vigil.Unavailable("searching events failed", err)
+		}
+		if sparse {
+			nq := q
+			nq.Terms = nil
+			where, args = whereClause(ws, nq)
+			where += " AND e.seq IN (SELECT value FROM json_each(?))"
+			args = append(args, seqList(seqs))
+			occurred = "+e.occurred_at"
+		}
 	}
-	sel += " ORDER BY e.seq DESC LIMIT ?"
+	if where == "" {
+		where, args = whereClause(ws, q)
+	}
+	sel := "SELECT " + eventColumns + " FROM events e WHERE " + where
+	selArgs := append([]any{}, args...)
+	switch q.Order {
+	case vigil.OrderOccurredDesc:
+		if q.After != nil {
+			sel += " AND (e.occurred_at < ? OR (e.occurred_at = ? AND e.seq < ?))"
+			selArgs = append(selArgs, q.After.Occurred, q.After.Occurred, q.After.Sequence)
+		}
+		sel += " ORDER BY " + occurred + " DESC, e.seq DESC LIMIT ?"
+	case vigil.OrderOccurredAsc:
+		if q.After != nil {
+			sel += " AND (e.occurred_at > ? OR (e.occurred_at = ? AND e.seq > ?))"
+			selArgs = append(selArgs, q.After.Occurred, q.After.Occurred, q.After.Sequence)
+		}
+		sel += " ORDER BY " + occurred + " ASC, e.seq ASC LIMIT ?"
+	default:
+		if q.Before >= 0 {
+			sel += " AND e.seq < ?"
+			selArgs = append(selArgs, q.Before)
+		}
+		sel += " ORDER BY e.seq DESC LIMIT ?"
+	}
 	selArgs = append(selArgs, limit+1)
 	rows, err := db.read.QueryContext(ctx, sel, selArgs...)
 	if err != nil {
@@ -149,8 +187,8 @@ func (db *DB) count(ctx context.Context, ws int64, q vigil.Query, where string, 
 }
 
 func unfiltered(q vigil.Query) bool {
-	q.Workspace, q.Before, q.Limit = "", 0, 0
-	return q == vigil.Query{}
+	q.Workspace, q.Before, q.Limit, q.Order, q.After = "", 0, 0, vigil.OrderSequence, nil
+	return reflect.ValueOf(q).IsZero()
 }
 
 // whereClause turns a query's filters into SQL. Every value is a bound
@@ -201,6 +239,9 @@ func whereClause(ws int64, q vigil.Query) (string, []any) {
 		for range 6 {
 			args = append(args, like)
 		}
+	}
+	if len(q.Terms) > 0 {
+		termsClause(&b, &args, ws, q.Terms)
 	}
 	if !q.From.IsZero() {
 		b.WriteString(" AND e.occurred_at >= ?")

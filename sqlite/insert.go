@@ -15,12 +15,17 @@ import (
 type inserter struct {
 	tx                                    *sql.Tx
 	insEvent, insTarget, insHash, selIdem *sql.Stmt
-	selHash, insHashes                    *sql.Stmt
+	selHash, insHashes, insTerm, insTerms *sql.Stmt
+	setCursor                             *sql.Stmt
 
 	// pending holds stored hashes not yet written: they go in multi-row
 	// inserts of hashBatch rows, which costs SQLite and database/sql far
 	// less than one statement per hash.
 	pending []any
+
+	// pendingTerms holds search terms not yet written, for multi-row
+	// inserts of termBatch rows in the same way.
+	pendingTerms []any
 }
 
 // hashBatch is the number of stored hashes per multi-row insert.
@@ -48,6 +53,10 @@ func newInserter(ctx context.Context, tx *sql.Tx) (*inserter, error) {
 	ins.insHash = prep("INSERT INTO ledger_hashes (ws, idx, hash) VALUES (?,?,?)")
 	ins.selIdem = prep("SELECT id, seq FROM events WHERE ws = ? AND idempotency_key = ?")
 	ins.selHash = prep("SELECT hash FROM ledger_hashes WHERE ws = ? AND idx = ?")
+	ins.insTerm = prep("INSERT INTO event_terms (rowid, terms) VALUES (?,?)")
+	ins.setCursor = prep(`INSERT INTO cursors (consumer, ws, next_seq) VALUES (?,?,?)
+		ON CONFLICT (consumer, ws) DO UPDATE SET next_seq = excluded.next_seq`)
+	ins.insTerms = prep("INSERT INTO event_terms (rowid, terms) VALUES " + strings.TrimSuffix(strings.Repeat("(?,?),", termBatch), ","))
 	ins.insHashes = prep("INSERT INTO ledger_hashes (ws, idx, hash) VALUES " + strings.TrimSuffix(strings.Repeat("(?,?,?),", hashBatch), ","))
 	if err != nil {
 		ins.close()
@@ -57,7 +66,7 @@ func newInserter(ctx context.Context, tx *sql.Tx) (*inserter, error) {
 }
 
 func (ins *inserter) close() {
-	for _, s := range []*sql.Stmt{ins.insEvent, ins.insTarget, ins.insHash, ins.selIdem, ins.selHash, ins.insHashes} {
+	for _, s := range []*sql.Stmt{ins.insEvent, ins.insTarget, ins.insHash, ins.selIdem, ins.selHash, ins.insHashes, ins.insTerm, ins.insTerms, ins.setCursor} {
 		if s != nil {
 			s.Close()
 		}
@@ -102,6 +111,12 @@ func (ins *inserter) flush(ctx context.Context) error {
 		}
 	}
 	ins.pending = ins.pending[:0]
+	for i := 0; i < len(ins.pendingTerms); i += 2 {
+		if _, err := ins.insTerm.ExecContext(ctx, ins.pendingTerms[i:i+2]...); err != nil {
+			return err
+		}
+	}
+	ins.pendingTerms = ins.pendingTerms[:0]
 	return nil
 }
 

@@ -44,6 +44,7 @@ type appendReq struct {
 	ws      int64
 	wsName  string
 	events  []vigil.Event
+	terms   []string // search tokens of each event, from Config.Index
 	results []vigil.AppendResult
 	done    chan error
 }
@@ -304,9 +305,23 @@ func (w *writer) writeGroup(group []*appendReq) error {
 			if err := w.appendEvent(ctx, ins, r.ws, r.wsName, st, e); err != nil {
 				return err
 			}
+			if r.terms != nil {
+				if err := ins.terms(ctx, r.ws, e.Sequence, r.terms[i]); err != nil {
+					return err
+				}
+			}
 			r.results[i] = vigil.AppendResult{ID: e.ID, Sequence: e.Sequence}
 			if e.IdempotencyKey != "" {
 				seen[idemKey{r.ws, e.IdempotencyKey}] = r.results[i]
+			}
+		}
+	}
+	if w.db.cfg.Index != nil {
+		// The index is complete up to here: a later Open indexes only
+		// what a process without an index may have written after.
+		for _, r := range group {
+			if err := ins.indexedThrough(ctx, r.ws, w.logs[r.ws].size); err != nil {
+				return err
 			}
 		}
 	}
@@ -416,6 +431,14 @@ func (db *DB) Append(ctx context.Context, workspace string, events []vigil.Event
 		return nil, vigil.Invalid(details...)
 	}
 	req := &appendReq{ctx: ctx, ws: ws, wsName: workspace, events: prepared, done: make(chan error, 1)}
+	if db.cfg.Index != nil {
+		// Derived in the caller's goroutine, like preparation, so the
+		// writer only writes.
+		req.terms = make([]string, len(prepared))
+		for i, e := range prepared {
+			req.terms[i] = termTokens(indexTerms(db.cfg.Index, e))
+		}
+	}
 	if err := db.writer.enqueue(req); err != nil {
 		return nil, err
 	}

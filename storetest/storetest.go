@@ -32,6 +32,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("ConcurrentAppends", func(t *testing.T) { testConcurrentAppends(t, open) })
 	t.Run("Filters", func(t *testing.T) { testFilters(t, open) })
 	t.Run("Pagination", func(t *testing.T) { testPagination(t, open) })
+	t.Run("OccurredOrder", func(t *testing.T) { testOccurredOrder(t, open) })
 	t.Run("TenantScope", func(t *testing.T) { testTenantScope(t, open) })
 	t.Run("WorkspaceIsolation", func(t *testing.T) { testWorkspaceIsolation(t, open) })
 	t.Run("Keys", func(t *testing.T) { testKeys(t, open) })

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/fhir"
 	vhttp "github.com/vigilhq/vigil/http"
 	"github.com/vigilhq/vigil/ledger"
 	"github.com/vigilhq/vigil/sqlite"
@@ -208,7 +209,7 @@ func withServer(ctx context.Context, dir string, skipLedger bool, f func(*benchS
 		return result{}, err
 	}
 	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(dir, dbFile), LogName: "bench.vigil", SigningKey: skey,
-		CheckpointInterval: time.Second, WitnessPath: filepath.Join(dir, witnessFile), SkipLedger: skipLedger})
+		CheckpointInterval: time.Second, WitnessPath: filepath.Join(dir, witnessFile), SkipLedger: skipLedger, Index: fhir.Terms})
 	if err != nil {
 		return result{}, err
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/fhir"
 	"github.com/vigilhq/vigil/ledger"
 	"github.com/vigilhq/vigil/sqlite"
 )
@@ -88,6 +89,7 @@ func openData(ctx context.Context, dir string, opt dataOptions) (*dataDir, error
 		MaxBatchEvents:     opt.maxBatchEvents,
 		Logger:             opt.logger,
 		Enrich:             opt.enrich,
+		Index:              fhir.Terms,
 	})
 	if err != nil {
 		return nil, err

@@ -1,0 +1,366 @@
+package fhir
+
+import (
+	"encoding/base64"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vigilhq/vigil"
+)
+
+// paramKind is how a search parameter's values are read.
+type paramKind int
+
+const (
+	kindToken paramKind = iota
+	kindReference
+	kindString
+	kindDate
+)
+
+// SearchParams are the AuditEvent search parameters the server supports,
+// each with its FHIR type; CapabilityStatement lists them from here.
+var SearchParams = map[string]paramKind{
+	"date": kindDate, "action": kindToken, "outcome": kindToken, "type": kindToken, "subtype": kindToken,
+	"agent": kindReference, "agent-name": kindString, "agent-role": kindToken, "altid": kindToken,
+	"address": kindToken, "entity": kindReference, "entity-name": kindString, "entity-role": kindToken,
+	"entity-type": kindToken, "patient": kindReference, "policy": kindToken, "site": kindToken,
+	"source": kindReference,
+}
+
+// KindName is the FHIR type name of a parameter kind.
+func KindName(name string) string {
+	return [...]string{"token", "reference", "string", "date"}[SearchParams[name]]
+}
+
+// Result parameters the server supports.
+var resultParams = map[string]bool{"_count": true, "_sort": true, "_total": true, "_cursor": true, "_format": true}
+
+// Search is a parsed AuditEvent search.
+type Search struct {
+	Query   vigil.Query // terms, dates, order, limit, continuation; the caller sets workspace and scope
+	Count   int         // entries per page; 0 asks only for the total
+	Total   bool        // include Bundle.total (_total other than none)
+	Ignored []string    // unknown parameters left out in lenient handling
+	Used    url.Values  // the parameters applied, for the self link (without _cursor)
+}
+
+// DefaultCount and MaxCount bound _count.
+const (
+	DefaultCount = vigil.DefaultQueryLimit
+	MaxCount     = vigil.MaxQueryLimit
+)
+
+// ParseSearch reads AuditEvent search parameters. Repeated parameters are
+// ANDed, comma-separated values ORed. An unknown parameter is an error
+// when strict is set and is otherwise ignored and reported in Ignored (the
+// FHIR handling=lenient default); a known parameter with a bad value or a
+// modifier the server does not support is always an error, since ignoring
+// it would widen the answer.
+func ParseSearch(values url.Values, strict bool) (Search, error) {
+	s := Search{Query: vigil.Query{Before: -1, Order: vigil.OrderOccurredDesc}, Count: DefaultCount, Total: true, Used: url.Values{}}
+	var ds []vigil.ErrorDetail
+	bad := func(name, msg string) { ds = append(ds, vigil.ErrorDetail{Field: name, Message: msg}) }
+	names := make([]string, 0, len(values))
+	for n := range values {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, full := range names {
+		vs := values[full]
+		name, modifier, _ := strings.Cut(full, ":")
+		for _, v := range vs {
+			if len(v) > vigil.MaxTextLength || !vigil.ValidText(v) {
+				bad(full, "must be valid UTF-8 without NUL, at most 1024 bytes")
+			}
+		}
+		if resultParams[name] {
+			if modifier != "" || len(vs) > 1 {
+				bad(full, "must be given once, without a modifier")
+				continue
+			}
+			s.result(name, vs[0], bad)
+			continue
+		}
+		kind, ok := SearchParams[name]
+		if !ok {
+			if strict {
+				bad(full, "unknown search parameter for AuditEvent")
+			} else {
+				s.Ignored = append(s.Ignored, full)
+			}
+			continue
+		}
+		if modifier != "" {
+			bad(full, "the modifier :"+modifier+" is not supported")
+			continue
+		}
+		for _, v := range vs {
+			if kind == kindDate {
+				if err := s.date(v); err != "" {
+					bad(full, err)
+				}
+			} else {
+				f, err := termFilter(name, kind, v)
+				if err != "" {
+					bad(full, err)
+					continue
+				}
+				s.Query.Terms = append(s.Query.Terms, f)
+			}
+			s.Used.Add(full, v)
+		}
+	}
+	if len(ds) > 0 {
+		return s, vigil.Invalid(ds...)
+	}
+	s.Query.Limit = max(s.Count, 1)
+	return s, nil
+}
+
+func (s *Search) result(name, v string, bad func(string, string)) {
+	switch name {
+	case "_count":
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > MaxCount {
+			bad(name, "must be an integer from 0 to "+strconv.Itoa(MaxCount))
+			return
+		}
+		s.Count = n
+		s.Used.Set(name, v)
+	case "_sort":
+		switch v {
+		case "date", "-date":
+			if v == "date" {
+				s.Query.Order = vigil.OrderOccurredAsc
+			}
+			s.Used.Set(name, v)
+		default:
+			bad(name, "must be date or -date")
+		}
+	case "_total":
+		switch v {
+		case "none":
+			s.Total = false
+		case "estimate", "accurate":
+		default:
+			bad(name, "must be none, estimate or accurate")
+			return
+		}
+		s.Used.Set(name, v)
+	case "_format":
+		switch v {
+		case "json", "application/json", "application/fhir+json":
+		default:
+			bad(name, "only JSON is served: json, application/json or application/fhir+json")
+		}
+	case "_cursor":
+		p, ok := DecodeCursor(v)
+		if !ok {
+			bad(name, "is not a cursor this server issued")
+			return
+		}
+		s.Query.After = &p
+	}
+}
+
+// splitValues splits a parameter value on commas not escaped with '\'.
+func splitValues(v string) []string {
+	var out []string
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		switch {
+		case v[i] == '\\' && i+1 < len(v):
+			// Only the comma is resolved here; other escapes are the
+			// token reader's.
+			i++
+			if v[i] != ',' {
+				b.WriteByte('\\')
+			}
+			b.WriteByte(v[i])
+		case v[i] == ',':
+			out = append(out, b.String())
+			b.Reset()
+		default:
+			b.WriteByte(v[i])
+		}
+	}
+	return append(out, b.String())
+}
+
+// cutUnescaped cuts s at the first '|' not escaped with '\'.
+func cutUnescaped(s string) (before, after string, found bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' {
+			i++
+			continue
+		}
+		if s[i] == '|' {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}
+
+func termFilter(name string, kind paramKind, raw string) (vigil.TermFilter, string) {
+	f := vigil.TermFilter{Name: name}
+	for _, v := range splitValues(raw) {
+		if v == "" {
+			return f, "must not be empty"
+		}
+		var tv vigil.TermValue
+		switch kind {
+		case kindString:
+			tv = vigil.TermValue{AnySystem: true, Value: strings.ToLower(unescape(v)), Prefix: true}
+		case kindReference:
+			v = unescape(v)
+			if typ, id, ok := relativeRef(v); ok && !strings.Contains(v, "://") {
+				tv = vigil.TermValue{System: typ, Value: id}
+			} else {
+				tv = vigil.TermValue{AnySystem: true, Value: v}
+			}
+			if name == "patient" && !tv.AnySystem && tv.System != "Patient" {
+				return f, "must name a Patient"
+			}
+			if name == "patient" {
+				tv = vigil.TermValue{System: "Patient", Value: tv.Value}
+			}
+		case kindToken:
+			system, code, found := cutUnescaped(v)
+			switch {
+			case !found:
+				tv = vigil.TermValue{AnySystem: true, Value: unescape(v)}
+			case code == "" && system == "":
+				return f, "must be code, system|code, |code or system|"
+			default:
+				tv = vigil.TermValue{System: unescape(system), Value: unescape(code)}
+			}
+		}
+		f.Values = append(f.Values, tv)
+	}
+	return f, ""
+}
+
+// unescape resolves FHIR's search escapes \| \$ and \\.
+func unescape(s string) string {
+	return strings.NewReplacer(`\|`, "|", `\$`, "$", `\\`, `\`).Replace(s)
+}
+
+// date applies one date parameter: an optional prefix (eq, ge, gt, le, lt)
+// and a FHIR dateTime of any precision, which stands for the range it
+// covers. Dates without a zone are read as UTC.
+func (s *Search) date(v string) string {
+	prefix := "eq"
+	if len(v) >= 2 && v[0] >= 'a' && v[0] <= 'z' {
+		prefix, v = v[:2], v[2:]
+	}
+	switch prefix {
+	case "eq", "ge", "gt", "le", "lt":
+	case "ne", "sa", "eb", "ap":
+		return "the prefix " + prefix + " is not supported (use eq, ge, gt, le or lt)"
+	default:
+		return "unknown prefix " + strconv.Quote(prefix) + " (use eq, ge, gt, le or lt)"
+	}
+	if strings.Contains(v, ",") {
+		return "takes one date; repeat the parameter to combine ranges"
+	}
+	start, end, ok := dateRange(v)
+	if !ok {
+		return "must be a FHIR date or dateTime such as 2024-06-15 or 2024-06-15T08:30:00Z, after an optional prefix"
+	}
+	from := func(t time.Time) {
+		if s.Query.From.IsZero() || t.After(s.Query.From) {
+			s.Query.From = t
+		}
+	}
+	to := func(t time.Time) {
+		if s.Query.To.IsZero() || t.Before(s.Query.To) {
+			s.Query.To = t
+		}
+	}
+	switch prefix {
+	case "eq":
+		from(start)
+		to(end)
+	case "ge":
+		from(start)
+	case "gt":
+		from(end)
+	case "le":
+		to(end)
+	case "lt":
+		to(start)
+	}
+	return ""
+}
+
+// dateRange is the half-open range [start, end) a FHIR date of some
+// precision covers: a year, month, day, minute, second or instant.
+func dateRange(v string) (start, end time.Time, ok bool) {
+	type layout struct {
+		layout string
+		step   func(time.Time) time.Time
+	}
+	var ls []layout
+	switch {
+	case len(v) == 4:
+		ls = []layout{{"2006", func(t time.Time) time.Time { return t.AddDate(1, 0, 0) }}}
+	case len(v) == 7:
+		ls = []layout{{"2006-01", func(t time.Time) time.Time { return t.AddDate(0, 1, 0) }}}
+	case len(v) == 10:
+		ls = []layout{{"2006-01-02", func(t time.Time) time.Time { return t.AddDate(0, 0, 1) }}}
+	default:
+		minute := func(t time.Time) time.Time { return t.Add(time.Minute) }
+		second := func(t time.Time) time.Time { return t.Add(time.Second) }
+		ls = []layout{
+			{"2006-01-02T15:04Z07:00", minute}, {"2006-01-02T15:04", minute},
+			{"2006-01-02T15:04:05Z07:00", second}, {"2006-01-02T15:04:05", second},
+		}
+	}
+	for _, l := range ls {
+		if t, err := time.Parse(l.layout, v); err == nil {
+			return t.UTC(), l.step(t).UTC(), true
+		}
+	}
+	// Fractional seconds: the instant itself, to the nanosecond.
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t.UTC(), t.Add(time.Nanosecond).UTC(), true
+	}
+	if t, err := time.Parse("2006-01-02T15:04:05.999999999", v); err == nil {
+		return t, t.Add(time.Nanosecond), true
+	}
+	return start, end, false
+}
+
+// Cursors carry the position of the last entry of a page in date order.
+const cursorPrefix = "f1."
+
+// EncodeCursor makes the opaque _cursor of the page after p.
+func EncodeCursor(p vigil.Position) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + strconv.FormatInt(p.Occurred, 10) + "." + strconv.FormatInt(p.Sequence, 10)))
+}
+
+// DecodeCursor reads a _cursor made by EncodeCursor.
+func DecodeCursor(s string) (vigil.Position, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || !strings.HasPrefix(string(b), cursorPrefix) {
+		return vigil.Position{}, false
+	}
+	occ, seq, ok := strings.Cut(string(b[len(cursorPrefix):]), ".")
+	o, err1 := strconv.ParseInt(occ, 10, 64)
+	n, err2 := strconv.ParseInt(seq, 10, 64)
+	if !ok || err1 != nil || err2 != nil || n < 0 {
+		return vigil.Position{}, false
+	}
+	return vigil.Position{Occurred: o, Sequence: n}, true
+}
+
+// ValidDate reports whether v is a date a date search parameter accepts
+// (without prefix).
+func ValidDate(v string) bool {
+	_, _, ok := dateRange(v)
+	return ok
+}

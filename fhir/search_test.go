@@ -1,0 +1,181 @@
+package fhir_test
+
+import (
+	"net/url"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/fhir"
+)
+
+func parse(t *testing.T, query string, strict bool) (fhir.Search, error) {
+	t.Helper()
+	v, err := url.ParseQuery(query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fhir.ParseSearch(v, strict)
+}
+
+func TestSearchTerms(t *testing.T) {
+	any := func(v string) vigil.TermValue { return vigil.TermValue{AnySystem: true, Value: v} }
+	cases := []struct {
+		query string
+		want  []vigil.TermFilter
+	}{
+		{"action=R", []vigil.TermFilter{{Name: "action", Values: []vigil.TermValue{any("R")}}}},
+		{"action=C,R", []vigil.TermFilter{{Name: "action", Values: []vigil.TermValue{any("C"), any("R")}}}},
+		{"outcome=8", []vigil.TermFilter{{Name: "outcome", Values: []vigil.TermValue{any("8")}}}},
+		{"type=http://dicom.nema.org/resources/ontology/DCM|110114", []vigil.TermFilter{{Name: "type", Values: []vigil.TermValue{{System: "http://dicom.nema.org/resources/ontology/DCM", Value: "110114"}}}}},
+		{"subtype=|read", []vigil.TermFilter{{Name: "subtype", Values: []vigil.TermValue{{System: "", Value: "read"}}}}},
+		{"agent-role=http://x|", []vigil.TermFilter{{Name: "agent-role", Values: []vigil.TermValue{{System: "http://x"}}}}},
+		{"agent=Practitioner/p1", []vigil.TermFilter{{Name: "agent", Values: []vigil.TermValue{{System: "Practitioner", Value: "p1"}}}}},
+		{"agent=prac_dr456", []vigil.TermFilter{{Name: "agent", Values: []vigil.TermValue{any("prac_dr456")}}}},
+		{"agent-name=Dr.%20Sarah", []vigil.TermFilter{{Name: "agent-name", Values: []vigil.TermValue{{AnySystem: true, Value: "dr. sarah", Prefix: true}}}}},
+		{"entity-name=Patient", []vigil.TermFilter{{Name: "entity-name", Values: []vigil.TermValue{{AnySystem: true, Value: "patient", Prefix: true}}}}},
+		{"patient=pt_abc123", []vigil.TermFilter{{Name: "patient", Values: []vigil.TermValue{{System: "Patient", Value: "pt_abc123"}}}}},
+		{"patient=Patient/pt_abc123", []vigil.TermFilter{{Name: "patient", Values: []vigil.TermValue{{System: "Patient", Value: "pt_abc123"}}}}},
+		{"site=a\\,b", []vigil.TermFilter{{Name: "site", Values: []vigil.TermValue{any("a,b")}}}},
+		{"policy=a\\|b", []vigil.TermFilter{{Name: "policy", Values: []vigil.TermValue{any("a|b")}}}},
+	}
+	for _, c := range cases {
+		s, err := parse(t, c.query, true)
+		if err != nil {
+			t.Errorf("%s: %v %+v", c.query, err, vigil.ErrorDetails(err))
+			continue
+		}
+		if !reflect.DeepEqual(s.Query.Terms, c.want) {
+			t.Errorf("%s:\n got %+v\nwant %+v", c.query, s.Query.Terms, c.want)
+		}
+	}
+	// Every declared parameter parses.
+	for name := range fhir.SearchParams {
+		v := "x"
+		if name == "date" {
+			v = "2024"
+		}
+		if _, err := parse(t, url.Values{name: {v}}.Encode(), true); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+func TestSearchDates(t *testing.T) {
+	d := func(s string) time.Time {
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			panic(err)
+		}
+		return t
+	}
+	var zero time.Time
+	cases := []struct {
+		query    string
+		from, to time.Time
+	}{
+		{"date=2024-06-15", d("2024-06-15T00:00:00Z"), d("2024-06-16T00:00:00Z")},
+		{"date=eq2024-06", d("2024-06-01T00:00:00Z"), d("2024-07-01T00:00:00Z")},
+		{"date=ge2024", d("2024-01-01T00:00:00Z"), zero},
+		{"date=gt2024-06-15", d("2024-06-16T00:00:00Z"), zero},
+		{"date=le2024-06-30", zero, d("2024-07-01T00:00:00Z")},
+		{"date=lt2024-06-30", zero, d("2024-06-30T00:00:00Z")},
+		{"date=ge2024-06-01&date=le2024-06-30", d("2024-06-01T00:00:00Z"), d("2024-07-01T00:00:00Z")},
+		{"date=ge2024-06-15T08:30:00%2B02:00", d("2024-06-15T06:30:00Z"), zero},
+		{"date=2024-06-15T08:30:00Z", d("2024-06-15T08:30:00Z"), d("2024-06-15T08:30:01Z")},
+		{"date=2024-06-15T08:30Z", d("2024-06-15T08:30:00Z"), d("2024-06-15T08:31:00Z")},
+		{"date=lt2024-06-15T08:30:00.5Z", zero, d("2024-06-15T08:30:00.5Z")},
+	}
+	for _, c := range cases {
+		s, err := parse(t, c.query, true)
+		if err != nil {
+			t.Errorf("%s: %v %+v", c.query, err, vigil.ErrorDetails(err))
+			continue
+		}
+		if !s.Query.From.Equal(c.from) || !s.Query.To.Equal(c.to) {
+			t.Errorf("%s: [%v, %v), want [%v, %v)", c.query, s.Query.From, s.Query.To, c.from, c.to)
+		}
+	}
+}
+
+func TestSearchResultParams(t *testing.T) {
+	s, err := parse(t, "_count=5&_sort=date&_total=none", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Count != 5 || s.Query.Limit != 5 || s.Query.Order != vigil.OrderOccurredAsc || s.Total {
+		t.Errorf("%+v", s)
+	}
+	s, err = parse(t, "", true)
+	if err != nil || s.Count != 25 || s.Query.Order != vigil.OrderOccurredDesc || !s.Total {
+		t.Errorf("defaults: %+v %v", s, err)
+	}
+	c := fhir.EncodeCursor(vigil.Position{Occurred: 1718440200000000000, Sequence: 7})
+	s, err = parse(t, "_cursor="+c, true)
+	if err != nil || s.Query.After == nil || *s.Query.After != (vigil.Position{Occurred: 1718440200000000000, Sequence: 7}) {
+		t.Errorf("cursor: %+v %v", s.Query.After, err)
+	}
+	s, err = parse(t, "_count=0", true)
+	if err != nil || s.Count != 0 || s.Query.Limit != 1 {
+		t.Errorf("_count=0: %+v %v", s, err)
+	}
+}
+
+func TestSearchErrors(t *testing.T) {
+	for query, field := range map[string]string{
+		"date=xx2024":              "date",
+		"date=ne2024":              "date",
+		"date=ap2024":              "date",
+		"date=2024-13":             "date",
+		"date=yesterday":           "date",
+		"date=2024,2025":           "date",
+		"_count=101":               "_count",
+		"_count=-1":                "_count",
+		"_count=ten":               "_count",
+		"_sort=agent":              "_sort",
+		"_total=all":               "_total",
+		"_cursor=nope":             "_cursor",
+		"_format=xml":              "_format",
+		"_count=1&_count=2":        "_count",
+		"agent:identifier=x":       "agent:identifier",
+		"agent-name:exact=x":       "agent-name:exact",
+		"patient=Practitioner/p":   "patient",
+		"type=|":                   "type",
+		"action=":                  "action",
+		"nonsense=1":               "nonsense",
+		"_summary=true":            "_summary",
+		"action=R&subject=Patient": "subject",
+	} {
+		_, err := parse(t, query, true)
+		if vigil.ErrorCode(err) != vigil.EINVALID {
+			t.Errorf("%s: %v, want invalid", query, err)
+			continue
+		}
+		found := false
+		for _, d := range vigil.ErrorDetails(err) {
+			found = found || d.Field == field
+		}
+		if !found {
+			t.Errorf("%s: details %+v do not name %s", query, vigil.ErrorDetails(err), field)
+		}
+	}
+}
+
+// TestSearchLenient: without strict handling unknown parameters are
+// ignored and reported; bad values of known ones are still refused.
+func TestSearchLenient(t *testing.T) {
+	s, err := parse(t, "action=R&nonsense=1&_summary=true", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(s.Ignored, []string{"_summary", "nonsense"}) {
+		t.Errorf("ignored %v", s.Ignored)
+	}
+	if s.Used.Encode() != "action=R" {
+		t.Errorf("used %s", s.Used.Encode())
+	}
+	if _, err := parse(t, "date=xx2024&nonsense=1", false); vigil.ErrorCode(err) != vigil.EINVALID {
+		t.Errorf("a bad date passed in lenient mode: %v", err)
+	}
+}

@@ -1,0 +1,290 @@
+package http
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/fhir"
+)
+
+// The FHIR R4 endpoint: AuditEvent create, read and search over the same
+// store, write path, ledger and meta-audit as the REST API. Every answer,
+// errors included, is a FHIR resource (application/fhir+json).
+const fhirBase = "/fhir/R4"
+
+const fhirContentType = "application/fhir+json; charset=utf-8"
+
+func (s *Server) registerFHIR() {
+	s.fhirAPI("POST "+fhirBase+"/AuditEvent", s.fhirCreate, vigil.RoleIngest)
+	s.fhirAPI("GET "+fhirBase+"/AuditEvent", s.fhirSearch, vigil.RoleAuditor)
+	s.fhirAPI("GET "+fhirBase+"/AuditEvent/{id}", s.fhirRead, vigil.RoleAuditor)
+	s.fhirAPI("GET "+fhirBase+"/AuditEvent/{id}/_history/{vid}", s.fhirRead, vigil.RoleAuditor)
+	s.open("GET "+fhirBase+"/metadata", s.fhirMetadata)
+	// Everything else under the base, including PUT, PATCH and DELETE of
+	// an AuditEvent, answers an OperationOutcome.
+	s.mux.HandleFunc(fhirBase+"/", s.fhirNotFound)
+}
+
+// fhirAPI registers an authenticated FHIR route whose errors, including
+// 401 and 403, are OperationOutcome resources.
+func (s *Server) fhirAPI(pattern string, h handlerFunc, roles ...vigil.Role) {
+	method, path, _ := strings.Cut(pattern, " ")
+	s.routes = append(s.routes, route{method, path})
+	s.mux.Handle(pattern, s.instrument(path, s.authenticateWith(roles, h, s.writeOutcome)))
+}
+
+// writeOutcome is writeError for FHIR routes: the status comes from the
+// same table, the body is an OperationOutcome.
+func (s *Server) writeOutcome(w http.ResponseWriter, r *http.Request, err error) {
+	code := vigil.ErrorCode(err)
+	status, _ := ErrorStatus(code)
+	if code == vigil.EINTERNAL || code == vigil.EUNAVAILABLE {
+		s.logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "code", code, "err", err)
+	}
+	if code == vigil.EUNAVAILABLE || code == vigil.ERATELIMITED {
+		w.Header().Set("Retry-After", "1")
+	}
+	writeFHIR(w, status, fhir.Outcome(err))
+}
+
+// writeFHIR writes a resource. HTML is not escaped: narratives and URLs
+// read as they were sent (the body is never HTML: nosniff, a JSON type).
+func writeFHIR(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		slog.Error("encoding a response failed", "err", err)
+		status = http.StatusInternalServerError
+		buf.Reset()
+		json.NewEncoder(&buf).Encode(fhir.Outcome(vigil.Errorf(vigil.EINTERNAL, "encoding the response failed")))
+	}
+	w.Header().Set("Content-Type", fhirContentType)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+func (s *Server) fhirNotFound(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, rt := range s.routes {
+		if matchPath(rt.path, r.URL.Path) {
+			allow = append(allow, rt.method)
+		}
+	}
+	if len(allow) > 0 {
+		sort.Strings(allow)
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		msg := "method " + r.Method + " is not allowed on " + r.URL.Path
+		if strings.HasPrefix(r.URL.Path, fhirBase+"/AuditEvent/") {
+			msg += ": audit events are immutable"
+		}
+		writeFHIR(w, http.StatusMethodNotAllowed, fhir.NotSupported(msg))
+		return
+	}
+	s.writeOutcome(w, r, vigil.Errorf(vigil.ENOTFOUND, "this server serves only AuditEvent and metadata under %s", fhirBase))
+}
+
+func (s *Server) fhirMetadata(w http.ResponseWriter, r *http.Request) {
+	writeFHIR(w, http.StatusOK, fhir.Capabilities())
+}
+
+// ingestAuditEvent stores an AuditEvent through the one write path and
+// returns the stored event (read back, not meta-audited: it is the
+// caller's own record echoed, with the ids the store assigned).
+func (s *Server) ingestAuditEvent(r *http.Request, k vigil.APIKey, a fhir.AuditEvent) (vigil.Event, error) {
+	e, err := fhir.ToEvent(a)
+	if err != nil {
+		return e, err
+	}
+	if k.TenantID != "" {
+		switch e.TenantID {
+		case "":
+			e.TenantID = k.TenantID
+		case k.TenantID:
+		default:
+			return e, vigil.Errorf(vigil.EFORBIDDEN, "this key may write only tenant %q", k.TenantID)
+		}
+	}
+	start := time.Now()
+	res, err := s.store.Append(r.Context(), k.Workspace, []vigil.Event{e})
+	s.metrics.observeIngest(start, 1, err)
+	if err != nil {
+		return e, err
+	}
+	return s.store.Event(r.Context(), k.Workspace, k.TenantID, res[0].ID)
+}
+
+func (s *Server) fhirCreate(w http.ResponseWriter, r *http.Request, k vigil.APIKey) error {
+	body, err := readBody(r, int64(vigil.MaxEventBytes))
+	if err != nil {
+		return err
+	}
+	a, err := fhir.ParseAuditEvent(body)
+	if err != nil {
+		return err
+	}
+	e, err := s.ingestAuditEvent(r, k, a)
+	if err != nil {
+		return err
+	}
+	out := fhir.FromEvent(e)
+	w.Header().Set("Location", s.baseURL(r)+fhirBase+"/AuditEvent/"+e.ID+"/_history/1")
+	w.Header().Set("ETag", `W/"1"`)
+	w.Header().Set("Last-Modified", e.CreatedAt.UTC().Format(http.TimeFormat))
+	switch preference(r, "return") {
+	case "minimal":
+		w.Header().Set("Content-Length", "0")
+		w.WriteHeader(http.StatusCreated)
+		return nil
+	case "OperationOutcome":
+		writeFHIR(w, http.StatusCreated, fhir.OperationOutcome{ResourceType: "OperationOutcome",
+			Issue: []fhir.Issue{{Severity: "information", Code: "informational", Diagnostics: "AuditEvent " + e.ID + " recorded"}}})
+		return nil
+	}
+	writeFHIR(w, http.StatusCreated, out)
+	return nil
+}
+
+func (s *Server) fhirRead(w http.ResponseWriter, r *http.Request, k vigil.APIKey) error {
+	id := r.PathValue("id")
+	if !validID(id) {
+		return vigil.Errorf(vigil.ENOTFOUND, "AuditEvent not found")
+	}
+	if vid := r.PathValue("vid"); vid != "" && vid != "1" {
+		// vread: an audit event has one version, 1.
+		return vigil.Errorf(vigil.ENOTFOUND, "AuditEvent %s has only version 1", id)
+	}
+	var e vigil.Event
+	err := s.audited(r, k, ActionEventsRead, map[string]string{"event_id": id}, func() error {
+		var err error
+		e, err = s.store.Event(r.Context(), k.Workspace, k.TenantID, id)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("ETag", `W/"1"`)
+	w.Header().Set("Last-Modified", e.CreatedAt.UTC().Format(http.TimeFormat))
+	writeFHIR(w, http.StatusOK, fhir.FromEvent(e))
+	return nil
+}
+
+func (s *Server) fhirSearch(w http.ResponseWriter, r *http.Request, k vigil.APIKey) error {
+	values := r.URL.Query()
+	search, err := fhir.ParseSearch(values, preference(r, "handling") == "strict")
+	if err != nil {
+		return err
+	}
+	q := search.Query
+	q.Workspace, q.TenantScope = k.Workspace, k.TenantID
+	var page vigil.Page
+	err = s.audited(r, k, ActionEventsQuery, joinQuery(values), func() error {
+		var err error
+		page, err = s.store.Events(r.Context(), q)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	base := s.baseURL(r) + fhirBase + "/AuditEvent"
+	self := url.Values{}
+	for k, v := range search.Used {
+		self[k] = v
+	}
+	if c := values.Get("_cursor"); c != "" {
+		self.Set("_cursor", c)
+	}
+	b := fhir.Bundle{ResourceType: "Bundle", Type: "searchset",
+		Link: []fhir.BundleLink{{Relation: "self", URL: withQuery(base, self)}}}
+	if search.Total {
+		b.Total = &page.Total
+	}
+	if search.Count > 0 {
+		for _, e := range page.Events {
+			res, err := marshalFHIR(fhir.FromEvent(e))
+			if err != nil {
+				return err
+			}
+			b.Entry = append(b.Entry, fhir.BundleEntry{FullURL: base + "/" + e.ID, Resource: res, Search: &fhir.EntrySearch{Mode: "match"}})
+		}
+		if page.HasMore {
+			last := page.Events[len(page.Events)-1]
+			next := url.Values{}
+			for k, v := range search.Used {
+				next[k] = v
+			}
+			next.Set("_cursor", fhir.EncodeCursor(vigil.Position{Occurred: last.OccurredAt.UnixNano(), Sequence: last.Sequence}))
+			b.Link = append(b.Link, fhir.BundleLink{Relation: "next", URL: withQuery(base, next)})
+		}
+	}
+	if len(search.Ignored) > 0 {
+		oo, _ := marshalFHIR(fhir.OperationOutcome{ResourceType: "OperationOutcome", Issue: []fhir.Issue{{
+			Severity: "warning", Code: "not-supported",
+			Diagnostics: "unknown search parameters were ignored: " + strings.Join(search.Ignored, ", ") + " (send Prefer: handling=strict to have them refused)",
+			Expression:  search.Ignored,
+		}}})
+		b.Entry = append(b.Entry, fhir.BundleEntry{Resource: oo, Search: &fhir.EntrySearch{Mode: "outcome"}})
+	}
+	writeFHIR(w, http.StatusOK, b)
+	return nil
+}
+
+// marshalFHIR encodes a resource for a Bundle entry, without HTML
+// escaping, like writeFHIR.
+func marshalFHIR(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// preference is the value of one token of the Prefer header
+// ("handling=strict", "return=minimal").
+func preference(r *http.Request, name string) string {
+	for _, h := range r.Header.Values("Prefer") {
+		for _, part := range strings.FieldsFunc(h, func(c rune) bool { return c == ',' || c == ';' }) {
+			k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
+			if strings.EqualFold(k, name) {
+				return strings.Trim(v, `"`)
+			}
+		}
+	}
+	return ""
+}
+
+// baseURL is the scheme and host the client addressed; behind a trusted
+// proxy, X-Forwarded-Proto says whether it was HTTPS.
+func (s *Server) baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	} else if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		if a, err := netip.ParseAddr(host); err == nil && s.trusted(a.Unmap()) && r.Header.Get("X-Forwarded-Proto") == "https" {
+			scheme = "https"
+		}
+	}
+	return scheme + "://" + r.Host
+}
+
+func withQuery(base string, v url.Values) string {
+	if len(v) == 0 {
+		return base
+	}
+	return base + "?" + v.Encode()
+}
