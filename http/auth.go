@@ -40,7 +40,7 @@ func (s *Server) authenticateWith(roles []vigil.Role, h handlerFunc, writeError 
 		}
 		if ok, wait := s.rates.allow(key.ID); !ok {
 			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-			s.writeError(w, r, vigil.Errorf(vigil.ERATELIMITED, "this API key exceeded its rate of %g requests per second", s.cfg.KeyRate))
+			writeError(w, r, vigil.Errorf(vigil.ERATELIMITED, "this API key exceeded its rate of %g requests per second", s.cfg.KeyRate))
 			return
 		}
 		if !slices.Contains(roles, key.Role) {

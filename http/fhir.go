@@ -39,7 +39,7 @@ func (s *Server) registerFHIR() {
 // 401 and 403, are OperationOutcome resources.
 func (s *Server) fhirAPI(pattern string, h handlerFunc, roles ...vigil.Role) {
 	method, path, _ := strings.Cut(pattern, " ")
-	s.routes = append(s.routes, route{method, path})
+	s.routes = append(s.routes, route{method, path, roles})
 	s.mux.Handle(pattern, s.instrument(path, s.authenticateWith(roles, h, s.writeOutcome)))
 }
 
@@ -51,7 +51,7 @@ func (s *Server) writeOutcome(w http.ResponseWriter, r *http.Request, err error)
 	if code == vigil.EINTERNAL || code == vigil.EUNAVAILABLE {
 		s.logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "code", code, "err", err)
 	}
-	if code == vigil.EUNAVAILABLE || code == vigil.ERATELIMITED {
+	if (code == vigil.EUNAVAILABLE || code == vigil.ERATELIMITED) && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "1")
 	}
 	writeFHIR(w, status, fhir.Outcome(err))

@@ -71,6 +71,7 @@ func TestBadInputMatrix(t *testing.T) {
 	for _, rt := range routes {
 		method, pattern, _ := strings.Cut(rt, " ")
 		roles := srv.RouteRoles(rt)
+		pattern = strings.ReplaceAll(pattern, "{vid}", "1")
 		paths := map[string]int{strings.ReplaceAll(pattern, "{id}", mine): 0}
 		if strings.Contains(pattern, "{id}") {
 			id := mine
@@ -172,6 +173,11 @@ func TestBadInputMatrix(t *testing.T) {
 			if c.ctype != "" {
 				headers = append(headers, "Content-Type", c.ctype)
 			}
+			if strings.HasPrefix(c.path, "/fhir/") {
+				// Lenient handling (the FHIR default) answers unknown
+				// search parameters with a warning; strict refuses them.
+				headers = append(headers, "Prefer", "handling=strict")
+			}
 			var body any
 			if c.body != nil {
 				body = c.body
@@ -190,8 +196,8 @@ func TestBadInputMatrix(t *testing.T) {
 				}
 				t.Fatalf("status %d, want %s: %.300s", r.status, want, r.body)
 			}
-			r.errorCode(t)
-			if leaks(r.body, theirs, otherKeyID) {
+			errorBody(t, c.path, r)
+			if leaks(r.body, c.path, theirs, otherKeyID) {
 				t.Fatalf("the answer names another workspace's data: %s", r.body)
 			}
 			if changed {
@@ -216,8 +222,8 @@ func TestBadInputMatrix(t *testing.T) {
 			if r.status != 404 {
 				t.Fatalf("status %d, want 404: %.300s", r.status, r.body)
 			}
-			r.errorCode(t)
-			if leaks(r.body, theirs, otherKeyID) {
+			errorBody(t, c.path, r)
+			if leaks(r.body, c.path, theirs, otherKeyID) {
 				t.Fatalf("the answer names another workspace's data: %s", r.body)
 			}
 			post, err := e.db.Events(context.Background(), q)
@@ -237,15 +243,44 @@ func TestBadInputMatrix(t *testing.T) {
 	fmt.Printf("bad-input matrix: %d cases over %d routes, %d answered 5xx\n", len(cases)+len(attempts), len(routes), fivexx)
 }
 
+// errorBody checks that an error answer has the documented shape: the
+// API's {"error", "message", "details"}, or an OperationOutcome with at
+// least one issue on the FHIR routes.
+func errorBody(t *testing.T, path string, r response) {
+	t.Helper()
+	if !strings.HasPrefix(path, "/fhir/") {
+		r.errorCode(t)
+		return
+	}
+	var oo struct {
+		ResourceType string `json:"resourceType"`
+		Issue        []struct {
+			Severity, Code, Diagnostics string
+		} `json:"issue"`
+	}
+	r.json(t, &oo)
+	if oo.ResourceType != "OperationOutcome" || len(oo.Issue) == 0 || oo.Issue[0].Severity == "" || oo.Issue[0].Code == "" || oo.Issue[0].Diagnostics == "" {
+		t.Fatalf("FHIR error body is not an OperationOutcome with an issue: %s", r.body)
+	}
+	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/fhir+json") {
+		t.Fatalf("FHIR error Content-Type %q", ct)
+	}
+}
+
+// eventReadPrefixes are the routes that read one event by its id, under
+// each of the API's shapes.
+var eventReadPrefixes = []string{"/api/v1/events/", "/api/v1/audit-events/", "/fhir/R4/AuditEvent/"}
+
 // looksLikeEventID reports whether the path names an event by an id of the
 // right shape.
 func looksLikeEventID(path string) bool {
-	rest, ok := strings.CutPrefix(path, "/api/v1/events/")
-	if !ok {
-		return false
+	for _, prefix := range eventReadPrefixes {
+		if rest, ok := strings.CutPrefix(path, prefix); ok {
+			id, _, _ := strings.Cut(rest, "/")
+			return len(id) == 36 && strings.Count(id, "-") == 4
+		}
 	}
-	id, _, _ := strings.Cut(rest, "/")
-	return len(id) == 36 && strings.Count(id, "-") == 4
+	return false
 }
 
 // servedBy reports whether some route of routes takes method on path.
@@ -273,9 +308,11 @@ func servedBy(routes []string, method, path string) bool {
 	return false
 }
 
-func leaks(body []byte, ids ...string) bool {
+// leaks reports whether the body names one of ids that the request did
+// not name itself.
+func leaks(body []byte, path string, ids ...string) bool {
 	for _, id := range ids {
-		if id != "" && strings.Contains(string(body), id) {
+		if id != "" && strings.Contains(string(body), id) && !strings.Contains(path, id) {
 			return true
 		}
 	}
