@@ -44,6 +44,7 @@ type AlertQuery struct {
 // when HasMore.
 type AlertPage struct {
 	Alerts  []Alert
+	Total   int64 // alerts matching the filters
 	HasMore bool
 	Next    string
 }

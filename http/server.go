@@ -47,6 +47,13 @@ type Config struct {
 	// second; negative disables the cache.
 	KeyCacheTTL time.Duration
 
+	// Alerts keeps alert rules and alerts; when nil, the Store's if it
+	// is one. AlertChannels are the configured channel names rules may
+	// name, and AlertThrottle the throttle period of rules that set none.
+	Alerts        vigil.AlertStore
+	AlertChannels []string
+	AlertThrottle time.Duration
+
 	Now func() time.Time
 }
 
@@ -81,6 +88,9 @@ func NewServer(cfg Config) *Server {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Alerts == nil {
+		cfg.Alerts, _ = cfg.Store.(vigil.AlertStore)
 	}
 	if cfg.KeyCacheTTL == 0 {
 		cfg.KeyCacheTTL = time.Second

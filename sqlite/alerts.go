@@ -68,6 +68,9 @@ func (db *DB) Alerts(ctx context.Context, q vigil.AlertQuery) (vigil.AlertPage, 
 		where += " AND a.triggered_at < ?"
 		args = append(args, q.To.UnixNano())
 	}
+	if err := db.read.QueryRowContext(ctx, "SELECT count(*) FROM alerts a WHERE "+where, args...).Scan(&page.Total); err != nil {
+		return page, vigil.Unavailable("counting alerts failed", err)
+	}
 	if q.Before != "" {
 		// Ids are UUIDv7: their order is the order alerts were stored in.
 		where += " AND a.id < ?"
