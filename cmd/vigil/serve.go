@@ -39,7 +39,12 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs.StringVar(&c.tlsKey, "tls-key", "", "TLS private key file")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.geoipFiles, "geoip", "", "comma-separated MaxMind-format MMDB files (GeoIP2/GeoLite2-City or DB-IP lite city) for IP geolocation; reloaded on SIGHUP and when they change")
+	af := registerAlertFlags(fs)
 	if err := parse(env, fs, args); err != nil {
+		return err
+	}
+	channels, err := af.channels(env)
+	if err != nil {
 		return err
 	}
 	var level slog.Level
@@ -75,8 +80,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 
 	srv := vhttp.NewServer(vhttp.Config{Store: d.db, Logger: logger, VerifierKey: d.verifierKey,
-		TrustedProxies: proxies, BatchLimit: c.batchLimit})
-	d.db.OnCommit(srv.ObserveCommit)
+		TrustedProxies: proxies, BatchLimit: c.batchLimit,
+		AlertChannels: channelNames(channels), AlertThrottle: af.throttle})
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
@@ -93,11 +98,17 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 	bgCtx, stopBackground := context.WithCancel(context.Background())
 	defer stopBackground()
+	alerts, err := startAlerts(bgCtx, d.db, channels, af, logger)
+	if err != nil {
+		return err
+	}
+	d.db.OnCommit(func(n int) { srv.ObserveCommit(n); alerts.wake() })
 	if c.verifyRate > 0 {
 		go d.db.RunVerifier(bgCtx, c.verifyRate, c.verifyPause, func(ws string, breaks []vigil.Break) {
 			for _, b := range breaks {
 				logger.Error("ledger tamper detected", "workspace", ws, "type", b.Type, "sequence", b.Sequence, "event_id", b.EventID, "detail", b.Detail)
 			}
+			alerts.wake() // the finding is stored: raise its alert now
 		})
 	}
 	errc := make(chan error, 1)
@@ -123,6 +134,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		logger.Warn("shutdown", "err", err)
 	}
 	stopBackground()
+	alerts.stop()
 	if err := d.close(); err != nil {
 		return err
 	}
