@@ -7,6 +7,7 @@ import (
 	"iter"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigilhq/vigil"
@@ -26,8 +27,17 @@ type AlertOptions struct {
 	Channels []string
 	// TamperThrottle is the throttle period of tamper alerts.
 	TamperThrottle time.Duration
-	// Batch is the number of events evaluated per transaction (500).
+	// Batch is the number of events evaluated per transaction (200).
 	Batch int
+	// BusyShare bounds the evaluator while ingestion saturates the
+	// writer: when a commit of at least BusyCommit events (the writer's
+	// groups grow only when requests queue up) arrived during a batch, the
+	// evaluator pauses so that it works at most this share of the time,
+	// leaving the cores to ingestion; it catches up at full speed once the
+	// load drops. Zero means 0.1; 1 never pauses.
+	BusyShare float64
+	// BusyCommit is the commit size that means "saturated" (64).
+	BusyCommit int
 	// OnAlerts, when set, is called after a transaction stored alerts (to
 	// wake the deliverer).
 	OnAlerts func()
@@ -44,6 +54,9 @@ type AlertEvaluator struct {
 	db   *DB
 	opt  AlertOptions
 	wake chan struct{}
+	// busy counts the writer's large commits (see BusyShare), so a pass
+	// knows whether ingestion saturates the writer.
+	busy atomic.Int64
 
 	mu    sync.Mutex // serialises passes and scans, and guards cache
 	cache map[string]*alert.Rule
@@ -52,7 +65,13 @@ type AlertEvaluator struct {
 // AlertEvaluator returns the store's evaluator.
 func (db *DB) AlertEvaluator(opt AlertOptions) *AlertEvaluator {
 	if opt.Batch <= 0 {
-		opt.Batch = 500
+		opt.Batch = 200
+	}
+	if opt.BusyShare <= 0 || opt.BusyShare > 1 {
+		opt.BusyShare = 0.1
+	}
+	if opt.BusyCommit <= 0 {
+		opt.BusyCommit = 64
 	}
 	if opt.Logger == nil {
 		opt.Logger = db.log
@@ -60,8 +79,16 @@ func (db *DB) AlertEvaluator(opt AlertOptions) *AlertEvaluator {
 	return &AlertEvaluator{db: db, opt: opt, wake: make(chan struct{}, 1), cache: map[string]*alert.Rule{}}
 }
 
-// Wake asks Run for a pass soon; it never blocks, so it can be called
-// from the writer's commit hook.
+// Committed is the store's commit hook (DB.OnCommit): it wakes Run and
+// tells it how busy the writer is. It never blocks.
+func (ev *AlertEvaluator) Committed(events int) {
+	if events >= ev.opt.BusyCommit {
+		ev.busy.Add(1)
+	}
+	ev.Wake()
+}
+
+// Wake asks Run for a pass soon; it never blocks.
 func (ev *AlertEvaluator) Wake() {
 	select {
 	case ev.wake <- struct{}{}:
@@ -182,6 +209,7 @@ func (ev *AlertEvaluator) follow(ctx context.Context, ws int64, name string) (in
 	h := ev.db.History()
 	total := 0
 	for next < size {
+		busy, start := ev.busy.Load(), time.Now()
 		end := min(next+int64(ev.opt.Batch), size)
 		var found []vigil.Alert
 		if len(rules) > 0 {
@@ -204,8 +232,23 @@ func (ev *AlertEvaluator) follow(ctx context.Context, ws int64, name string) (in
 			return total, err
 		}
 		next = end
+		if ev.busy.Load() != busy && ev.opt.BusyShare < 1 {
+			ev.yield(ctx, time.Since(start))
+		}
 	}
 	return total, nil
+}
+
+// yield pauses after a batch that took busy while ingestion was going on,
+// so that evaluation takes at most BusyShare of the time.
+func (ev *AlertEvaluator) yield(ctx context.Context, busy time.Duration) {
+	pause := time.Duration(float64(busy) * (1 - ev.opt.BusyShare) / ev.opt.BusyShare)
+	t := time.NewTimer(pause)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
 }
 
 // store writes alerts and whatever else must commit with them in one
@@ -403,4 +446,16 @@ func (db *DB) eventRange(ctx context.Context, ws int64, workspace, where string,
 			after = batch[len(batch)-1].Sequence
 		}
 	}
+}
+
+// AlertCursor returns the next sequence the evaluator will evaluate in a
+// workspace: how far alerting has followed the log (0 for an unknown
+// workspace).
+func (db *DB) AlertCursor(ctx context.Context, workspace string) int64 {
+	ws, err := db.workspaceID(ctx, workspace)
+	if err != nil {
+		return 0
+	}
+	next, _ := readCursor(ctx, db.read, alertsConsumer, ws)
+	return next
 }

@@ -188,7 +188,10 @@ func startAlerts(ctx context.Context, db *sqlite.DB, channels []notify.Channel, 
 	return p, nil
 }
 
-// wake is the store's commit hook: new events are there to evaluate.
+// committed is the store's commit hook: new events are there to evaluate.
+func (p *alertPipeline) committed(events int) { p.eval.Committed(events) }
+
+// wake asks for a pass now (a ledger finding was stored).
 func (p *alertPipeline) wake() { p.eval.Wake() }
 
 func (p *alertPipeline) stop() { p.wg.Wait() }

@@ -44,7 +44,7 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 	fs.IntVar(&c.batchSize, "batch-size", 100, "events per batch request")
 	fs.IntVar(&c.queryEvents, "query-events", 1_000_000, "events stored before the query and proof phases")
 	fs.IntVar(&c.queryProbes, "query-probes", 2000, "queries (and proofs) measured")
-	fs.StringVar(&c.skip, "skip", "", "comma-separated phases to skip: baseline,single,batch,noledger,query,verify")
+	fs.StringVar(&c.skip, "skip", "", "comma-separated phases to skip: baseline,single,batch,noledger,alerts,geoip,query,verify")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := parse(env, fs, args); err != nil {
 		return err
@@ -132,6 +132,16 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 		report(out, "server without the ledger (measurement only): same batches", r)
 		fmt.Fprintf(out, "  ledger cost: ingest with the ledger is %.2fx ingest without it\n", withLedger.rate()/withoutLedger.rate())
 	}
+	if !skip["alerts"] {
+		if err := benchAlerts(ctx, out, c); err != nil {
+			return err
+		}
+	}
+	if !skip["geoip"] {
+		if err := benchGeoIP(out, c.dir); err != nil {
+			return err
+		}
+	}
 	if !skip["query"] || !skip["verify"] {
 		if err := benchQueries(ctx, out, c, skip); err != nil {
 			return err
@@ -192,6 +202,16 @@ type benchServer struct {
 }
 
 func withServer(ctx context.Context, dir string, skipLedger bool, f func(*benchServer) (result, error)) (result, error) {
+	return withServerOpts(ctx, dir, serverOpts{skipLedger: skipLedger}, f)
+}
+
+// serverOpts vary the bench server's store.
+type serverOpts struct {
+	skipLedger bool
+	enrich     func(*vigil.Event) // geolocation
+}
+
+func withServerOpts(ctx context.Context, dir string, o serverOpts, f func(*benchServer) (result, error)) (result, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return result{}, err
 	}
@@ -200,7 +220,7 @@ func withServer(ctx context.Context, dir string, skipLedger bool, f func(*benchS
 		return result{}, err
 	}
 	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(dir, dbFile), LogName: "bench.vigil", SigningKey: skey,
-		CheckpointInterval: time.Second, WitnessPath: filepath.Join(dir, witnessFile), SkipLedger: skipLedger})
+		CheckpointInterval: time.Second, WitnessPath: filepath.Join(dir, witnessFile), SkipLedger: o.skipLedger, Enrich: o.enrich})
 	if err != nil {
 		return result{}, err
 	}

@@ -102,7 +102,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	d.db.OnCommit(func(n int) { srv.ObserveCommit(n); alerts.wake() })
+	d.db.OnCommit(func(n int) { srv.ObserveCommit(n); alerts.committed(n) })
 	if c.verifyRate > 0 {
 		go d.db.RunVerifier(bgCtx, c.verifyRate, c.verifyPause, func(ws string, breaks []vigil.Break) {
 			for _, b := range breaks {
