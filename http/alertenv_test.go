@@ -323,7 +323,9 @@ type hookReceiver struct {
 	mu     sync.Mutex
 	bodies []notify.Payload
 	bad    int
-	fail   int // answer 503 to this many deliveries first
+	fail   int  // answer 503 to this many deliveries first
+	reject bool // answer 400 to every delivery
+	seen   int  // deliveries that reached the handler with a good signature
 }
 
 func newHookReceiver(t *testing.T, secret []byte) *hookReceiver {
@@ -335,6 +337,11 @@ func newHookReceiver(t *testing.T, secret []byte) *hookReceiver {
 		if err != nil || notify.VerifyWebhook(secret, r.Header, body, time.Now(), 5*time.Minute) != nil {
 			h.bad++
 			w.WriteHeader(nethttp.StatusUnauthorized)
+			return
+		}
+		h.seen++
+		if h.reject {
+			w.WriteHeader(nethttp.StatusBadRequest)
 			return
 		}
 		if h.fail > 0 {

@@ -256,6 +256,39 @@ func TestDeliveryRetriesSameAlert(t *testing.T) {
 	}
 }
 
+// A receiver's 4xx is final: the delivery is given up, not retried.
+func TestPermanentFailureGivesUp(t *testing.T) {
+	a := newAlertEnv(t)
+	a.rule(t, `{"name":"VIP","rule_type":"watchlist","conditions":{"actors":["emp_1"]},"channels":["webhook"]}`)
+	a.send(t, ev("emp_1", "patient_record.viewed"))
+	a.pass(t)
+	a.hooks.reject = true
+	if n := a.deliverDue(t); n != 0 {
+		t.Fatalf("%d delivered", n)
+	}
+	raw, err := sql.Open("sqlite", sqlite.DSN(a.dbPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var attempts int
+	var next sql.NullInt64
+	var lastErr string
+	if err := raw.QueryRow("SELECT attempts, next_attempt_at, last_error FROM alert_deliveries").Scan(&attempts, &next, &lastErr); err != nil {
+		t.Fatal(err)
+	}
+	if attempts != 1 || next.Valid || !strings.Contains(lastErr, "400") {
+		t.Fatalf("attempts %d, next %v, error %q", attempts, next, lastErr)
+	}
+	a.deliverDue(t)
+	if a.hooks.seen != 1 {
+		t.Fatalf("%d attempts reached the receiver", a.hooks.seen)
+	}
+	if al := a.alerts(t, a.auditor, ""); al[0].NotifiedAt != nil {
+		t.Fatal("an alert never delivered shows notified_at")
+	}
+}
+
 // The cursor and the alerts commit together, and alerts are unique per
 // rule and event: evaluating again, even from the start, adds nothing.
 func TestCursorIsCrashSafe(t *testing.T) {
