@@ -10,7 +10,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -367,5 +366,3 @@ func (h *hookReceiver) received() []notify.Payload {
 	defer h.mu.Unlock()
 	return append([]notify.Payload(nil), h.bodies...)
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }

@@ -43,8 +43,12 @@ func (h history) Countries(ctx context.Context, s alert.Scope, actorID string) (
 	if err != nil || !ok {
 		return nil, err
 	}
-	rows, err := h.db.read.QueryContext(ctx, "SELECT DISTINCT e.ip_country FROM events e WHERE "+where+
-		" AND e.actor_id = ? AND e.ip_country IS NOT NULL", append(args, actorID)...)
+	stmt, err := h.db.readStmt(ctx, "SELECT DISTINCT e.ip_country FROM events e WHERE "+where+
+		" AND e.actor_id = ? AND e.ip_country IS NOT NULL")
+	if err != nil {
+		return nil, err
+	}
+	rows, err := stmt.QueryContext(ctx, append(args, actorID)...)
 	if err != nil {
 		return nil, err
 	}
@@ -87,8 +91,12 @@ func (h history) Volume(ctx context.Context, s alert.Scope, by alert.By, key str
 	default:
 		return 0, fmt.Errorf("sqlite: history: no measure %q", m)
 	}
+	stmt, err := h.db.readStmt(ctx, "SELECT "+count+" FROM events e WHERE "+where+" AND "+col+" = ?")
+	if err != nil {
+		return 0, err
+	}
 	var n int
-	err = h.db.read.QueryRowContext(ctx, "SELECT "+count+" FROM events e WHERE "+where+" AND "+col+" = ?", append(args, key)...).Scan(&n)
+	err = stmt.QueryRowContext(ctx, append(args, key)...).Scan(&n)
 	return n, err
 }
 
@@ -97,8 +105,11 @@ func (h history) Failures(ctx context.Context, s alert.Scope, actorID string) (i
 	if err != nil || !ok {
 		return 0, err
 	}
+	stmt, err := h.db.readStmt(ctx, "SELECT count(*) FROM events e WHERE "+where+" AND e.actor_id = ? AND e.outcome != 'success'")
+	if err != nil {
+		return 0, err
+	}
 	var n int
-	err = h.db.read.QueryRowContext(ctx, "SELECT count(*) FROM events e WHERE "+where+
-		" AND e.actor_id = ? AND e.outcome != 'success'", append(args, actorID)...).Scan(&n)
+	err = stmt.QueryRowContext(ctx, append(args, actorID)...).Scan(&n)
 	return n, err
 }
