@@ -34,7 +34,7 @@ type AlertOptions struct {
 	// groups grow only when requests queue up) arrived during a batch, the
 	// evaluator pauses so that it works at most this share of the time,
 	// leaving the cores to ingestion; it catches up at full speed once the
-	// load drops. Zero means 0.1; 1 never pauses.
+	// load drops. Zero means 0.05; 1 never pauses.
 	BusyShare float64
 	// BusyCommit is the commit size that means "saturated" (64).
 	BusyCommit int
@@ -68,7 +68,7 @@ func (db *DB) AlertEvaluator(opt AlertOptions) *AlertEvaluator {
 		opt.Batch = 200
 	}
 	if opt.BusyShare <= 0 || opt.BusyShare > 1 {
-		opt.BusyShare = 0.1
+		opt.BusyShare = 0.05
 	}
 	if opt.BusyCommit <= 0 {
 		opt.BusyCommit = 64
@@ -380,7 +380,7 @@ func (ev *AlertEvaluator) Scan(ctx context.Context, since time.Time) (int, error
 		if err != nil {
 			return total, err
 		}
-		events := ev.db.eventRange(ctx, ws, name, "e.created_at >= ? AND e.seq < ?", since.UnixNano(), through)
+		events := ev.paced(ctx, ev.db.eventRange(ctx, ws, name, "e.created_at >= ? AND e.seq < ?", since.UnixNano(), through))
 		var found []vigil.Alert
 		flush := func() error {
 			n, err := ev.store(ctx, ws, found, routes, nil)
@@ -404,6 +404,25 @@ func (ev *AlertEvaluator) Scan(ctx context.Context, since time.Time) (int, error
 		}
 	}
 	return total, nil
+}
+
+// paced passes events through, yielding to a saturated writer after each
+// Batch of them as follow does: a scan is as much background work.
+func (ev *AlertEvaluator) paced(ctx context.Context, events iter.Seq2[vigil.Event, error]) iter.Seq2[vigil.Event, error] {
+	return func(yield func(vigil.Event, error) bool) {
+		n, busy, start := 0, ev.busy.Load(), time.Now()
+		for e, err := range events {
+			if !yield(e, err) {
+				return
+			}
+			if n++; n%ev.opt.Batch == 0 {
+				if ev.busy.Load() != busy && ev.opt.BusyShare < 1 {
+					ev.yield(ctx, time.Since(start))
+				}
+				busy, start = ev.busy.Load(), time.Now()
+			}
+		}
+	}
 }
 
 // eventRange yields a workspace's events matching where, in sequence
