@@ -256,6 +256,31 @@ func TestDeliveryRetriesSameAlert(t *testing.T) {
 	}
 }
 
+// The system's own events are evaluated like any other, and cannot loop:
+// a rule watching an auditor's key fires once per read of theirs, and
+// evaluating, storing and delivering alerts write no event.
+func TestMetaAuditEventsDoNotLoop(t *testing.T) {
+	a := newAlertEnv(t)
+	k, err := a.db.KeyByHash(context.Background(), vigil.HashKey(a.auditor))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.rule(t, `{"name":"Watch the watcher","rule_type":"watchlist","conditions":{"actors":["`+k.ID+`"]},"channels":["webhook"]}`)
+	a.get("/api/v1/alerts", a.auditor) // one read: one meta-audit event
+	if n := a.pass(t); n != 1 {
+		t.Fatalf("%d alerts for one read", n)
+	}
+	for range 3 {
+		a.deliverDue(t)
+		if n := a.pass(t); n != 0 {
+			t.Fatalf("%d alerts without any read", n)
+		}
+	}
+	if got := a.hooks.received(); len(got) != 1 || got[0].Event == nil || *got[0].Event.Action != "vigil.alerts.query" {
+		t.Fatalf("deliveries %+v", got)
+	}
+}
+
 // A receiver's 4xx is final: the delivery is given up, not retried.
 func TestPermanentFailureGivesUp(t *testing.T) {
 	a := newAlertEnv(t)

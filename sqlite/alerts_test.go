@@ -166,3 +166,43 @@ func TestVerifierFindingsRaiseTamperAlerts(t *testing.T) {
 		t.Fatalf("%d tamper notifications for %d alerts", len(due), n)
 	}
 }
+
+// Run scans stored events on its interval: a rule created after its
+// events were passed still raises their alerts.
+func TestRunScansOnInterval(t *testing.T) {
+	db := MustOpenDB(t, t.TempDir())
+	defer db.Close()
+	seedLog(t, db, 5) // actors actor-000 ... actor-004
+	ev := db.AlertEvaluator(sqlite.AlertOptions{Channels: []string{"email"}})
+	if _, err := ev.Pass(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CreateRule(ctx(t), watchRule("ws", "actor-001", "actor-003")); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx(t))
+	done := make(chan struct{})
+	go func() { defer close(done); ev.Run(runCtx, time.Hour, 20*time.Millisecond, time.Hour) }()
+	defer func() { stop(); <-done }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		page, err := db.Alerts(ctx(t), vigil.AlertQuery{Workspace: "ws"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page.Total == 2 {
+			if page.Alerts[0].ActorID != "actor-003" || page.Alerts[1].ActorID != "actor-001" {
+				t.Fatalf("alerts %+v", page.Alerts)
+			}
+			break
+		}
+		if page.Total > 2 || time.Now().After(deadline) {
+			t.Fatalf("%d alerts", page.Total)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // several more scans
+	if page, _ := db.Alerts(ctx(t), vigil.AlertQuery{Workspace: "ws"}); page.Total != 2 {
+		t.Fatalf("repeated scans raised %d alerts", page.Total)
+	}
+}
