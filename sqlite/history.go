@@ -31,8 +31,10 @@ func (h history) scope(ctx context.Context, s alert.Scope) (where string, args [
 	if s.Action != "" {
 		// The unary + keeps SQLite off the action index: every look-up
 		// also names an actor or a session, whose index narrows far more
-		// (an action pattern matches most of a log).
-		where += " AND +e.action GLOB ?"
+		// (an action pattern matches most of a log). "(? || '')" hides the
+		// bound pattern from the GLOB optimisation, which would otherwise
+		// re-prepare the statement on every execution to look at it.
+		where += " AND +e.action GLOB (? || '')"
 		args = append(args, globPattern(s.Action))
 	}
 	return where, args, true, nil
