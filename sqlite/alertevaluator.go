@@ -478,3 +478,30 @@ func (db *DB) AlertCursor(ctx context.Context, workspace string) int64 {
 	next, _ := readCursor(ctx, db.read, alertsConsumer, ws)
 	return next
 }
+
+// AlertBacklog reports how far alerting is behind: events not yet
+// evaluated (over every workspace) and deliveries waiting in the outbox.
+func (db *DB) AlertBacklog(ctx context.Context) (events, deliveries int64, err error) {
+	names, err := db.Workspaces(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, name := range names {
+		ws, err := db.workspaceID(ctx, name)
+		if err != nil {
+			return 0, 0, err
+		}
+		var size int64
+		// One workspace at a time: max(seq) of one is a single index probe.
+		if err := db.read.QueryRowContext(ctx, "SELECT coalesce(max(seq) + 1, 0) FROM events WHERE ws = ?", ws).Scan(&size); err != nil {
+			return 0, 0, err
+		}
+		next, err := readCursor(ctx, db.read, alertsConsumer, ws)
+		if err != nil {
+			return 0, 0, err
+		}
+		events += max(0, size-next)
+	}
+	err = db.read.QueryRowContext(ctx, "SELECT count(*) FROM alert_deliveries WHERE next_attempt_at IS NOT NULL").Scan(&deliveries)
+	return events, deliveries, err
+}

@@ -174,8 +174,14 @@ func TestRunScansOnInterval(t *testing.T) {
 	defer db.Close()
 	seedLog(t, db, 5) // actors actor-000 ... actor-004
 	ev := db.AlertEvaluator(sqlite.AlertOptions{Channels: []string{"email"}})
+	if events, deliveries, err := db.AlertBacklog(ctx(t)); err != nil || events != 5 || deliveries != 0 {
+		t.Fatalf("backlog before: %d events, %d deliveries, %v", events, deliveries, err)
+	}
 	if _, err := ev.Pass(ctx(t)); err != nil {
 		t.Fatal(err)
+	}
+	if events, _, err := db.AlertBacklog(ctx(t)); err != nil || events != 0 {
+		t.Fatalf("backlog after a pass: %d events, %v", events, err)
 	}
 	if _, err := db.CreateRule(ctx(t), watchRule("ws", "actor-001", "actor-003")); err != nil {
 		t.Fatal(err)
@@ -204,5 +210,8 @@ func TestRunScansOnInterval(t *testing.T) {
 	time.Sleep(100 * time.Millisecond) // several more scans
 	if page, _ := db.Alerts(ctx(t), vigil.AlertQuery{Workspace: "ws"}); page.Total != 2 {
 		t.Fatalf("repeated scans raised %d alerts", page.Total)
+	}
+	if _, deliveries, err := db.AlertBacklog(ctx(t)); err != nil || deliveries != 2 {
+		t.Fatalf("outbox: %d deliveries, %v", deliveries, err)
 	}
 }

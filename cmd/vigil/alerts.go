@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/notify"
 	"github.com/vigilhq/vigil/sqlite"
@@ -168,8 +169,9 @@ type alertPipeline struct {
 }
 
 // startAlerts starts evaluation (as events commit, every second, and in
-// scans) and delivery; stop waits for both after ctx ends.
-func startAlerts(ctx context.Context, db *sqlite.DB, channels []notify.Channel, f *alertFlags, logger *slog.Logger) (*alertPipeline, error) {
+// scans) and delivery, and registers their backlog as metrics; stop waits
+// for both after ctx ends.
+func startAlerts(ctx context.Context, db *sqlite.DB, channels []notify.Channel, f *alertFlags, logger *slog.Logger, reg prometheus.Registerer) (*alertPipeline, error) {
 	names := channelNames(channels)
 	d, err := notify.NewDeliverer(notify.DelivererConfig{Outbox: db, Channels: channels, Logger: logger})
 	if err != nil {
@@ -177,6 +179,28 @@ func startAlerts(ctx context.Context, db *sqlite.DB, channels []notify.Channel, 
 	}
 	p := &alertPipeline{deliver: d}
 	p.eval = db.AlertEvaluator(sqlite.AlertOptions{Channels: names, TamperThrottle: f.throttle, OnAlerts: d.Wake, Logger: logger})
+	backlog := func(deliveries bool) func() float64 {
+		return func() float64 {
+			c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			e, d, err := db.AlertBacklog(c)
+			if err != nil {
+				return -1
+			}
+			if deliveries {
+				return float64(d)
+			}
+			return float64(e)
+		}
+	}
+	if err := reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vigil_alert_backlog_events",
+		Help: "Events committed but not yet evaluated by the alert rules (-1 if unknown)."}, backlog(false))); err != nil {
+		return nil, err
+	}
+	if err := reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vigil_alert_outbox_pending",
+		Help: "Alert notifications waiting for delivery or a retry (-1 if unknown)."}, backlog(true))); err != nil {
+		return nil, err
+	}
 	p.wg.Add(2)
 	go func() { defer p.wg.Done(); p.eval.Run(ctx, time.Second, f.scanInterval, f.scanWindow) }()
 	go func() { defer p.wg.Done(); d.Run(ctx, time.Second) }()

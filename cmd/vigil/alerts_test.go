@@ -94,6 +94,10 @@ func TestServeAlerts(t *testing.T) {
 		!strings.Contains(box.all()[0], "Subject: [Vigil] watchlist: VIP - pat_vip") {
 		t.Fatalf("alerts %s\nwebhook %s\nemail %s", body, hooks[0], box.all()[0])
 	}
+	_, metrics := curl(t, "http://"+addr+"/metrics")
+	if !strings.Contains(metrics, "vigil_alert_backlog_events ") || !strings.Contains(metrics, "vigil_alert_outbox_pending 0") {
+		t.Fatalf("alert metrics missing:\n%s", metrics)
+	}
 	if strings.Contains(srv.stderr.String(), secret) {
 		t.Fatal("the webhook secret is in the log")
 	}

@@ -98,7 +98,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 	bgCtx, stopBackground := context.WithCancel(context.Background())
 	defer stopBackground()
-	alerts, err := startAlerts(bgCtx, d.db, channels, af, logger)
+	alerts, err := startAlerts(bgCtx, d.db, channels, af, logger, srv.Registry())
 	if err != nil {
 		return err
 	}
