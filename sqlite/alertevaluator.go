@@ -58,9 +58,16 @@ type AlertEvaluator struct {
 	// knows whether ingestion saturates the writer.
 	busy atomic.Int64
 
-	mu    sync.Mutex // serialises passes and scans, and guards cache
-	cache map[string]*alert.Rule
+	passMu sync.Mutex // one pass at a time: the cursor only moves forward
+	scanMu sync.Mutex // one scan at a time
+	mu     sync.Mutex // guards cache
+	cache  map[string]*alert.Rule
 }
+
+// maxBatchesPerPass bounds the work one pass gives one workspace, so that
+// a long backlog in one workspace delays neither the others nor tamper
+// alerts; the next pass follows at once.
+const maxBatchesPerPass = 25
 
 // AlertEvaluator returns the store's evaluator.
 func (db *DB) AlertEvaluator(opt AlertOptions) *AlertEvaluator {
@@ -98,29 +105,44 @@ func (ev *AlertEvaluator) Wake() {
 
 // Run passes over the logs when woken and at least every poll, and scans
 // stored events of the last scanWindow every scanInterval (never when
-// zero), until ctx ends.
+// zero), until ctx ends. Scans run beside the passes, so a long scan
+// delays neither evaluation on arrival nor tamper alerts.
 func (ev *AlertEvaluator) Run(ctx context.Context, poll, scanInterval, scanWindow time.Duration) {
-	var scan <-chan time.Time
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	if scanInterval > 0 {
-		t := time.NewTicker(scanInterval)
-		defer t.Stop()
-		scan = t.C
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.NewTicker(scanInterval)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
+				if _, err := ev.Scan(ctx, ev.db.cfg.Now().Add(-scanWindow)); err != nil && ctx.Err() == nil {
+					ev.opt.Logger.Error("alert scan failed", "err", err)
+				}
+			}
+		}()
 	}
 	tick := time.NewTicker(poll)
 	defer tick.Stop()
 	for {
-		if _, err := ev.Pass(ctx); err != nil && ctx.Err() == nil {
+		_, more, err := ev.pass(ctx)
+		if err != nil && ctx.Err() == nil {
 			ev.opt.Logger.Error("alert evaluation failed; retrying", "err", err)
+		}
+		if more && err == nil && ctx.Err() == nil {
+			continue
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-ev.wake:
 		case <-tick.C:
-		case <-scan:
-			if _, err := ev.Scan(ctx, ev.db.cfg.Now().Add(-scanWindow)); err != nil && ctx.Err() == nil {
-				ev.opt.Logger.Error("alert scan failed", "err", err)
-			}
 		}
 	}
 }
@@ -129,30 +151,43 @@ func (ev *AlertEvaluator) Run(ctx context.Context, poll, scanInterval, scanWindo
 // its log, and raises tamper alerts for new ledger findings. It returns
 // the number of new alerts.
 func (ev *AlertEvaluator) Pass(ctx context.Context) (int, error) {
-	ev.mu.Lock()
-	defer ev.mu.Unlock()
+	total := 0
+	for {
+		n, more, err := ev.pass(ctx)
+		total += n
+		if err != nil || !more {
+			return total, err
+		}
+	}
+}
+
+// pass gives every workspace a bounded share of work; more reports that
+// some log was not followed to its end.
+func (ev *AlertEvaluator) pass(ctx context.Context) (total int, more bool, err error) {
+	ev.passMu.Lock()
+	defer ev.passMu.Unlock()
 	names, err := ev.db.Workspaces(ctx)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	total := 0
 	for _, name := range names {
 		ws, err := ev.db.workspaceID(ctx, name)
 		if err != nil {
-			return total, err
+			return total, more, err
 		}
 		n, err := ev.tamper(ctx, ws, name)
 		total += n
 		if err != nil {
-			return total, err
+			return total, more, err
 		}
-		n, err = ev.follow(ctx, ws, name)
+		n, left, err := ev.follow(ctx, ws, name)
 		total += n
+		more = more || left
 		if err != nil {
-			return total, err
+			return total, more, err
 		}
 	}
-	return total, nil
+	return total, more, nil
 }
 
 // compiled returns the workspace's enabled rules, compiled, with the
@@ -163,6 +198,8 @@ func (ev *AlertEvaluator) compiled(ctx context.Context, ws int64, name string) (
 	if err != nil {
 		return nil, nil, err
 	}
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
 	rules := make([]*alert.Rule, 0, len(defs))
 	routes := make(map[string]route, len(defs))
 	for _, d := range defs {
@@ -188,38 +225,44 @@ func (ev *AlertEvaluator) compiled(ctx context.Context, ws int64, name string) (
 	return rules, routes, nil
 }
 
-// follow evaluates a workspace's events from its cursor to the end of its
-// log, one transaction per batch.
-func (ev *AlertEvaluator) follow(ctx context.Context, ws int64, name string) (int, error) {
+// follow evaluates a workspace's events from its cursor towards the end
+// of its log, one transaction per batch, at most maxBatchesPerPass
+// batches; more reports that events remain.
+func (ev *AlertEvaluator) follow(ctx context.Context, ws int64, name string) (total int, more bool, err error) {
 	next, err := readCursor(ctx, ev.db.read, alertsConsumer, ws)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	var size int64
 	if err := ev.db.read.QueryRowContext(ctx, "SELECT coalesce(max(seq) + 1, 0) FROM events WHERE ws = ?", ws).Scan(&size); err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	if next >= size {
-		return 0, nil
+		return 0, false, nil
 	}
 	rules, routes, err := ev.compiled(ctx, ws, name)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	h := ev.db.History()
-	total := 0
-	for next < size {
+	for batches := 0; next < size; batches++ {
+		if batches == maxBatchesPerPass {
+			return total, true, nil
+		}
 		busy, start := ev.busy.Load(), time.Now()
 		end := min(next+int64(ev.opt.Batch), size)
+		if len(rules) == 0 {
+			end = size // nothing to evaluate: move the cursor in one step
+		}
 		var found []vigil.Alert
 		if len(rules) > 0 {
 			for e, err := range ev.db.eventRange(ctx, ws, name, "e.seq >= ? AND e.seq < ?", next, end) {
 				if err != nil {
-					return total, err
+					return total, false, err
 				}
 				as, err := alert.EvaluateAll(ctx, rules, e, h)
 				if err != nil {
-					return total, err
+					return total, false, err
 				}
 				found = append(found, as...)
 			}
@@ -229,14 +272,14 @@ func (ev *AlertEvaluator) follow(ctx context.Context, ws int64, name string) (in
 		})
 		total += n
 		if err != nil {
-			return total, err
+			return total, false, err
 		}
 		next = end
 		if ev.busy.Load() != busy && ev.opt.BusyShare < 1 {
 			ev.yield(ctx, time.Since(start))
 		}
 	}
-	return total, nil
+	return total, false, nil
 }
 
 // yield pauses after a batch that took busy while ingestion was going on,
@@ -357,8 +400,8 @@ func (ev *AlertEvaluator) tamper(ctx context.Context, ws int64, name string) (in
 // raised before for the same rule and event are not raised again. It
 // returns the number of new alerts.
 func (ev *AlertEvaluator) Scan(ctx context.Context, since time.Time) (int, error) {
-	ev.mu.Lock()
-	defer ev.mu.Unlock()
+	ev.scanMu.Lock()
+	defer ev.scanMu.Unlock()
 	names, err := ev.db.Workspaces(ctx)
 	if err != nil {
 		return 0, err
