@@ -215,3 +215,21 @@ func TestRunScansOnInterval(t *testing.T) {
 		t.Fatalf("outbox: %d deliveries, %v", deliveries, err)
 	}
 }
+
+// A pass gives each workspace a bounded share of work; Pass goes on until
+// every log is followed to its end.
+func TestPassCoversLongBacklogs(t *testing.T) {
+	db := MustOpenDB(t, t.TempDir())
+	defer db.Close()
+	seedLog(t, db, 60)
+	if _, err := db.CreateRule(ctx(t), watchRule("ws", "actor-000", "actor-059")); err != nil {
+		t.Fatal(err)
+	}
+	ev := db.AlertEvaluator(sqlite.AlertOptions{Batch: 2}) // 30 batches: more than one pass's share
+	if n, err := ev.Pass(ctx(t)); err != nil || n != 2 {
+		t.Fatalf("%d alerts, %v", n, err)
+	}
+	if next := db.AlertCursor(ctx(t), "ws"); next != 60 {
+		t.Fatalf("cursor at %d", next)
+	}
+}
