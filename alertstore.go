@@ -18,6 +18,10 @@ type AlertStore interface {
 	// conditions, channels, throttle, enabled) and increments its Version;
 	// ENOTFOUND if none.
 	UpdateRule(ctx context.Context, r AlertRule) (AlertRule, error)
+	// RuleVersions returns every definition the rule has had, oldest
+	// first, each with the time it was written as UpdatedAt; ENOTFOUND if
+	// none.
+	RuleVersions(ctx context.Context, workspace, id string) ([]AlertRule, error)
 
 	// Alerts answers a query, newest first.
 	Alerts(ctx context.Context, q AlertQuery) (AlertPage, error)

@@ -225,3 +225,23 @@ func (s *Server) setRuleEnabled(w http.ResponseWriter, r *http.Request, k vigil.
 	writeJSON(w, http.StatusOK, api.Data[api.AlertRule]{Data: toAPIRule(rule)})
 	return nil
 }
+
+func (s *Server) alertRuleVersions(w http.ResponseWriter, r *http.Request, k vigil.APIKey) error {
+	if err := onlyParams(r); err != nil {
+		return err
+	}
+	store, rule, err := s.findRule(r, k)
+	if err != nil {
+		return err
+	}
+	versions, err := store.RuleVersions(r.Context(), k.Workspace, rule.ID)
+	if err != nil {
+		return err
+	}
+	out := make([]api.AlertRule, len(versions))
+	for i, v := range versions {
+		out[i] = toAPIRule(v)
+	}
+	writeJSON(w, http.StatusOK, api.Data[[]api.AlertRule]{Data: out})
+	return nil
+}

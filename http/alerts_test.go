@@ -434,6 +434,25 @@ func TestAlertRulesAPI(t *testing.T) {
 	}
 	wantStatus(t, a.post("/api/v1/alert-rules/"+id+"/enable", a.admin, nil), 200)
 	wantStatus(t, a.get("/api/v1/alert-rules/nope", a.admin), 404)
+	// Every definition is kept: an alert's rule_version can be read back.
+	r = a.get("/api/v1/alert-rules/"+id+"/versions", a.admin)
+	wantStatus(t, r, 200)
+	var versions struct {
+		Data []struct {
+			Name       string          `json:"name"`
+			Version    int             `json:"version"`
+			Enabled    bool            `json:"enabled"`
+			Conditions json.RawMessage `json:"conditions"`
+		} `json:"data"`
+	}
+	r.json(t, &versions)
+	if len(versions.Data) != 4 || versions.Data[0].Name != "Foreign" || versions.Data[1].Name != "Foreign 2" ||
+		versions.Data[2].Enabled || !versions.Data[3].Enabled || versions.Data[3].Version != 4 ||
+		!strings.Contains(string(versions.Data[1].Conditions), `"lookback":"30d"`) {
+		t.Fatalf("versions %s", r.body)
+	}
+	wantStatus(t, a.get("/api/v1/alert-rules/nope/versions", a.admin), 404)
+	wantStatus(t, a.get("/api/v1/alert-rules/"+id+"/versions", a.auditor), 403)
 
 	// Roles: only an admin of the whole workspace manages rules.
 	for _, k := range []string{a.auditor, a.ingest, a.key("default", vigil.RoleAdmin, "clinic_1")} {

@@ -38,6 +38,7 @@ func (s *Server) registerRoutes() {
 	s.api("PUT /api/v1/alert-rules/{id}", s.updateAlertRule, vigil.RoleAdmin)
 	s.api("POST /api/v1/alert-rules/{id}/disable", s.disableAlertRule, vigil.RoleAdmin)
 	s.api("POST /api/v1/alert-rules/{id}/enable", s.enableAlertRule, vigil.RoleAdmin)
+	s.api("GET /api/v1/alert-rules/{id}/versions", s.alertRuleVersions, vigil.RoleAdmin)
 	s.api("GET /api/v1/alerts", s.listAlerts, vigil.RoleAuditor)
 	s.api("GET /api/v1/alerts/{id}", s.getAlert, vigil.RoleAuditor)
 	s.api("PATCH /api/v1/alerts/{id}", s.patchAlert, vigil.RoleAuditor)

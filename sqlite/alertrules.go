@@ -52,13 +52,60 @@ func (db *DB) CreateRule(ctx context.Context, r vigil.AlertRule) (vigil.AlertRul
 	}
 	now := vigil.Time(db.cfg.Now())
 	r.ID, r.Version, r.CreatedAt, r.UpdatedAt = id.String(), 1, now, now
-	_, err = db.write.ExecContext(ctx, `INSERT INTO alert_rules (id, ws, name, rule_type, conditions, channels, enabled, throttle_ns, version, created_at, updated_at)
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return r, vigil.Unavailable("storing the alert rule failed", err)
+	}
+	defer tx.Rollback()
+	_, err = tx.ExecContext(ctx, `INSERT INTO alert_rules (id, ws, name, rule_type, conditions, channels, enabled, throttle_ns, version, created_at, updated_at)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?)`, r.ID, ws, r.Name, r.Type, string(r.Conditions), channelsJSON(r.Channels), r.Enabled,
 		int64(r.Throttle), r.Version, now.UnixNano(), now.UnixNano())
+	if err == nil {
+		err = keepVersion(ctx, tx, r.ID)
+	}
+	if err == nil {
+		err = tx.Commit()
+	}
 	if err != nil {
 		return r, vigil.Unavailable("storing the alert rule failed", err)
 	}
 	return r, nil
+}
+
+// keepVersion copies a rule's current definition into its history.
+func keepVersion(ctx context.Context, tx *sql.Tx, id string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO alert_rule_versions (rule_id, version, name, rule_type, conditions, channels, enabled, throttle_ns, created_at)
+		SELECT id, version, name, rule_type, conditions, channels, enabled, throttle_ns, updated_at FROM alert_rules WHERE id = ?`, id)
+	return err
+}
+
+// RuleVersions returns every definition a rule has had, oldest first
+// (UpdatedAt is when each was written); ENOTFOUND if the workspace has no
+// such rule.
+func (db *DB) RuleVersions(ctx context.Context, workspace, id string) ([]vigil.AlertRule, error) {
+	cur, err := db.Rule(ctx, workspace, id)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT r.rule_id, r.name, r.rule_type, r.conditions, r.channels, r.enabled, r.throttle_ns, r.version,
+		r.created_at, r.created_at FROM alert_rule_versions r WHERE r.rule_id = ? ORDER BY r.version`, id)
+	if err != nil {
+		return nil, vigil.Unavailable("reading alert rule versions failed", err)
+	}
+	defer rows.Close()
+	var out []vigil.AlertRule
+	for rows.Next() {
+		r, err := scanRule(rows, workspace)
+		if err != nil {
+			return nil, vigil.Unavailable("reading alert rule versions failed", err)
+		}
+		r.CreatedAt = cur.CreatedAt
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, vigil.Unavailable("reading alert rule versions failed", err)
+	}
+	return out, nil
 }
 
 // Rules implements vigil.AlertStore.
@@ -116,7 +163,12 @@ func (db *DB) UpdateRule(ctx context.Context, r vigil.AlertRule) (vigil.AlertRul
 		return r, err
 	}
 	now := vigil.Time(db.cfg.Now())
-	res, err := db.write.ExecContext(ctx, `UPDATE alert_rules SET name = ?, rule_type = ?, conditions = ?, channels = ?, enabled = ?,
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return r, vigil.Unavailable("updating the alert rule failed", err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `UPDATE alert_rules SET name = ?, rule_type = ?, conditions = ?, channels = ?, enabled = ?,
 		throttle_ns = ?, version = version + 1, updated_at = ? WHERE ws = ? AND id = ?`,
 		r.Name, r.Type, string(r.Conditions), channelsJSON(r.Channels), r.Enabled, int64(r.Throttle), now.UnixNano(), ws, r.ID)
 	if err != nil {
@@ -124,6 +176,12 @@ func (db *DB) UpdateRule(ctx context.Context, r vigil.AlertRule) (vigil.AlertRul
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return r, vigil.Errorf(vigil.ENOTFOUND, "alert rule not found")
+	}
+	if err := keepVersion(ctx, tx, r.ID); err != nil {
+		return r, vigil.Unavailable("updating the alert rule failed", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return r, vigil.Unavailable("updating the alert rule failed", err)
 	}
 	return db.Rule(ctx, r.Workspace, r.ID)
 }

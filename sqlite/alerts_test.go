@@ -32,6 +32,10 @@ func TestAlertRulesStore(t *testing.T) {
 	if err != nil || u.Version != 2 || u.Enabled || u.Name != "renamed" || u.Throttle != time.Minute || u.UpdatedAt.Before(u.CreatedAt) {
 		t.Fatalf("update: %+v %v", u, err)
 	}
+	vs, err := db.RuleVersions(ctx(t), "ws", r.ID)
+	if err != nil || len(vs) != 2 || vs[0].Version != 1 || vs[0].Name != "watch" || !vs[0].Enabled || vs[1].Version != 2 || vs[1].Enabled {
+		t.Fatalf("versions %+v %v", vs, err)
+	}
 	rules, err := db.Rules(ctx(t), "ws")
 	if err != nil || len(rules) != 1 || rules[0].Channels[0] != "webhook" || string(rules[0].Conditions) != `{"actors":["a"]}` {
 		t.Fatalf("rules %+v %v", rules, err)

@@ -15,6 +15,23 @@ CREATE TABLE alert_rules (
 ) STRICT;
 CREATE INDEX alert_rules_ws ON alert_rules (ws, created_at);
 
+-- Every definition a rule has had, so an alert's rule_version can be read
+-- back as it was when the alert was raised. Append-only.
+CREATE TABLE alert_rule_versions (
+	rule_id     TEXT NOT NULL REFERENCES alert_rules(id),
+	version     INTEGER NOT NULL,
+	name        TEXT NOT NULL,
+	rule_type   TEXT NOT NULL,
+	conditions  TEXT NOT NULL,
+	channels    TEXT NOT NULL,
+	enabled     INTEGER NOT NULL,
+	throttle_ns INTEGER NOT NULL,
+	created_at  INTEGER NOT NULL, -- when this version was written
+	PRIMARY KEY (rule_id, version)
+) STRICT, WITHOUT ROWID;
+CREATE TRIGGER alert_rule_versions_no_update BEFORE UPDATE ON alert_rule_versions BEGIN SELECT RAISE(ABORT, 'rule versions are append-only'); END;
+CREATE TRIGGER alert_rule_versions_no_delete BEFORE DELETE ON alert_rule_versions BEGIN SELECT RAISE(ABORT, 'rule versions are append-only'); END;
+
 -- Alerts. At most one per rule and event (rule_id, seq) and one per
 -- ledger finding: re-evaluation after a crash and overlapping scans
 -- cannot double them.
