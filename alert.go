@@ -33,6 +33,9 @@ type AlertRule struct {
 	Conditions json.RawMessage
 	Channels   []string // channel names: "email", "webhook" or configured names
 	Enabled    bool
+	// Version counts the rule's definitions: 1 when created, one more on
+	// every update, so an alert can be traced to the definition that raised it.
+	Version int
 	// Throttle is the least time between two notifications of this rule
 	// for one subject; alerts inside it are counted, not re-sent.
 	Throttle  time.Duration
@@ -59,4 +62,6 @@ type Alert struct {
 	Status      string
 	Notes       string
 	TenantID    string
+	RuleVersion int       // the rule's version that raised it; 0 for tamper alerts
+	UpdatedAt   time.Time // of the status or notes; zero if never changed
 }

@@ -37,6 +37,16 @@ func (s *Server) registerRoutes() {
 	s.api("GET /api/v1/audit-events", s.searchAuditEvents, vigil.RoleAuditor)
 	s.api("GET /api/v1/audit-events/{id}", s.getAuditEvent, vigil.RoleAuditor)
 	s.registerFHIR()
+	s.api("POST /api/v1/alert-rules", s.createAlertRule, vigil.RoleAdmin)
+	s.api("GET /api/v1/alert-rules", s.listAlertRules, vigil.RoleAdmin)
+	s.api("GET /api/v1/alert-rules/{id}", s.getAlertRule, vigil.RoleAdmin)
+	s.api("PUT /api/v1/alert-rules/{id}", s.updateAlertRule, vigil.RoleAdmin)
+	s.api("POST /api/v1/alert-rules/{id}/disable", s.disableAlertRule, vigil.RoleAdmin)
+	s.api("POST /api/v1/alert-rules/{id}/enable", s.enableAlertRule, vigil.RoleAdmin)
+	s.api("GET /api/v1/alert-rules/{id}/versions", s.alertRuleVersions, vigil.RoleAdmin)
+	s.api("GET /api/v1/alerts", s.listAlerts, vigil.RoleAuditor)
+	s.api("GET /api/v1/alerts/{id}", s.getAlert, vigil.RoleAuditor)
+	s.api("PATCH /api/v1/alerts/{id}", s.patchAlert, vigil.RoleAuditor)
 
 	// Unauthenticated operational routes.
 	s.open("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

@@ -52,6 +52,12 @@ type Config struct {
 	// Zero means unlimited.
 	KeyRate  float64
 	KeyBurst int
+	// Alerts keeps alert rules and alerts; when nil, the Store's if it
+	// is one. AlertChannels are the configured channel names rules may
+	// name, and AlertThrottle the throttle period of rules that set none.
+	Alerts        vigil.AlertStore
+	AlertChannels []string
+	AlertThrottle time.Duration
 
 	Now func() time.Time
 }
@@ -88,6 +94,9 @@ func NewServer(cfg Config) *Server {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Alerts == nil {
+		cfg.Alerts, _ = cfg.Store.(vigil.AlertStore)
 	}
 	if cfg.KeyCacheTTL == 0 {
 		cfg.KeyCacheTTL = time.Second

@@ -76,6 +76,8 @@ type DB struct {
 
 	wsMu  sync.RWMutex
 	wsIDs map[string]int64 // workspace name -> id, for workspaces that exist
+
+	stmts stmtCache // prepared reads of the alert rules' look-ups
 }
 
 var (

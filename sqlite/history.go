@@ -29,7 +29,12 @@ func (h history) scope(ctx context.Context, s alert.Scope) (where string, args [
 		args = append(args, s.Since.UnixNano())
 	}
 	if s.Action != "" {
-		where += " AND e.action GLOB ?"
+		// The unary + keeps SQLite off the action index: every look-up
+		// also names an actor or a session, whose index narrows far more
+		// (an action pattern matches most of a log). "(? || '')" hides the
+		// bound pattern from the GLOB optimisation, which would otherwise
+		// re-prepare the statement on every execution to look at it.
+		where += " AND +e.action GLOB (? || '')"
 		args = append(args, globPattern(s.Action))
 	}
 	return where, args, true, nil
@@ -40,8 +45,12 @@ func (h history) Countries(ctx context.Context, s alert.Scope, actorID string) (
 	if err != nil || !ok {
 		return nil, err
 	}
-	rows, err := h.db.read.QueryContext(ctx, "SELECT DISTINCT e.ip_country FROM events e WHERE "+where+
-		" AND e.actor_id = ? AND e.ip_country IS NOT NULL", append(args, actorID)...)
+	stmt, err := h.db.readStmt(ctx, "SELECT DISTINCT e.ip_country FROM events e WHERE "+where+
+		" AND e.actor_id = ? AND e.ip_country IS NOT NULL")
+	if err != nil {
+		return nil, err
+	}
+	rows, err := stmt.QueryContext(ctx, append(args, actorID)...)
 	if err != nil {
 		return nil, err
 	}
@@ -84,8 +93,12 @@ func (h history) Volume(ctx context.Context, s alert.Scope, by alert.By, key str
 	default:
 		return 0, fmt.Errorf("sqlite: history: no measure %q", m)
 	}
+	stmt, err := h.db.readStmt(ctx, "SELECT "+count+" FROM events e WHERE "+where+" AND "+col+" = ?")
+	if err != nil {
+		return 0, err
+	}
 	var n int
-	err = h.db.read.QueryRowContext(ctx, "SELECT "+count+" FROM events e WHERE "+where+" AND "+col+" = ?", append(args, key)...).Scan(&n)
+	err = stmt.QueryRowContext(ctx, append(args, key)...).Scan(&n)
 	return n, err
 }
 
@@ -94,8 +107,11 @@ func (h history) Failures(ctx context.Context, s alert.Scope, actorID string) (i
 	if err != nil || !ok {
 		return 0, err
 	}
+	stmt, err := h.db.readStmt(ctx, "SELECT count(*) FROM events e WHERE "+where+" AND e.actor_id = ? AND e.outcome != 'success'")
+	if err != nil {
+		return 0, err
+	}
 	var n int
-	err = h.db.read.QueryRowContext(ctx, "SELECT count(*) FROM events e WHERE "+where+
-		" AND e.actor_id = ? AND e.outcome != 'success'", append(args, actorID)...).Scan(&n)
+	err = stmt.QueryRowContext(ctx, append(args, actorID)...).Scan(&n)
 	return n, err
 }

@@ -46,7 +46,7 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 	fs.IntVar(&c.batchSize, "batch-size", 100, "events per batch request")
 	fs.IntVar(&c.queryEvents, "query-events", 1_000_000, "events stored before the query and proof phases")
 	fs.IntVar(&c.queryProbes, "query-probes", 2000, "queries (and proofs) measured")
-	fs.StringVar(&c.skip, "skip", "", "comma-separated phases to skip: baseline,single,batch,noledger,query,verify")
+	fs.StringVar(&c.skip, "skip", "", "comma-separated phases to skip: baseline,single,batch,noledger,alerts,geoip,query,verify")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	fs.DurationVar(&c.soak.duration, "soak", 0, "instead of the phases, a soak run this long at a fraction of peak ingest")
 	fs.Float64Var(&c.soak.fraction, "soak-fraction", 0.8, "soak: the fraction of the measured peak to hold")
@@ -141,6 +141,16 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 		report(out, "server without the ledger (measurement only): same batches", r)
 		fmt.Fprintf(out, "  ledger cost: ingest with the ledger is %.2fx ingest without it\n", withLedger.rate()/withoutLedger.rate())
 	}
+	if !skip["alerts"] {
+		if err := benchAlerts(ctx, out, c); err != nil {
+			return err
+		}
+	}
+	if !skip["geoip"] {
+		if err := benchGeoIP(out, c.dir); err != nil {
+			return err
+		}
+	}
 	if !skip["query"] || !skip["verify"] {
 		if err := benchQueries(ctx, out, c, skip); err != nil {
 			return err
@@ -201,6 +211,16 @@ type benchServer struct {
 }
 
 func withServer(ctx context.Context, dir string, skipLedger bool, f func(*benchServer) (result, error)) (result, error) {
+	return withServerOpts(ctx, dir, serverOpts{skipLedger: skipLedger}, f)
+}
+
+// serverOpts vary the bench server's store.
+type serverOpts struct {
+	skipLedger bool
+	enrich     func(*vigil.Event) // geolocation
+}
+
+func withServerOpts(ctx context.Context, dir string, o serverOpts, f func(*benchServer) (result, error)) (result, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return result{}, err
 	}
@@ -209,7 +229,7 @@ func withServer(ctx context.Context, dir string, skipLedger bool, f func(*benchS
 		return result{}, err
 	}
 	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(dir, dbFile), LogName: "bench.vigil", SigningKey: skey,
-		CheckpointInterval: time.Second, WitnessPath: filepath.Join(dir, witnessFile), SkipLedger: skipLedger, Index: fhir.Terms})
+		CheckpointInterval: time.Second, WitnessPath: filepath.Join(dir, witnessFile), SkipLedger: o.skipLedger, Enrich: o.enrich, Index: fhir.Terms})
 	if err != nil {
 		return result{}, err
 	}

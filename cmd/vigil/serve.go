@@ -55,7 +55,12 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs.DurationVar(&c.timeouts.read, "read-timeout", 30*time.Second, "time a client has to send the whole request")
 	fs.DurationVar(&c.timeouts.write, "write-timeout", 120*time.Second, "time to write the response")
 	fs.DurationVar(&c.timeouts.idle, "idle-timeout", 120*time.Second, "time an idle keep-alive connection is kept")
+	af := registerAlertFlags(fs)
 	if err := parse(env, fs, args); err != nil {
+		return err
+	}
+	channels, err := af.channels(env)
+	if err != nil {
 		return err
 	}
 	var level slog.Level
@@ -91,8 +96,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 
 	srv := vhttp.NewServer(vhttp.Config{Store: d.db, Logger: logger, VerifierKey: d.verifierKey,
-		TrustedProxies: proxies, BatchLimit: c.batchLimit, KeyRate: c.keyRate, KeyBurst: c.keyBurst})
-	d.db.OnCommit(srv.ObserveCommit)
+		TrustedProxies: proxies, BatchLimit: c.batchLimit, KeyRate: c.keyRate, KeyBurst: c.keyBurst,
+		AlertChannels: channelNames(channels), AlertThrottle: af.throttle})
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
@@ -109,11 +114,17 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 	bgCtx, stopBackground := context.WithCancel(context.Background())
 	defer stopBackground()
+	alerts, err := startAlerts(bgCtx, d.db, channels, af, logger, srv.Registry())
+	if err != nil {
+		return err
+	}
+	d.db.OnCommit(func(n int) { srv.ObserveCommit(n); alerts.committed(n) })
 	if c.verifyRate > 0 {
 		go d.db.RunVerifier(bgCtx, c.verifyRate, c.verifyPause, func(ws string, breaks []vigil.Break) {
 			for _, b := range breaks {
 				logger.Error("ledger tamper detected", "workspace", ws, "type", b.Type, "sequence", b.Sequence, "event_id", b.EventID, "detail", b.Detail)
 			}
+			alerts.wake() // the finding is stored: raise its alert now
 		})
 	}
 	errc := make(chan error, 1)
@@ -139,6 +150,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		logger.Warn("shutdown", "err", err)
 	}
 	stopBackground()
+	alerts.stop()
 	if err := d.close(); err != nil {
 		return err
 	}
