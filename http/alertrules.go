@@ -207,6 +207,9 @@ func (s *Server) setRuleEnabled(w http.ResponseWriter, r *http.Request, k vigil.
 	if err := onlyParams(r); err != nil {
 		return err
 	}
+	if err := noBody(r); err != nil {
+		return err
+	}
 	store, rule, err := s.findRule(r, k)
 	if err != nil {
 		return err

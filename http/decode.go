@@ -42,6 +42,19 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 	return body, nil
 }
 
+// noBody refuses a body on a request that takes none, rather than ignore
+// what the client meant to say.
+func noBody(r *http.Request) error {
+	n, err := io.Copy(io.Discard, io.LimitReader(r.Body, 1))
+	if err != nil {
+		return vigil.Errorf(vigil.EMALFORMED, "reading the body failed")
+	}
+	if n > 0 {
+		return vigil.Errorf(vigil.EMALFORMED, "%s %s takes no body", r.Method, r.URL.Path)
+	}
+	return nil
+}
+
 // checkJSONText scans a body once for the problems encoding/json hides:
 // invalid UTF-8, NUL and lone-surrogate escapes, nesting beyond the limit,
 // and a member repeated in one object (encoding/json would keep the last

@@ -30,8 +30,10 @@ func TestBadInputMatrix(t *testing.T) {
 	}
 	// Data that exists, so ids and keys of another workspace or tenant are real.
 	otherAdmin := e.key("other", vigil.RoleAdmin, "")
-	otherAuditor := e.key("other", vigil.RoleAuditor, "")
-	tenantAuditor := e.key("default", vigil.RoleAuditor, "t1")
+	otherKeys := map[vigil.Role]string{vigil.RoleAdmin: otherAdmin, vigil.RoleAuditor: e.key("other", vigil.RoleAuditor, ""),
+		vigil.RoleIngest: e.key("other", vigil.RoleIngest, "")}
+	tenantKeys := map[vigil.Role]string{vigil.RoleAuditor: e.key("default", vigil.RoleAuditor, "t1"),
+		vigil.RoleIngest: e.key("default", vigil.RoleIngest, "t1")}
 	var stored struct{ ID string }
 	e.post("/api/v1/events", e.ingest, `{"actor_id":"a","action":"seed.read","tenant_id":"t2"}`).json(t, &stored)
 	mine := stored.ID
@@ -41,6 +43,22 @@ func TestBadInputMatrix(t *testing.T) {
 		t.Fatal("seeding failed")
 	}
 	otherKeyID := keyID(t, e, otherAdmin)
+	var rule struct{ Data struct{ ID string } }
+	r := e.post("/api/v1/alert-rules", e.admin, `{"name":"VIP","rule_type":"watchlist","conditions":{"patients":["pt_vip"]}}`)
+	r.json(t, &rule)
+	if rule.Data.ID == "" {
+		t.Fatalf("creating a rule: %d %s", r.status, r.body)
+	}
+	// idFor is an id that exists in the default workspace for a route.
+	idFor := func(pattern string) string {
+		switch {
+		case strings.Contains(pattern, "/keys/"):
+			return keyID(t, e, e.admin)
+		case strings.Contains(pattern, "/alert-rules/"):
+			return rule.Data.ID
+		}
+		return mine
+	}
 
 	e.quiesce()
 	before := e.dbDigest()
@@ -72,30 +90,22 @@ func TestBadInputMatrix(t *testing.T) {
 		method, pattern, _ := strings.Cut(rt, " ")
 		roles := srv.RouteRoles(rt)
 		pattern = strings.ReplaceAll(pattern, "{vid}", "1")
-		paths := map[string]int{strings.ReplaceAll(pattern, "{id}", mine): 0}
+		paths := map[string]int{}
 		if strings.Contains(pattern, "{id}") {
-			id := mine
-			if strings.Contains(pattern, "/keys/") {
-				id = keyID(t, e, e.admin)
-			}
-			paths = map[string]int{strings.ReplaceAll(pattern, "{id}", id): 0}
 			for _, bad := range []string{"1'%20OR%20'1'='1", "..%2F..%2Fetc%2Fpasswd", "%00", strings.Repeat("9", 10000),
 				"%E2%80%AE%F0%9F%98%80", "0190b5a0-0000-7000-8000-000000000000", theirs, otherKeyID} {
 				paths[strings.ReplaceAll(pattern, "{id}", bad)] = 404
 			}
 		}
 		allowed := func(r vigil.Role) bool { return slices.Contains(roles, r) }
-		var good string // a key allowed on the route
+		var good vigil.Role // a role allowed on the route
 		for _, r := range []vigil.Role{vigil.RoleAuditor, vigil.RoleIngest, vigil.RoleAdmin} {
 			if allowed(r) {
-				good = keys[r]
+				good = r
 				break
 			}
 		}
-		path := strings.ReplaceAll(pattern, "{id}", mine)
-		if strings.Contains(pattern, "/keys/") {
-			path = strings.ReplaceAll(pattern, "{id}", keyID(t, e, e.admin))
-		}
+		path := strings.ReplaceAll(pattern, "{id}", idFor(pattern))
 		writes := method == "POST" || method == "PUT" || method == "PATCH"
 		var okBody []byte
 		if writes {
@@ -114,13 +124,15 @@ func TestBadInputMatrix(t *testing.T) {
 				}
 			}
 			if strings.Contains(pattern, "{id}") && method == "GET" && !strings.Contains(pattern, "/keys/") {
-				add(request{name: "other workspace", method: method, path: path, key: "Bearer " + otherAuditor, want: 404})
-				add(request{name: "other tenant", method: method, path: path, key: "Bearer " + tenantAuditor, want: 404})
+				add(request{name: "other workspace", method: method, path: path, key: "Bearer " + otherKeys[good], want: 404})
+				if good != vigil.RoleAdmin { // administration is workspace-wide
+					add(request{name: "other tenant", method: method, path: path, key: "Bearer " + tenantKeys[good], want: 404})
+				}
 			}
 		}
 		auth := ""
 		if good != "" {
-			auth = "Bearer " + good
+			auth = "Bearer " + keys[good]
 		}
 		// What it is sent.
 		for p, want := range paths {
@@ -210,7 +222,7 @@ func TestBadInputMatrix(t *testing.T) {
 	for i, c := range attempts {
 		t.Run(fmt.Sprintf("attempt %03d %s %s %s", i, c.method, c.path[:min(len(c.path), 60)], c.name), func(t *testing.T) {
 			ws := "default"
-			if c.key == "Bearer "+otherAuditor {
+			if c.key == "Bearer "+otherKeys[vigil.RoleAuditor] {
 				ws = "other"
 			}
 			q := vigil.Query{Workspace: ws, Limit: 1, Before: -1}
@@ -267,9 +279,9 @@ func errorBody(t *testing.T, path string, r response) {
 	}
 }
 
-// eventReadPrefixes are the routes that read one event by its id, under
-// each of the API's shapes.
-var eventReadPrefixes = []string{"/api/v1/events/", "/api/v1/audit-events/", "/fhir/R4/AuditEvent/"}
+// eventReadPrefixes are the routes that read one record of the trail by
+// its id: an event under each of the API's shapes, or an alert.
+var eventReadPrefixes = []string{"/api/v1/events/", "/api/v1/audit-events/", "/fhir/R4/AuditEvent/", "/api/v1/alerts/"}
 
 // looksLikeEventID reports whether the path names an event by an id of the
 // right shape.
