@@ -641,3 +641,23 @@ func TestFHIRLinksBehindProxy(t *testing.T) {
 		t.Fatalf("Location %s", loc)
 	}
 }
+
+// TestFHIRUnavailable: when the store cannot write, neither the create nor
+// a read (whose meta-audit record cannot be written) goes through: 503
+// OperationOutcome with Retry-After.
+func TestFHIRUnavailable(t *testing.T) {
+	e := newEnv(t)
+	var a fhir.AuditEvent
+	e.fhirPost(e.ingest, fhirFixture(t, "r4-example-login.json")).json(t, &a)
+	e.db.Close()
+	for _, r := range []response{
+		e.fhirPost(e.ingest, fhirFixture(t, "r4-example-login.json")),
+		e.get("/fhir/R4/AuditEvent/"+a.ID, e.auditor),
+		e.get("/fhir/R4/AuditEvent?action=E", e.auditor),
+	} {
+		wantStatus(t, r, 503)
+		if is := r.outcome(t); is[0].Code != "transient" || r.header.Get("Retry-After") == "" {
+			t.Fatalf("%+v %v", is, r.header)
+		}
+	}
+}
