@@ -75,6 +75,21 @@ func ToEvent(a AuditEvent) (vigil.Event, error) {
 	} else {
 		e.Action = check("AuditEvent.type.code", a.Type.Code, vigil.MaxIDLength)
 	}
+	// A view of a Vigil event carries Vigil's own action and actor type
+	// in codings of its own; reading it back restores them.
+	for i, c := range a.Subtype {
+		if c.System == SystemVigilAction && c.Code != "" {
+			e.Action = check("AuditEvent.subtype["+itoaN(i)+"].code", c.Code, vigil.MaxIDLength)
+			break
+		}
+	}
+	for _, r := range g.Role {
+		for _, c := range r.Coding {
+			if c.System == SystemVigilActorType && c.Code != "" && e.ActorType == "" {
+				e.ActorType = check(gp+".role", c.Code, vigil.MaxIDLength)
+			}
+		}
+	}
 	e.ActionCategory = check("AuditEvent.type.code", a.Type.Code, vigil.MaxIDLength)
 	e.Outcome = outcomeCodes[a.Outcome]
 	if t, ok := ParseInstant(a.Recorded); ok {
@@ -208,8 +223,9 @@ func agentID(g Agent) string {
 	return g.Name
 }
 
-// relativeRef splits "Type/id" (also the tail of an absolute URL or a
-// versioned "Type/id/_history/n").
+// relativeRef splits "Type/id" (also a versioned "Type/id/_history/n",
+// and the tail of an absolute URL when it names a FHIR resource type).
+// Vigil's own resource types are lower-case ("patient_record/pat_1").
 func relativeRef(ref string) (typ, id string, ok bool) {
 	if i := strings.Index(ref, "/_history/"); i >= 0 {
 		ref = ref[:i]
@@ -219,10 +235,29 @@ func relativeRef(ref string) (typ, id string, ok bool) {
 		return "", "", false
 	}
 	typ, id = parts[len(parts)-2], parts[len(parts)-1]
-	if typ == "" || id == "" || typ[0] < 'A' || typ[0] > 'Z' {
+	if typ == "" || id == "" || !isTypeName(typ) {
+		return "", "", false
+	}
+	if strings.Contains(ref, "://") && (typ[0] < 'A' || typ[0] > 'Z') {
+		return "", "", false
+	}
+	if len(parts) > 2 && !strings.Contains(ref, "://") {
 		return "", "", false
 	}
 	return typ, id, true
+}
+
+func isTypeName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
+		case i > 0 && (c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func patientOf(en Entity) string {

@@ -29,7 +29,7 @@ func (s *Server) registerFHIR() {
 	s.fhirAPI("GET "+fhirBase+"/AuditEvent", s.fhirSearch, vigil.RoleAuditor)
 	s.fhirAPI("GET "+fhirBase+"/AuditEvent/{id}", s.fhirRead, vigil.RoleAuditor)
 	s.fhirAPI("GET "+fhirBase+"/AuditEvent/{id}/_history/{vid}", s.fhirRead, vigil.RoleAuditor)
-	s.open("GET "+fhirBase+"/metadata", s.fhirMetadata)
+	s.open("GET "+fhirBase+"/metadata", acceptsJSON(s.fhirMetadata))
 	// Everything else under the base, including PUT, PATCH and DELETE of
 	// an AuditEvent, answers an OperationOutcome.
 	s.mux.HandleFunc(fhirBase+"/", s.fhirNotFound)
@@ -40,7 +40,28 @@ func (s *Server) registerFHIR() {
 func (s *Server) fhirAPI(pattern string, h handlerFunc, roles ...vigil.Role) {
 	method, path, _ := strings.Cut(pattern, " ")
 	s.routes = append(s.routes, route{method, path, roles})
-	s.mux.Handle(pattern, s.instrument(path, s.authenticateWith(roles, h, s.writeOutcome)))
+	s.mux.Handle(pattern, s.instrument(path, acceptsJSON(s.authenticateWith(roles, h, s.writeOutcome).ServeHTTP)))
+}
+
+// acceptsJSON answers 406 to a client that accepts no JSON (FHIR's XML or
+// RDF formats): the server speaks only application/fhir+json.
+func acceptsJSON(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		accept := strings.Join(r.Header.Values("Accept"), ",")
+		if accept == "" {
+			h(w, r)
+			return
+		}
+		for _, part := range strings.Split(accept, ",") {
+			mt, _, _ := strings.Cut(strings.TrimSpace(part), ";")
+			switch mt = strings.ToLower(strings.TrimSpace(mt)); {
+			case mt == "*/*", mt == "application/*", mt == "application/json", mt == "application/fhir+json", mt == "application/json+fhir":
+				h(w, r)
+				return
+			}
+		}
+		writeFHIR(w, http.StatusNotAcceptable, fhir.NotSupported("only application/fhir+json is served; Accept was "+strings.Join(r.Header.Values("Accept"), ", ")))
+	}
 }
 
 // writeOutcome is writeError for FHIR routes: the status comes from the

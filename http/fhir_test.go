@@ -226,6 +226,8 @@ func TestFHIRErrors(t *testing.T) {
 		{"unsupported modifier", "GET", "/fhir/R4/AuditEvent?agent:identifier=x", e.auditor, "", nil, 422, "agent:identifier"},
 		{"bad cursor", "GET", "/fhir/R4/AuditEvent?_cursor=abc", e.auditor, "", nil, 422, "_cursor"},
 		{"bad count", "GET", "/fhir/R4/AuditEvent?_count=1000", e.auditor, "", nil, 422, "_count"},
+		{"XML wanted", "GET", "/fhir/R4/AuditEvent/" + id, e.auditor, "", []string{"Accept", "application/fhir+xml"}, 406, ""},
+		{"XML metadata", "GET", "/fhir/R4/metadata", "", "", []string{"Accept", "application/fhir+xml;q=1"}, 406, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -263,6 +265,9 @@ func TestFHIRMetadata(t *testing.T) {
 	e := newEnv(t)
 	r := e.get("/fhir/R4/metadata", "")
 	wantStatus(t, r, 200)
+	for _, accept := range []string{"application/fhir+json", "application/xml, application/fhir+json;q=0.9", "*/*", "application/json"} {
+		wantStatus(t, e.do("GET", "/fhir/R4/metadata", "", nil, "Accept", accept), 200)
+	}
 	var cs fhir.CapabilityStatement
 	r.json(t, &cs)
 	if cs.ResourceType != "CapabilityStatement" || cs.FHIRVersion != "4.0.1" || len(cs.Rest) != 1 || len(cs.Rest[0].Resource) != 1 {
@@ -634,5 +639,25 @@ func TestFHIRLinksBehindProxy(t *testing.T) {
 	r = plain.fhirPost(plain.ingest, fhirFixture(t, "r4-example-login.json"), "X-Forwarded-Proto", "https")
 	if loc := r.header.Get("Location"); !strings.HasPrefix(loc, "http://") {
 		t.Fatalf("Location %s", loc)
+	}
+}
+
+// TestFHIRUnavailable: when the store cannot write, neither the create nor
+// a read (whose meta-audit record cannot be written) goes through: 503
+// OperationOutcome with Retry-After.
+func TestFHIRUnavailable(t *testing.T) {
+	e := newEnv(t)
+	var a fhir.AuditEvent
+	e.fhirPost(e.ingest, fhirFixture(t, "r4-example-login.json")).json(t, &a)
+	e.db.Close()
+	for _, r := range []response{
+		e.fhirPost(e.ingest, fhirFixture(t, "r4-example-login.json")),
+		e.get("/fhir/R4/AuditEvent/"+a.ID, e.auditor),
+		e.get("/fhir/R4/AuditEvent?action=E", e.auditor),
+	} {
+		wantStatus(t, r, 503)
+		if is := r.outcome(t); is[0].Code != "transient" || r.header.Get("Retry-After") == "" {
+			t.Fatalf("%+v %v", is, r.header)
+		}
 	}
 }
