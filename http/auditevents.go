@@ -37,6 +37,9 @@ func (s *Server) getAuditEvent(w http.ResponseWriter, r *http.Request, k vigil.A
 	if !validID(id) {
 		return vigil.Errorf(vigil.ENOTFOUND, "audit event not found")
 	}
+	if err := onlyParams(r); err != nil {
+		return err
+	}
 	var e vigil.Event
 	err := s.audited(r, k, ActionEventsRead, map[string]string{"event_id": id}, func() error {
 		var err error

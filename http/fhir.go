@@ -188,6 +188,9 @@ func (s *Server) fhirRead(w http.ResponseWriter, r *http.Request, k vigil.APIKey
 		// vread: an audit event has one version, 1.
 		return vigil.Errorf(vigil.ENOTFOUND, "AuditEvent %s has only version 1", id)
 	}
+	if err := readParams(r); err != nil {
+		return err
+	}
 	var e vigil.Event
 	err := s.audited(r, k, ActionEventsRead, map[string]string{"event_id": id}, func() error {
 		var err error
@@ -200,6 +203,32 @@ func (s *Server) fhirRead(w http.ResponseWriter, r *http.Request, k vigil.APIKey
 	w.Header().Set("ETag", `W/"1"`)
 	w.Header().Set("Last-Modified", e.CreatedAt.UTC().Format(http.TimeFormat))
 	writeFHIR(w, http.StatusOK, fhir.FromEvent(e))
+	return nil
+}
+
+// readParams checks a read's query: FHIR's _format, when it asks for JSON,
+// is the only parameter a read takes. Lenient handling is for search
+// parameters; on a read an unknown parameter is refused, as anything the
+// server would silently ignore could change what the client meant.
+func readParams(r *http.Request) error {
+	var details []vigil.ErrorDetail
+	for name, vs := range r.URL.Query() {
+		switch {
+		case name != "_format":
+			details = append(details, vigil.ErrorDetail{Field: name, Message: "unknown parameter: a read takes only _format"})
+		case len(vs) > 1:
+			details = append(details, vigil.ErrorDetail{Field: name, Message: "must be given once"})
+		default:
+			switch vs[0] {
+			case "json", "application/json", "application/fhir+json":
+			default:
+				details = append(details, vigil.ErrorDetail{Field: name, Message: "only json (application/fhir+json) is served"})
+			}
+		}
+	}
+	if len(details) > 0 {
+		return vigil.Invalid(details...)
+	}
 	return nil
 }
 

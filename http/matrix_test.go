@@ -3,6 +3,7 @@ package http_test
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
@@ -94,7 +95,11 @@ func TestBadInputMatrix(t *testing.T) {
 		if strings.Contains(pattern, "{id}") {
 			for _, bad := range []string{"1'%20OR%20'1'='1", "..%2F..%2Fetc%2Fpasswd", "%00", strings.Repeat("9", 10000),
 				"%E2%80%AE%F0%9F%98%80", "0190b5a0-0000-7000-8000-000000000000", theirs, otherKeyID} {
-				paths[strings.ReplaceAll(pattern, "{id}", bad)] = 404
+				want := 404
+				if method != "GET" {
+					want = 0 // a bad body may be refused before the id is looked up
+				}
+				paths[strings.ReplaceAll(pattern, "{id}", bad)] = want
 			}
 		}
 		allowed := func(r vigil.Role) bool { return slices.Contains(roles, r) }
@@ -136,7 +141,7 @@ func TestBadInputMatrix(t *testing.T) {
 		}
 		// What it is sent.
 		for p, want := range paths {
-			if want != 0 {
+			if p != path {
 				add(request{name: "bad id", method: method, path: p, key: auth, body: okBody, want: want})
 			}
 		}
@@ -146,7 +151,7 @@ func TestBadInputMatrix(t *testing.T) {
 			}
 		}
 		if writes {
-			for name, body := range map[string]string{
+			bodies := map[string]string{
 				"invalid json": `{"a":`, "null": `null`, "array": `[]`, "string": `"s"`, "number": `1`,
 				"unknown field": `{"zz_unknown":1}`, "null fields": `{"actor_id":null,"action":null,"role":null,"name":null}`,
 				"wrong types":  `{"actor_id":1,"action":true,"role":[],"name":{}}`,
@@ -158,7 +163,11 @@ func TestBadInputMatrix(t *testing.T) {
 				"bad zone":  `{"actor_id":"a","action":"a","occurred_at":"2024-02-01T10:00:00 Mars/Olympus"}`,
 				"empty":     ``,
 				"dup field": `{"actor_id":"a","actor_id":"b","action":"a"}`,
-			} {
+			}
+			if !takesBody(t, rt) {
+				delete(bodies, "empty") // the one body such a route takes
+			}
+			for name, body := range bodies {
 				add(request{name: "body " + name, method: method, path: path, key: auth, body: []byte(body)})
 			}
 			add(request{name: "unknown query parameter", method: method, path: path + "?zz_unknown=1", key: auth, body: []byte(`{"actor_id":"a","action":"a","role":"auditor","name":"n"}`)})
@@ -293,6 +302,30 @@ func looksLikeEventID(path string) bool {
 		}
 	}
 	return false
+}
+
+// takesBody reports whether the OpenAPI document gives the route a request
+// body.
+func takesBody(t *testing.T, route string) bool {
+	t.Helper()
+	b, err := os.ReadFile("openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Paths map[string]map[string]struct {
+			RequestBody json.RawMessage `json:"requestBody"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	method, path, _ := strings.Cut(route, " ")
+	op, ok := doc.Paths[path][strings.ToLower(method)]
+	if !ok {
+		t.Fatalf("%s is not in openapi.json", route)
+	}
+	return op.RequestBody != nil
 }
 
 // servedBy reports whether some route of routes takes method on path.
