@@ -1,6 +1,8 @@
 package http_test
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -9,6 +11,7 @@ import (
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/api"
 	vhttp "github.com/vigilhq/vigil/http"
+	"github.com/vigilhq/vigil/sqlite"
 )
 
 // scope is one workspace and tenant of the isolation matrix.
@@ -38,6 +41,35 @@ func TestIsolationMatrix(t *testing.T) {
 			ids[s.ID] = d
 		}
 	}
+	// A watchlist rule per workspace raises an alert for each event, in the
+	// event's tenant.
+	var ruleIDs []string
+	for _, ws := range []string{"default", "other"} {
+		var rule struct{ Data struct{ ID string } }
+		body := fmt.Sprintf(`{"name":"watch %s","rule_type":"watchlist","conditions":{"actors":["%s-actor","%s-actor"]}}`,
+			ws, scope{ws, "t1"}.marker(), scope{ws, "t2"}.marker())
+		r := e.post("/api/v1/alert-rules", e.key(ws, vigil.RoleAdmin, ""), body)
+		r.json(t, &rule)
+		if rule.Data.ID == "" {
+			t.Fatalf("rule: %d %s", r.status, r.body)
+		}
+		ruleIDs = append(ruleIDs, rule.Data.ID)
+	}
+	if n, err := e.db.AlertEvaluator(sqlite.AlertOptions{}).Pass(context.Background()); err != nil || n != len(ids) {
+		t.Fatalf("%d alerts raised (%v), want %d", n, err, len(ids))
+	}
+	alertIDs := map[string]scope{}
+	for _, d := range data {
+		var list struct{ Data []struct{ ID string } }
+		e.get("/api/v1/alerts", e.key(d.ws, vigil.RoleAuditor, d.tenant)).json(t, &list)
+		for _, a := range list.Data {
+			alertIDs[a.ID] = d
+		}
+	}
+	if len(alertIDs) != len(ids) {
+		t.Fatalf("%d alerts seen by their tenants' auditors, want %d", len(alertIDs), len(ids))
+	}
+
 	type key struct {
 		scope
 		role   vigil.Role
@@ -63,9 +95,18 @@ func TestIsolationMatrix(t *testing.T) {
 			continue
 		}
 		var paths []string
+		pattern = strings.ReplaceAll(pattern, "{vid}", "1")
 		switch {
-		case strings.Contains(pattern, "/events/{id}"):
+		case eventIDIn(pattern) != "":
 			for id := range ids {
+				paths = append(paths, strings.ReplaceAll(pattern, "{id}", id))
+			}
+		case strings.HasPrefix(pattern, "/api/v1/alerts/"):
+			for id := range alertIDs {
+				paths = append(paths, strings.ReplaceAll(pattern, "{id}", id))
+			}
+		case strings.HasPrefix(pattern, "/api/v1/alert-rules/"):
+			for _, id := range ruleIDs {
 				paths = append(paths, strings.ReplaceAll(pattern, "{id}", id))
 			}
 		case strings.Contains(pattern, "{id}"):
@@ -73,6 +114,12 @@ func TestIsolationMatrix(t *testing.T) {
 		case pattern == "/api/v1/events":
 			paths = []string{pattern, pattern + "?action=seed.read", pattern + "?search=marker", pattern + "?limit=1",
 				pattern + "?tenant_id=t1", pattern + "?tenant_id=t2", pattern + "?patient_id=" + data[0].marker() + "-pt-0"}
+		case pattern == "/fhir/R4/AuditEvent":
+			paths = []string{pattern, pattern + "?action=R", pattern + "?agent=" + data[0].marker() + "-actor", pattern + "?_count=1"}
+		case pattern == "/api/v1/audit-events":
+			paths = []string{pattern, pattern + "?action=R"}
+		case pattern == "/api/v1/alerts":
+			paths = []string{pattern, pattern + "?rule_type=watchlist", pattern + "?limit=1"}
 		case pattern == "/api/v1/ledger/consistency":
 			paths = []string{pattern + "?first=1&second=2"}
 		default:
@@ -93,7 +140,7 @@ func TestIsolationMatrix(t *testing.T) {
 				}
 				checked++
 				for _, d := range data {
-					if !k.sees(d) && strings.Contains(string(r.body), d.marker()) {
+					if !k.sees(d) && strings.Contains(withoutLinks(r.body), d.marker()) {
 						t.Fatalf("%s by %s key of %v shows data of %v: %.400s", p, k.role, k.scope, d, r.body)
 					}
 				}
@@ -104,6 +151,17 @@ func TestIsolationMatrix(t *testing.T) {
 				}
 				if id := eventIDIn(p); id != "" && !k.sees(ids[id]) && r.status != 404 {
 					t.Fatalf("%s by %s key of %v: %d, want 404", p, k.role, k.scope, r.status)
+				}
+				if id := alertIDIn(p); id != "" && !k.sees(alertIDs[id]) && r.status != 404 {
+					t.Fatalf("%s by %s key of %v: %d, want 404", p, k.role, k.scope, r.status)
+				}
+				if id := alertIDIn(p); id != "" && k.sees(alertIDs[id]) && r.status != 200 {
+					t.Fatalf("%s by %s key of %v: %d, want 200", p, k.role, k.scope, r.status)
+				}
+				for id, d := range alertIDs {
+					if !k.sees(d) && strings.Contains(string(r.body), id) && !strings.Contains(p, id) {
+						t.Fatalf("%s by %s key of %v names alert %s of %v", p, k.role, k.scope, id, d)
+					}
 				}
 				if p == "/api/v1/events?action=seed.read" {
 					var list api.EventList
@@ -126,7 +184,30 @@ func TestIsolationMatrix(t *testing.T) {
 
 // eventIDIn returns the event id a path names, if any.
 func eventIDIn(path string) string {
-	rest, ok := strings.CutPrefix(path, "/api/v1/events/")
+	for _, prefix := range []string{"/api/v1/events/", "/api/v1/audit-events/", "/fhir/R4/AuditEvent/"} {
+		if rest, ok := strings.CutPrefix(path, prefix); ok {
+			id, _, _ := strings.Cut(rest, "/")
+			return id
+		}
+	}
+	return ""
+}
+
+// withoutLinks is a body without a FHIR Bundle's links, which echo the
+// search (and so name what was searched for, found or not).
+func withoutLinks(body []byte) string {
+	var bundle map[string]json.RawMessage
+	if json.Unmarshal(body, &bundle) != nil || bundle["resourceType"] == nil {
+		return string(body)
+	}
+	delete(bundle, "link")
+	b, _ := json.Marshal(bundle)
+	return string(b)
+}
+
+// alertIDIn returns the alert id a path names, if any.
+func alertIDIn(path string) string {
+	rest, ok := strings.CutPrefix(path, "/api/v1/alerts/")
 	if !ok {
 		return ""
 	}
