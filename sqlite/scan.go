@@ -1,0 +1,52 @@
+package sqlite
+
+import (
+	"context"
+	"iter"
+
+	"github.com/vigilhq/vigil"
+)
+
+var _ vigil.EventScanner = (*DB)(nil)
+
+// ScanEvents implements vigil.EventScanner. It is one query whose rows are
+// read as they come: SQLite sorts what an index does not order in its own
+// temporary storage, so memory stays bounded however many events match,
+// and the read transaction gives the whole scan one snapshot.
+func (db *DB) ScanEvents(ctx context.Context, q vigil.Query, through int64, order vigil.ScanOrder) iter.Seq2[vigil.Event, error] {
+	return func(yield func(vigil.Event, error) bool) {
+		ws, err := db.workspaceID(ctx, q.Workspace)
+		if err != nil {
+			yield(vigil.Event{}, err)
+			return
+		}
+		where, args := whereClause(ws, q)
+		sel := "SELECT " + eventColumns + " FROM events e WHERE " + where + " AND e.seq < ?"
+		args = append(args, through)
+		switch order {
+		case vigil.ByActorPatient:
+			sel += " ORDER BY e.actor_id, e.patient_id, e.seq"
+		default:
+			sel += " ORDER BY e.seq"
+		}
+		rows, err := db.read.QueryContext(ctx, sel, args...)
+		if err != nil {
+			yield(vigil.Event{}, vigil.Unavailable("querying events failed", err))
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			e, err := scanEvent(rows, q.Workspace)
+			if err != nil {
+				yield(e, vigil.Unavailable("reading events failed", err))
+				return
+			}
+			if !yield(e, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(vigil.Event{}, vigil.Unavailable("reading events failed", err))
+		}
+	}
+}
