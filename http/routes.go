@@ -32,6 +32,7 @@ func (s *Server) registerRoutes() {
 	s.api("POST /api/v1/keys", s.createKey, vigil.RoleAdmin)
 	s.api("GET /api/v1/keys/{id}", s.getKey, vigil.RoleAdmin)
 	s.api("DELETE /api/v1/keys/{id}", s.revokeKey, vigil.RoleAdmin)
+	s.registerReportRoutes()
 
 	// Unauthenticated operational routes.
 	s.open("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

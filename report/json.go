@@ -44,7 +44,7 @@ func (j *JSON) Begin(m Meta) error {
 	j.cols = m.Columns
 	meta := jsonMeta{ID: m.ID, Type: m.Type, Title: m.Title, Params: m.Params, Workspace: m.Workspace,
 		GeneratedAt: m.GeneratedAt.UTC().Format(time.RFC3339Nano),
-		Checkpoint: jsonCheckpoint{Origin: m.Checkpoint.Origin, TreeSize: m.Checkpoint.Size, RootHash: m.Checkpoint.Root.String(), Note: string(m.Checkpoint.Note)}}
+		Checkpoint:  jsonCheckpoint{Origin: m.Checkpoint.Origin, TreeSize: m.Checkpoint.Size, RootHash: m.Checkpoint.Root.String(), Note: string(m.Checkpoint.Note)}}
 	if m.TenantScope != "" {
 		meta.TenantScope = &m.TenantScope
 	}

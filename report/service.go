@@ -77,8 +77,8 @@ func New(cfg Config) (*Service, error) {
 	return &Service{cfg: cfg, wake: make(chan struct{}, 1)}, nil
 }
 
-// Prepare validates a request and fills in what the server assigns: id,
-// status, creation time, normalised parameters and format defaults. The
+// Prepare validates a request and fills in what the server assigns: id
+// (unless set: a caller may name the job first, to record it), status, creation time, normalised parameters and format defaults. The
 // caller sets Workspace, TenantScope, CreatedBy, Kind, Type (reports),
 // Params and Format. Errors are vigil.Invalid naming type, params.<field>,
 // format, or the export filter.
@@ -131,11 +131,14 @@ func Prepare(ctx context.Context, r *vigil.Report, now time.Time, src OffHoursSo
 	if len(details) > 0 {
 		return vigil.Invalid(details...)
 	}
-	id, err := uuid.NewV7()
-	if err != nil {
-		return err
+	if r.ID == "" {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return err
+		}
+		r.ID = id.String()
 	}
-	r.ID, r.Status, r.CreatedAt = id.String(), vigil.JobQueued, now
+	r.Status, r.CreatedAt = vigil.JobQueued, now
 	return nil
 }
 
