@@ -21,6 +21,8 @@ type serveConfig struct {
 	tlsCert, tlsKey                               string
 	checkpointInterval, verifyPause               time.Duration
 	batchLimit, queueSize, verifyRate             int
+	reportWorkers                                 int
+	reportRetention                               time.Duration
 }
 
 func runServe(ctx context.Context, env *Env, args []string) error {
@@ -39,6 +41,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs.StringVar(&c.tlsKey, "tls-key", "", "TLS private key file")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.geoipFiles, "geoip", "", "comma-separated MaxMind-format MMDB files (GeoIP2/GeoLite2-City or DB-IP lite city) for IP geolocation; reloaded on SIGHUP and when they change")
+	fs.IntVar(&c.reportWorkers, "report-workers", 1, "reports and exports generated at once, in the background")
+	fs.DurationVar(&c.reportRetention, "report-retention", 7*24*time.Hour, "how long generated reports and exports are kept")
 	if err := parse(env, fs, args); err != nil {
 		return err
 	}
@@ -74,8 +78,13 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintf(env.Stderr, "Created workspace %q. Admin key (shown once, store it now):\n%s\n", defaultWS, secret)
 	}
 
+	reports, linkSecret, stopReports, err := startReports(d, c.reportWorkers, c.reportRetention, logger)
+	if err != nil {
+		return err
+	}
+	defer stopReports() // before the store closes: deferred calls run last first
 	srv := vhttp.NewServer(vhttp.Config{Store: d.db, Logger: logger, VerifierKey: d.verifierKey,
-		TrustedProxies: proxies, BatchLimit: c.batchLimit})
+		TrustedProxies: proxies, BatchLimit: c.batchLimit, Reports: reports, DownloadSecret: linkSecret})
 	d.db.OnCommit(srv.ObserveCommit)
 
 	ln, err := net.Listen("tcp", c.addr)
@@ -123,6 +132,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		logger.Warn("shutdown", "err", err)
 	}
 	stopBackground()
+	stopReports()
 	if err := d.close(); err != nil {
 		return err
 	}
