@@ -94,6 +94,7 @@ type ScanOrder int
 const (
 	BySequence     ScanOrder = iota // sequence, ascending (time order)
 	ByActorPatient                  // actor_id, then patient_id, then sequence
+	ByOccurredAt                    // occurred_at, then sequence
 )
 
 // EventScanner streams the events matching a query, without holding them

@@ -249,10 +249,11 @@ func what(e *vigil.Event) string {
 	return strings.Join(parts, " ")
 }
 
-// disclosures: report 5, the accounting a patient may request.
+// disclosures: report 5, the accounting a patient may request, in date
+// order.
 func disclosures(ctx context.Context, src vigil.EventScanner, q vigil.Query, through int64, p Params, emit func([]any) error) error {
 	q.PatientID, q.From, q.To = p.PatientID, p.From, p.To
-	for e, err := range src.ScanEvents(ctx, q, through, vigil.BySequence) {
+	for e, err := range src.ScanEvents(ctx, q, through, vigil.ByOccurredAt) {
 		if err != nil {
 			return err
 		}

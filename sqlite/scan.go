@@ -26,6 +26,8 @@ func (db *DB) ScanEvents(ctx context.Context, q vigil.Query, through int64, orde
 		switch order {
 		case vigil.ByActorPatient:
 			sel += " ORDER BY e.actor_id, e.patient_id, e.seq"
+		case vigil.ByOccurredAt:
+			sel += " ORDER BY e.occurred_at, e.seq"
 		default:
 			sel += " ORDER BY e.seq"
 		}
