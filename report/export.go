@@ -103,7 +103,9 @@ func csvRecord(dst []string, e *vigil.Event) []string {
 }
 
 // ParquetEvent is the Parquet export's row: typed columns, times as
-// timestamps (nanoseconds, UTC), absent fields null.
+// timestamps (nanoseconds, UTC), absent fields null. targets and metadata
+// hold JSON text (parquet-go's JSON logical type on optional strings does
+// not read back).
 type ParquetEvent struct {
 	ID             string    `parquet:"id"`
 	Sequence       int64     `parquet:"sequence"`
@@ -117,8 +119,8 @@ type ParquetEvent struct {
 	Resource       *string   `parquet:"resource,optional,dict"`
 	ResourceID     *string   `parquet:"resource_id,optional"`
 	ResourceName   *string   `parquet:"resource_name,optional"`
-	Targets        *string   `parquet:"targets,optional,json"`
-	Metadata       *string   `parquet:"metadata,optional,json"`
+	Targets        *string   `parquet:"targets,optional"`
+	Metadata       *string   `parquet:"metadata,optional"`
 	TenantID       *string   `parquet:"tenant_id,optional,dict"`
 	SessionID      *string   `parquet:"session_id,optional"`
 	IdempotencyKey *string   `parquet:"idempotency_key,optional"`

@@ -209,3 +209,5 @@ func column(r result, name string) []string {
 	}
 	return out
 }
+
+func timeMinute(i int) time.Duration { return time.Duration(i) * time.Minute }
