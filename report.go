@@ -107,9 +107,12 @@ type EventScanner interface {
 
 // ReportService accepts report and export requests and serves their files.
 type ReportService interface {
-	// Submit validates a request (EINVALID naming type, params.<field> or
-	// format) and queues it; the returned job is queued.
-	Submit(ctx context.Context, r Report) (Report, error)
+	// Prepare validates a request (EINVALID naming type, params.<field>,
+	// format or a filter) and fills in what the server assigns: its id
+	// (unless set), status queued, creation time, normalised parameters.
+	Prepare(ctx context.Context, r *Report) error
+	// Queue stores a prepared job for the workers.
+	Queue(ctx context.Context, r Report) error
 	Report(ctx context.Context, workspace, tenantScope, kind, id string) (Report, error)
 	Reports(ctx context.Context, workspace, tenantScope, kind string, limit int) ([]Report, error)
 	// Open opens the generated file of a done job; ENOTFOUND when it is not

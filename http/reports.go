@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/api"
 )
@@ -43,23 +42,28 @@ func (s *Server) reports() (vigil.ReportService, error) {
 	return s.cfg.Reports, nil
 }
 
-// submit records the request in the audit trail, durably, and then queues
-// it: a report is never generated unrecorded.
-func (s *Server) submit(w http.ResponseWriter, r *http.Request, k vigil.APIKey, job vigil.Report, action string, params map[string]string) error {
+// submit validates a request, records it in the audit trail durably, and
+// only then queues it: a report is never generated unrecorded, and a
+// refused request leaves nothing behind.
+func (s *Server) submit(w http.ResponseWriter, r *http.Request, k vigil.APIKey, job vigil.Report, action string) error {
 	svc, err := s.reports()
 	if err != nil {
 		return err
 	}
-	id, err := uuid.NewV7()
-	if err != nil {
+	job.Workspace, job.TenantScope, job.CreatedBy = k.Workspace, k.TenantID, k.ID
+	if err := svc.Prepare(r.Context(), &job); err != nil {
 		return err
 	}
-	job.ID, job.Workspace, job.TenantScope, job.CreatedBy = id.String(), k.Workspace, k.TenantID, k.ID
-	params[job.Kind+"_id"] = job.ID
+	params := map[string]string{job.Kind + "_id": job.ID, "format": job.Format}
+	if job.Kind == vigil.KindReport {
+		params["type"], params["params"] = job.Type, string(job.Params)
+	} else {
+		params["filters"] = string(job.Params)
+	}
 	if err := s.record(r, k, action, params); err != nil {
 		return vigil.Unavailable("recording this request in the audit trail failed", err)
 	}
-	if job, err = svc.Submit(r.Context(), job); err != nil {
+	if err := svc.Queue(r.Context(), job); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusAccepted, api.Data[api.Accepted]{Data: api.Accepted{ID: job.ID, Status: job.Status}})
@@ -76,7 +80,7 @@ func (s *Server) createReport(w http.ResponseWriter, r *http.Request, k vigil.AP
 		return err
 	}
 	job := vigil.Report{Kind: vigil.KindReport, Type: in.Type, Params: in.Params, Format: in.Format}
-	return s.submit(w, r, k, job, ActionReportsCreated, map[string]string{"type": in.Type, "format": in.Format, "params": string(in.Params)})
+	return s.submit(w, r, k, job, ActionReportsCreated)
 }
 
 func (s *Server) createExport(w http.ResponseWriter, r *http.Request, k vigil.APIKey) error {
@@ -92,7 +96,7 @@ func (s *Server) createExport(w http.ResponseWriter, r *http.Request, k vigil.AP
 	in.Format = ""
 	filters, _ := json.Marshal(in)
 	job := vigil.Report{Kind: vigil.KindExport, Params: filters, Format: format}
-	return s.submit(w, r, k, job, ActionExportsCreated, map[string]string{"format": format, "filters": string(filters)})
+	return s.submit(w, r, k, job, ActionExportsCreated)
 }
 
 // lookup reads one job through the meta-audit.

@@ -142,19 +142,24 @@ func Prepare(ctx context.Context, r *vigil.Report, now time.Time, src OffHoursSo
 	return nil
 }
 
-// Submit implements vigil.ReportService.
+// Submit prepares and queues a request.
 func (s *Service) Submit(ctx context.Context, r vigil.Report) (vigil.Report, error) {
 	if err := s.Prepare(ctx, &r); err != nil {
 		return r, err
 	}
+	return r, s.Queue(ctx, r)
+}
+
+// Queue implements vigil.ReportService.
+func (s *Service) Queue(ctx context.Context, r vigil.Report) error {
 	if err := s.cfg.Store.CreateReport(ctx, r); err != nil {
-		return r, err
+		return err
 	}
 	select {
 	case s.wake <- struct{}{}:
 	default:
 	}
-	return r, nil
+	return nil
 }
 
 // Report implements vigil.ReportService.
