@@ -119,3 +119,15 @@ type ReportService interface {
 	// ready or has expired.
 	Open(ctx context.Context, r Report) (io.ReadCloser, error)
 }
+
+// InclusionProver proves leaves' inclusion in a tree.
+type InclusionProver interface {
+	InclusionProof(ctx context.Context, workspace string, sequence, treeSize int64) (InclusionProof, error)
+}
+
+// BatchProver is a store that proves many leaves against one tree size
+// faster than one InclusionProof call each (consecutive leaves share most
+// of their proofs); exports use it when the store offers it.
+type BatchProver interface {
+	InclusionProver(ctx context.Context, workspace string, treeSize int64) (InclusionProver, error)
+}

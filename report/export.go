@@ -161,10 +161,9 @@ const (
 	parquetRowGroup = 64 * 1024
 )
 
-// Prover proves an event's inclusion in the tree of a checkpoint.
-type Prover interface {
-	InclusionProof(ctx context.Context, workspace string, sequence, treeSize int64) (vigil.InclusionProof, error)
-}
+// Prover proves an event's inclusion in the tree of a checkpoint. A
+// prover that is also a vigil.BatchProver is asked for its batch form.
+type Prover = vigil.InclusionProver
 
 // WriteExport streams the events q selects below the checkpoint cp into w
 // in format, and returns how many it wrote. NDJSON carries the signed
@@ -200,6 +199,11 @@ func WriteExport(ctx context.Context, w io.Writer, src vigil.EventScanner, prove
 		if err != nil {
 			return 0, err
 		}
+		if bp, ok := prover.(vigil.BatchProver); ok {
+			if prover, err = bp.InclusionProver(ctx, q.Workspace, cp.Size); err != nil {
+				return 0, err
+			}
+		}
 		var leaf []byte
 		for e, err := range events {
 			if err != nil {
@@ -218,7 +222,7 @@ func WriteExport(ctx context.Context, w io.Writer, src vigil.EventScanner, prove
 		return n, x.Close()
 	case FormatParquet:
 		pw := parquet.NewGenericWriter[ParquetEvent](w, parquet.MaxRowsPerRowGroup(parquetRowGroup),
-			parquet.Compression(&parquet.Zstd), parquet.KeyValueMetadata("vigil.checkpoint", string(cp.Note)))
+			parquet.Compression(&parquet.Snappy), parquet.KeyValueMetadata("vigil.checkpoint", string(cp.Note)))
 		batch := make([]ParquetEvent, 0, parquetBatch)
 		flush := func() error {
 			_, err := pw.Write(batch)

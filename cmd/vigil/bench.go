@@ -27,6 +27,7 @@ type benchConfig struct {
 	concurrency, batchConc   int
 	batchSize                int
 	queryEvents, queryProbes int
+	exportEvents             int
 	skip                     string
 	cpuProfile               string
 }
@@ -44,7 +45,8 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 	fs.IntVar(&c.batchSize, "batch-size", 100, "events per batch request")
 	fs.IntVar(&c.queryEvents, "query-events", 1_000_000, "events stored before the query and proof phases")
 	fs.IntVar(&c.queryProbes, "query-probes", 2000, "queries (and proofs) measured")
-	fs.StringVar(&c.skip, "skip", "", "comma-separated phases to skip: baseline,single,batch,noledger,query,verify")
+	fs.IntVar(&c.exportEvents, "export-events", 1_000_000, "events exported in each format (at most --query-events)")
+	fs.StringVar(&c.skip, "skip", "", "comma-separated phases to skip: baseline,single,batch,noledger,query,verify,reports,export,reportload")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := parse(env, fs, args); err != nil {
 		return err
@@ -132,7 +134,7 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 		report(out, "server without the ledger (measurement only): same batches", r)
 		fmt.Fprintf(out, "  ledger cost: ingest with the ledger is %.2fx ingest without it\n", withLedger.rate()/withoutLedger.rate())
 	}
-	if !skip["query"] || !skip["verify"] {
+	if !skip["query"] || !skip["verify"] || !skip["reports"] || !skip["export"] || !skip["reportload"] {
 		if err := benchQueries(ctx, out, c, skip); err != nil {
 			return err
 		}
