@@ -47,7 +47,7 @@ var definitions = map[string]definition{
 	vigil.ReportDisclosures: {
 		title: "Accounting of disclosures (45 CFR 164.528)",
 		columns: []Column{{"date", Time, 3.3}, {"recipient", Text, 3.5}, {"what", Text, 4}, {"purpose", Text, 2},
-			{"disclosed_by", Text, 2.5}, {"event_id", Text, 3.5}, {"sequence", Count, 1.2}},
+			{"disclosed_by", Text, 2.5}, {"event_id", Text, 5.4}, {"sequence", Count, 1.2}},
 		run: disclosures,
 	},
 	vigil.ReportUserActivity: {
@@ -62,7 +62,7 @@ var definitions = map[string]definition{
 
 // listColumns are those of the reports that list events: each row names
 // its event and sequence, so it can be proven against the checkpoint.
-var listColumns = []Column{{"occurred_at", Time, 3.3}, {"sequence", Count, 1.2}, {"event_id", Text, 3.5}, {"actor_id", Text, 2.2},
+var listColumns = []Column{{"occurred_at", Time, 3.3}, {"sequence", Count, 1.2}, {"event_id", Text, 5.4}, {"actor_id", Text, 2.2},
 	{"action", Text, 2.8}, {"resource", Text, 1.8}, {"resource_id", Text, 1.8}, {"patient_id", Text, 1.8}, {"outcome", Text, 1.5}}
 
 func listRow(e *vigil.Event, extra ...any) []any {
