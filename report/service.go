@@ -30,6 +30,9 @@ type Config struct {
 	// Workers bounds how many jobs run at once (default 1): reports run
 	// beside ingest and must not crowd it out.
 	Workers int
+	// Share is the fraction of one core's time a job may take (default
+	// 0.5; 1 means unpaced): see Paced.
+	Share float64
 	// Retention is how long a generated file is kept (default 7 days).
 	Retention time.Duration
 	// OffHours, when set, gives the workspace's configured off_hours
@@ -59,6 +62,10 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Workers <= 0 {
 		cfg.Workers = 1
 	}
+	if cfg.Share <= 0 {
+		cfg.Share = 0.5
+	}
+	cfg.Source = Paced(cfg.Source, cfg.Share)
 	if cfg.Retention <= 0 {
 		cfg.Retention = 7 * 24 * time.Hour
 	}

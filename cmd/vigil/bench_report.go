@@ -122,18 +122,18 @@ func benchReports(ctx context.Context, out io.Writer, c benchConfig, s *benchSer
 				if vreport.Prepare(lctx, &job, time.Now(), nil) != nil {
 					return
 				}
-				if _, err := vreport.Generate(lctx, s.db, job, cp, "", io.Discard, time.Now()); err == nil {
+				if _, err := vreport.Generate(lctx, vreport.Paced(s.db, c.reportShare), job, cp, "", io.Discard, time.Now()); err == nil {
 					reports++
 				}
 			}
 		})
 		with, err := s.loadBatch(ctx, c.batchConc, c.batchSize, c.duration)
+		report(out, fmt.Sprintf("same ingest while report 1 over the whole year runs in a loop beside it, paced to %.2f of a core", c.reportShare), with)
 		stop()
 		wg.Wait()
 		if err != nil {
 			return err
 		}
-		report(out, "same ingest while report 1 over the whole year runs in a loop beside it", with)
 		fmt.Fprintf(out, "  ingest with a report running is %.2fx ingest without (%.0f%% slowdown; %d full reports completed meanwhile)\n",
 			with.rate()/base.rate(), 100*(1-with.rate()/base.rate()), reports)
 	}
