@@ -2,7 +2,9 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"iter"
+	"time"
 
 	"github.com/vigilhq/vigil"
 )
@@ -21,7 +23,11 @@ func (db *DB) ScanEvents(ctx context.Context, q vigil.Query, through int64, orde
 			return
 		}
 		where, args := whereClause(ws, q)
-		sel := "SELECT " + eventColumns + " FROM events e WHERE " + where + " AND e.seq < ?"
+		cols, scan := eventColumns, scanEvent
+		if order == vigil.ByActorPatient {
+			cols, scan = summaryColumns, scanSummary
+		}
+		sel := "SELECT " + cols + " FROM events e WHERE " + where + " AND e.seq < ?"
 		args = append(args, through)
 		switch order {
 		case vigil.ByActorPatient:
@@ -38,7 +44,7 @@ func (db *DB) ScanEvents(ctx context.Context, q vigil.Query, through int64, orde
 		}
 		defer rows.Close()
 		for rows.Next() {
-			e, err := scanEvent(rows, q.Workspace)
+			e, err := scan(rows, q.Workspace)
 			if err != nil {
 				yield(e, vigil.Unavailable("reading events failed", err))
 				return
@@ -51,4 +57,20 @@ func (db *DB) ScanEvents(ctx context.Context, q vigil.Query, through int64, orde
 			yield(vigil.Event{}, vigil.Unavailable("reading events failed", err))
 		}
 	}
+}
+
+// summaryColumns are what the per-actor summaries read.
+const summaryColumns = `e.seq, e.id, e.occurred_at, e.actor_id, e.actor_name, e.action, e.patient_id, e.outcome, e.purpose_of_use`
+
+func scanSummary(s scanner, workspace string) (vigil.Event, error) {
+	var e vigil.Event
+	var occurred int64
+	var name, patient, purpose sql.NullString
+	var outcome string
+	if err := s.Scan(&e.Sequence, &e.ID, &occurred, &e.ActorID, &name, &e.Action, &patient, &outcome, &purpose); err != nil {
+		return e, err
+	}
+	e.Workspace, e.OccurredAt = workspace, time.Unix(0, occurred).UTC()
+	e.ActorName, e.PatientID, e.PurposeOfUse, e.Outcome = name.String, patient.String, purpose.String, vigil.Outcome(outcome)
+	return e, nil
 }
