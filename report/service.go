@@ -31,7 +31,7 @@ type Config struct {
 	// beside ingest and must not crowd it out.
 	Workers int
 	// Share is the fraction of one core's time a job may take (default
-	// 0.5; 1 means unpaced): see Paced.
+	// 0.25; 1 means unpaced): see Paced.
 	Share float64
 	// Retention is how long a generated file is kept (default 7 days).
 	Retention time.Duration
@@ -63,7 +63,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.Workers = 1
 	}
 	if cfg.Share <= 0 {
-		cfg.Share = 0.5
+		cfg.Share = 0.25
 	}
 	cfg.Source = Paced(cfg.Source, cfg.Share)
 	if cfg.Retention <= 0 {

@@ -47,7 +47,7 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 	fs.IntVar(&c.batchSize, "batch-size", 100, "events per batch request")
 	fs.IntVar(&c.queryEvents, "query-events", 1_000_000, "events stored before the query and proof phases")
 	fs.IntVar(&c.queryProbes, "query-probes", 2000, "queries (and proofs) measured")
-	fs.Float64Var(&c.reportShare, "report-share", 0.5, "the share of a core a report beside ingest may take, as --report-share of vigil serve")
+	fs.Float64Var(&c.reportShare, "report-share", 0.25, "the share of a core a report beside ingest may take, as --report-share of vigil serve")
 	fs.StringVar(&c.besideJob, "beside-job", "report", "the job looping beside ingest in the reportload phase: report (report 1 over the whole year) or export (CSV of the whole log)")
 	fs.IntVar(&c.exportEvents, "export-events", 1_000_000, "events exported in each format (at most --query-events)")
 	fs.StringVar(&c.skip, "skip", "", "comma-separated phases to skip: baseline,single,batch,noledger,query,verify,reports,export,reportload")

@@ -43,7 +43,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.geoipFiles, "geoip", "", "comma-separated MaxMind-format MMDB files (GeoIP2/GeoLite2-City or DB-IP lite city) for IP geolocation; reloaded on SIGHUP and when they change")
 	fs.IntVar(&c.reportWorkers, "report-workers", 1, "reports and exports generated at once, in the background")
-	fs.Float64Var(&c.reportShare, "report-share", 0.5, "the share of one core each report or export may take, so ingest keeps its pace (1: unpaced)")
+	fs.Float64Var(&c.reportShare, "report-share", 0.25, "the share of one core each report or export may take, so ingest keeps its pace (1: unpaced)")
 	fs.DurationVar(&c.reportRetention, "report-retention", 7*24*time.Hour, "how long generated reports and exports are kept")
 	if err := parse(env, fs, args); err != nil {
 		return err
