@@ -47,6 +47,7 @@ func (s *Server) registerRoutes() {
 	s.api("GET /api/v1/alerts", s.listAlerts, vigil.RoleAuditor)
 	s.api("GET /api/v1/alerts/{id}", s.getAlert, vigil.RoleAuditor)
 	s.api("PATCH /api/v1/alerts/{id}", s.patchAlert, vigil.RoleAuditor)
+	s.registerReportRoutes()
 
 	// Unauthenticated operational routes.
 	s.open("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

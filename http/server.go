@@ -58,6 +58,15 @@ type Config struct {
 	Alerts        vigil.AlertStore
 	AlertChannels []string
 	AlertThrottle time.Duration
+	// Reports generates and serves reports and exports; without it their
+	// routes answer 503.
+	Reports vigil.ReportService
+	// DownloadSecret signs expiring export download links (HMAC-SHA256);
+	// without it exports are downloaded with a key only.
+	DownloadSecret []byte
+	// DownloadLinkTTL is how long a signed download link works (default
+	// one hour, never past the export's own expiry).
+	DownloadLinkTTL time.Duration
 
 	Now func() time.Time
 }

@@ -28,6 +28,9 @@ type benchConfig struct {
 	concurrency, batchConc   int
 	batchSize                int
 	queryEvents, queryProbes int
+	exportEvents             int
+	reportShare              float64
+	besideJob                string
 	skip                     string
 	cpuProfile               string
 	soak                     soakConfig
@@ -46,7 +49,10 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 	fs.IntVar(&c.batchSize, "batch-size", 100, "events per batch request")
 	fs.IntVar(&c.queryEvents, "query-events", 1_000_000, "events stored before the query and proof phases")
 	fs.IntVar(&c.queryProbes, "query-probes", 2000, "queries (and proofs) measured")
-	fs.StringVar(&c.skip, "skip", "", "comma-separated phases to skip: baseline,single,batch,noledger,alerts,geoip,query,verify")
+	fs.Float64Var(&c.reportShare, "report-share", 0.25, "the share of a core a report beside ingest may take, as --report-share of vigil serve")
+	fs.StringVar(&c.besideJob, "beside-job", "report", "the job looping beside ingest in the reportload phase: report (report 1 over the whole year) or export (CSV of the whole log)")
+	fs.IntVar(&c.exportEvents, "export-events", 1_000_000, "events exported in each format (at most --query-events)")
+	fs.StringVar(&c.skip, "skip", "", "comma-separated phases to skip: baseline,single,batch,noledger,alerts,geoip,query,verify,reports,export,reportload")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	fs.DurationVar(&c.soak.duration, "soak", 0, "instead of the phases, a soak run this long at a fraction of peak ingest")
 	fs.Float64Var(&c.soak.fraction, "soak-fraction", 0.8, "soak: the fraction of the measured peak to hold")
@@ -151,7 +157,7 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 	}
-	if !skip["query"] || !skip["verify"] {
+	if !skip["query"] || !skip["verify"] || !skip["reports"] || !skip["export"] || !skip["reportload"] {
 		if err := benchQueries(ctx, out, c, skip); err != nil {
 			return err
 		}

@@ -28,7 +28,7 @@ func benchQueries(ctx context.Context, out io.Writer, c benchConfig, skip map[st
 				events[j] = vigil.Event{ActorID: fmt.Sprintf("dr_%d", i%5000), ActorName: "Dr. Emily Nakamura", ActorType: "physician",
 					Action: "patient_record.viewed", Resource: "patient_record", ResourceID: fmt.Sprintf("rec_%d", i%1_000_000),
 					PatientID: fmt.Sprintf("pt_%d", i%500_000), TenantID: "clinic_bayview_medical", SessionID: fmt.Sprintf("sess_%d", i/20),
-					PurposeOfUse: "TREAT", IPAddress: "203.0.113.42"}
+					PurposeOfUse: "TREAT", IPAddress: "203.0.113.42", OccurredAt: queryOccurred(i, c.queryEvents)}
 			}
 			if _, err := s.db.Append(ctx, defaultWS, events); err != nil {
 				return result{}, err
@@ -78,6 +78,9 @@ func benchQueries(ctx context.Context, out io.Writer, c benchConfig, skip map[st
 			r := result{events: rep.EventsChecked, elapsed: time.Since(start)}
 			report(out, fmt.Sprintf("full re-verification (one goroutine), valid=%v", rep.Valid), r)
 			fmt.Fprintf(out, "  ratio to the raw scan: %.2fx\n", r.rate()/raw.rate())
+		}
+		if err := benchReports(ctx, out, c, s, skip); err != nil {
+			return result{}, err
 		}
 		return result{}, nil
 	})

@@ -6,6 +6,8 @@
 //	vigil ledger   print the verifier key, export an offline bundle
 //	vigil verify   check a bundle or a running server, with no trust in it
 //	vigil bench    measure ingest against a raw SQLite baseline
+//	vigil report   compute a compliance report offline
+//	vigil export   export events offline (CSV, NDJSON with proofs, Parquet)
 package main
 
 import (
@@ -45,6 +47,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		"ledger": runLedger,
 		"verify": runVerify,
 		"bench":  runBench,
+		"report": runReport,
+		"export": runExport,
 	}
 	run, ok := cmds[args[0]]
 	if !ok {
@@ -79,6 +83,8 @@ commands:
   ledger   key | export: the checkpoint verifier key, an offline bundle
   verify   --bundle FILE | --url URL --checkpoint FILE: independent verification
   bench    measure ingest and queries against a raw SQLite baseline
+  report   TYPE --format pdf|csv|json --out FILE: a compliance report, offline
+  export   --format csv|ndjson|parquet --out FILE: events, offline
 
 Run "vigil <command> -h" for a command's flags. Every flag can also be set
 as an environment variable: --data is VIGIL_DATA, --addr is VIGIL_ADDR, ...

@@ -21,6 +21,9 @@ type serveConfig struct {
 	tlsCert, tlsKey                               string
 	checkpointInterval, verifyPause               time.Duration
 	batchLimit, queueSize, verifyRate             int
+	reportWorkers                                 int
+	reportRetention                               time.Duration
+	reportShare                                   float64
 	keyRate                                       float64
 	keyBurst                                      int
 	timeouts                                      serverTimeouts
@@ -56,6 +59,9 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs.DurationVar(&c.timeouts.write, "write-timeout", 120*time.Second, "time to write the response")
 	fs.DurationVar(&c.timeouts.idle, "idle-timeout", 120*time.Second, "time an idle keep-alive connection is kept")
 	af := registerAlertFlags(fs)
+	fs.IntVar(&c.reportWorkers, "report-workers", 1, "reports and exports generated at once, in the background")
+	fs.Float64Var(&c.reportShare, "report-share", 0.25, "the share of one core each report or export may take, so ingest keeps its pace (1: unpaced)")
+	fs.DurationVar(&c.reportRetention, "report-retention", 7*24*time.Hour, "how long generated reports and exports are kept")
 	if err := parse(env, fs, args); err != nil {
 		return err
 	}
@@ -95,9 +101,14 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintf(env.Stderr, "Created workspace %q. Admin key (shown once, store it now):\n%s\n", defaultWS, secret)
 	}
 
+	reports, linkSecret, stopReports, err := startReports(d, c.reportWorkers, c.reportShare, c.reportRetention, logger)
+	if err != nil {
+		return err
+	}
+	defer stopReports() // before the store closes: deferred calls run last first
 	srv := vhttp.NewServer(vhttp.Config{Store: d.db, Logger: logger, VerifierKey: d.verifierKey,
 		TrustedProxies: proxies, BatchLimit: c.batchLimit, KeyRate: c.keyRate, KeyBurst: c.keyBurst,
-		AlertChannels: channelNames(channels), AlertThrottle: af.throttle})
+		AlertChannels: channelNames(channels), AlertThrottle: af.throttle, Reports: reports, DownloadSecret: linkSecret})
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
@@ -151,6 +162,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 	stopBackground()
 	alerts.stop()
+	stopReports()
 	if err := d.close(); err != nil {
 		return err
 	}

@@ -17,11 +17,16 @@ func runVerify(ctx context.Context, env *Env, args []string) error {
 	key := fs.String("key", "", "trusted verifier key (vigil ledger key); also VIGIL_KEY")
 	saved := fs.String("checkpoint", "", "a signed checkpoint saved earlier: the log must extend it")
 	url := fs.String("url", "", "a running server to check against --checkpoint")
+	export := fs.String("export", "", "NDJSON export file to verify (from vigil export or GET /api/v1/exports)")
 	save := fs.Bool("save", false, "with --url: replace the saved checkpoint with the current one when it verifies")
 	if err := parse(env, fs, args); err != nil {
 		return err
 	}
 	switch {
+	case *export != "" && (*bundle != "" || *url != ""):
+		return errors.New("give --export alone")
+	case *export != "":
+		return verifyExport(env, *export, *key)
 	case *bundle != "" && *url != "":
 		return errors.New("give --bundle or --url, not both")
 	case *url != "":
@@ -39,7 +44,7 @@ func runVerify(ctx context.Context, env *Env, args []string) error {
 	case *bundle != "":
 		return verifyBundle(env, *bundle, *key, *saved)
 	}
-	fmt.Fprintln(env.Stderr, "usage: vigil verify --bundle FILE [--key VKEY] [--checkpoint SAVED]\n       vigil verify --url URL --checkpoint SAVED --key VKEY")
+	fmt.Fprintln(env.Stderr, "usage: vigil verify --bundle FILE [--key VKEY] [--checkpoint SAVED]\n       vigil verify --url URL --checkpoint SAVED --key VKEY\n       vigil verify --export FILE [--key VKEY]")
 	return errUsage
 }
 
