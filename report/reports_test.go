@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/report"
 )
 
 func wantColumn(t *testing.T, r result, name string, want ...string) {
@@ -176,6 +177,39 @@ func TestOffHoursFromConfiguredRule(t *testing.T) {
 	json.Unmarshal(job.Params, &p)
 	if p["start_hour"] != float64(22) || p["action_pattern"] != "patient_record.*" {
 		t.Fatalf("params %s", job.Params)
+	}
+	r := generateJSON(t, db, job)
+	wantColumn(t, r, "occurred_at", "2026-03-02T23:30:00Z", "2026-03-03T05:59:59Z")
+}
+
+// TestOffHoursFromStoredRule: with no window in the parameters, the report
+// takes the workspace's enabled off_hours alert rule as stored.
+func TestOffHoursFromStoredRule(t *testing.T) {
+	db := seeded(t)
+	src := report.RuleOffHours(db)
+	job := vigil.Report{Workspace: "default", Kind: vigil.KindReport, Type: vigil.ReportOffHours, Format: "json"}
+	if err := reportPrepare(&job, src); vigil.ErrorCode(err) != vigil.EINVALID {
+		t.Fatalf("without a rule: %v, want EINVALID", err)
+	}
+	ctx := context.Background()
+	disabled, err := db.CreateRule(ctx, vigil.AlertRule{Workspace: "default", Name: "disabled", Type: vigil.RuleOffHours,
+		Conditions: json.RawMessage(`{"action_pattern":"*","timezone":"UTC","start_hour":1,"end_hour":2}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if disabled.Enabled {
+		disabled.Enabled = false
+		if _, err := db.UpdateRule(ctx, disabled); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.CreateRule(ctx, vigil.AlertRule{Workspace: "default", Name: "night", Type: vigil.RuleOffHours, Enabled: true,
+		Conditions: json.RawMessage(`{"action_pattern":"patient_record.*","timezone":"UTC","start_hour":22,"end_hour":6}`)}); err != nil {
+		t.Fatal(err)
+	}
+	job = vigil.Report{Workspace: "default", Kind: vigil.KindReport, Type: vigil.ReportOffHours, Format: "json"}
+	if err := reportPrepare(&job, src); err != nil {
+		t.Fatal(err)
 	}
 	r := generateJSON(t, db, job)
 	wantColumn(t, r, "occurred_at", "2026-03-02T23:30:00Z", "2026-03-03T05:59:59Z")

@@ -124,7 +124,7 @@ func generateOffline(ctx context.Context, env *Env, data, out string, job vigil.
 		return err
 	}
 	defer d.close()
-	if err := vreport.Prepare(ctx, &job, time.Now(), nil); err != nil {
+	if err := vreport.Prepare(ctx, &job, time.Now(), vreport.RuleOffHours(d.db)); err != nil {
 		return explain(err)
 	}
 	cp, err := vreport.Latest(ctx, d.db, job.Workspace)

@@ -27,7 +27,8 @@ func startReports(d *dataDir, workers int, share float64, retention time.Duratio
 		return nil, nil, nil, err
 	}
 	svc, err = vreport.New(vreport.Config{Store: d.db, Source: d.db, Dir: filepath.Join(d.path, reportsDir),
-		VerifierKey: d.verifierKey, Workers: workers, Share: share, Retention: retention, Logger: logger})
+		VerifierKey: d.verifierKey, Workers: workers, Share: share, Retention: retention, Logger: logger,
+		OffHours: vreport.RuleOffHours(d.db)})
 	if err != nil {
 		return nil, nil, nil, err
 	}
