@@ -201,6 +201,11 @@ func hex4(b []byte, at int) (rune, bool) {
 // decodeStrict decodes one JSON value into v, refusing unknown fields and
 // trailing data. Type errors name the field (422); syntax errors are 400.
 func decodeStrict(body []byte, v any) error {
+	// Every body the API takes is an object; null, in particular, would
+	// decode into nothing and leave every field at its default.
+	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		return vigil.Errorf(vigil.EMALFORMED, "the body must be a JSON object")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/api"
@@ -70,6 +71,29 @@ func TestIsolationMatrix(t *testing.T) {
 		t.Fatalf("%d alerts seen by their tenants' auditors, want %d", len(alertIDs), len(ids))
 	}
 
+	// Reports and exports, each made by one scope's auditor (a
+	// tenant-restricted one, or the workspace-wide one) and visible only
+	// to keys that see all of that scope.
+	jobs := map[string]scope{} // report or export id -> the scope that made it
+	jobPaths := map[string]string{}
+	for _, d := range append(slices.Clone(data), scope{"default", ""}, scope{"other", ""}) {
+		auditor := e.key(d.ws, vigil.RoleAuditor, d.tenant)
+		for _, req := range [][2]string{
+			{"/api/v1/reports", `{"type":"access_by_interval","params":{"from":"2000-01-01T00:00:00Z","to":"2099-01-01T00:00:00Z"},"format":"csv"}`},
+			{"/api/v1/reports", `{"type":"patient_access","params":{"patient_id":"` + d.marker() + `-pt-0"},"format":"json"}`},
+			{"/api/v1/exports", `{"format":"ndjson"}`},
+		} {
+			var job struct{ Data struct{ ID string } }
+			r := e.post(req[0], auditor, req[1])
+			r.json(t, &job)
+			if r.status != 202 {
+				t.Fatalf("%s by %v: %d %s", req[0], d, r.status, r.body)
+			}
+			jobs[job.Data.ID], jobPaths[job.Data.ID] = d, req[0]+"/"+job.Data.ID
+			waitJob(t, e, req[0]+"/"+job.Data.ID, auditor)
+		}
+	}
+
 	type key struct {
 		scope
 		role   vigil.Role
@@ -109,6 +133,12 @@ func TestIsolationMatrix(t *testing.T) {
 			for _, id := range ruleIDs {
 				paths = append(paths, strings.ReplaceAll(pattern, "{id}", id))
 			}
+		case strings.HasPrefix(pattern, "/api/v1/reports/") || strings.HasPrefix(pattern, "/api/v1/exports/"):
+			for id, p := range jobPaths {
+				if strings.HasPrefix(p, pattern[:strings.Index(pattern, "{id}")]) {
+					paths = append(paths, strings.ReplaceAll(pattern, "{id}", id))
+				}
+			}
 		case strings.Contains(pattern, "{id}"):
 			continue // keys: administration, covered by the key tests
 		case pattern == "/api/v1/events":
@@ -120,6 +150,8 @@ func TestIsolationMatrix(t *testing.T) {
 			paths = []string{pattern, pattern + "?action=R"}
 		case pattern == "/api/v1/alerts":
 			paths = []string{pattern, pattern + "?rule_type=watchlist", pattern + "?limit=1"}
+		case pattern == "/api/v1/reports" || pattern == "/api/v1/exports":
+			paths = []string{pattern, pattern + "?limit=1"}
 		case pattern == "/api/v1/ledger/consistency":
 			paths = []string{pattern + "?first=1&second=2"}
 		default:
@@ -157,6 +189,22 @@ func TestIsolationMatrix(t *testing.T) {
 				}
 				if id := alertIDIn(p); id != "" && k.sees(alertIDs[id]) && r.status != 200 {
 					t.Fatalf("%s by %s key of %v: %d, want 200", p, k.role, k.scope, r.status)
+				}
+				if id := jobIDIn(p); id != "" {
+					d := jobs[id]
+					visible := k.ws == d.ws && (k.tenant == "" || k.tenant == d.tenant) && (d.tenant != "" || k.tenant == "")
+					if !visible && r.status != 404 {
+						t.Fatalf("%s by %s key of %v: %d, want 404", p, k.role, k.scope, r.status)
+					}
+					if visible && r.status != 200 {
+						t.Fatalf("%s by %s key of %v: %d, want 200: %s", p, k.role, k.scope, r.status, r.body)
+					}
+				}
+				for id, d := range jobs {
+					visible := k.ws == d.ws && (k.tenant == "" || k.tenant == d.tenant) && (d.tenant != "" || k.tenant == "")
+					if !visible && strings.Contains(string(r.body), id) && !strings.Contains(p, id) {
+						t.Fatalf("%s by %s key of %v names job %s of %v", p, k.role, k.scope, id, d)
+					}
 				}
 				for id, d := range alertIDs {
 					if !k.sees(d) && strings.Contains(string(r.body), id) && !strings.Contains(p, id) {
@@ -203,6 +251,42 @@ func withoutLinks(body []byte) string {
 	delete(bundle, "link")
 	b, _ := json.Marshal(bundle)
 	return string(b)
+}
+
+// jobIDIn returns the report or export id a path names, if any.
+func jobIDIn(path string) string {
+	for _, prefix := range []string{"/api/v1/reports/", "/api/v1/exports/"} {
+		if rest, ok := strings.CutPrefix(path, prefix); ok {
+			id, _, _ := strings.Cut(rest, "/")
+			return id
+		}
+	}
+	return ""
+}
+
+// waitJob waits until a report or export is generated.
+func waitJob(t *testing.T, e *env, path, key string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var job struct {
+			Data struct {
+				Status       string
+				ErrorMessage string `json:"error_message"`
+			}
+		}
+		e.get(path, key).json(t, &job)
+		switch job.Data.Status {
+		case "done":
+			return
+		case "failed":
+			t.Fatalf("%s failed: %s", path, job.Data.ErrorMessage)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s is still %s", path, job.Data.Status)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // alertIDIn returns the alert id a path names, if any.

@@ -135,7 +135,7 @@ func TestBadInputMatrix(t *testing.T) {
 				}
 			}
 		}
-		auth := ""
+		auth := "Bearer " + e.auditor // routes open to all may still read a key (downloads)
 		if good != "" {
 			auth = "Bearer " + keys[good]
 		}
@@ -289,8 +289,10 @@ func errorBody(t *testing.T, path string, r response) {
 }
 
 // eventReadPrefixes are the routes that read one record of the trail by
-// its id: an event under each of the API's shapes, or an alert.
-var eventReadPrefixes = []string{"/api/v1/events/", "/api/v1/audit-events/", "/fhir/R4/AuditEvent/", "/api/v1/alerts/"}
+// its id: an event under each of the API's shapes, an alert, a report or
+// an export.
+var eventReadPrefixes = []string{"/api/v1/events/", "/api/v1/audit-events/", "/fhir/R4/AuditEvent/", "/api/v1/alerts/",
+	"/api/v1/reports/", "/api/v1/exports/"}
 
 // looksLikeEventID reports whether the path names an event by an id of the
 // right shape.

@@ -16,6 +16,7 @@ import (
 	"github.com/vigilhq/vigil/fhir"
 	vhttp "github.com/vigilhq/vigil/http"
 	"github.com/vigilhq/vigil/ledger"
+	"github.com/vigilhq/vigil/report"
 	"github.com/vigilhq/vigil/sqlite"
 )
 
@@ -53,8 +54,25 @@ func newEnvWith(t testing.TB, cfg vhttp.Config) *env {
 		t.Fatal(err)
 	}
 	cfg.Store, cfg.VerifierKey = db, testVKey
+	stopReports := func() {}
+	if cfg.Reports == nil {
+		// Every server answers reports and exports, as vigil serve does.
+		svc, err := report.New(report.Config{Store: db, Source: db, Dir: filepath.Join(dir, "reports"), VerifierKey: testVKey,
+			Poll: 10 * time.Millisecond, OffHours: report.RuleOffHours(db)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { svc.Run(ctx); close(done) }()
+		stopReports = func() { cancel(); <-done }
+		cfg.Reports = svc
+		if cfg.DownloadSecret == nil {
+			cfg.DownloadSecret = []byte("0123456789abcdef0123456789abcdef")
+		}
+	}
 	srv := httptest.NewServer(vhttp.NewServer(cfg))
-	t.Cleanup(func() { srv.Close(); db.Close() })
+	t.Cleanup(func() { srv.Close(); stopReports(); db.Close() })
 	e := &env{t: t, db: db, srv: srv, dbPath: filepath.Join(dir, "vigil.db")}
 	if _, err := db.EnsureWorkspace(context.Background(), "default"); err != nil {
 		t.Fatal(err)
