@@ -343,7 +343,7 @@ func TestExportLinkOfRevokedKey(t *testing.T) {
 }
 
 func TestReportsUnconfigured(t *testing.T) {
-	e := newEnv(t)
+	e := newEnvReports(t, vhttp.Config{}, false)
 	r := e.post("/api/v1/reports", e.auditor, `{"type":"session","params":{"session_id":"s"}}`)
 	if r.status != 503 || r.errorCode(t) != "unavailable" {
 		t.Errorf("%d %s", r.status, r.body)

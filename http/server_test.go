@@ -45,6 +45,13 @@ func newEnv(t *testing.T) *env {
 
 func newEnvWith(t testing.TB, cfg vhttp.Config) *env {
 	t.Helper()
+	return newEnvReports(t, cfg, true)
+}
+
+// newEnvReports is newEnvWith, with a report service unless withReports
+// is false (or cfg brings its own).
+func newEnvReports(t testing.TB, cfg vhttp.Config, withReports bool) *env {
+	t.Helper()
 	dir := t.TempDir()
 	db, err := sqlite.Open(context.Background(), sqlite.Config{
 		Path: filepath.Join(dir, "vigil.db"), LogName: "test.vigil", SigningKey: testKey,
@@ -55,7 +62,7 @@ func newEnvWith(t testing.TB, cfg vhttp.Config) *env {
 	}
 	cfg.Store, cfg.VerifierKey = db, testVKey
 	stopReports := func() {}
-	if cfg.Reports == nil {
+	if cfg.Reports == nil && withReports {
 		// Every server answers reports and exports, as vigil serve does.
 		svc, err := report.New(report.Config{Store: db, Source: db, Dir: filepath.Join(dir, "reports"), VerifierKey: testVKey,
 			Poll: 10 * time.Millisecond, OffHours: report.RuleOffHours(db)})
