@@ -56,28 +56,8 @@ func parseAlertQuery(r *http.Request) (vigil.AlertQuery, error) {
 	if q.Status = get("status"); q.Status != "" && !validStatus(q.Status) {
 		bad("status", "must be one of "+strings.Join(alertStatuses, ", "))
 	}
-	for _, f := range []struct {
-		name string
-		dst  *time.Time
-	}{{"from", &q.From}, {"to", &q.To}} {
-		if v := get(f.name); v != "" {
-			t, err := parseTime(v, true)
-			if err != nil {
-				bad(f.name, err.Error())
-			}
-			*f.dst = t
-		}
-	}
-	if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {
-		bad("to", "must be after from")
-	}
-	if v := get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > vigil.MaxQueryLimit {
-			bad("limit", "must be an integer from 1 to 100")
-		}
-		q.Limit = n
-	}
+	q.From, q.To = parseRange(get, bad)
+	q.Limit = parseLimit(get, bad, q.Limit)
 	if v := get("cursor"); v != "" {
 		id, ok := decodeAlertCursor(v)
 		if !ok {

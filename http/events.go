@@ -228,28 +228,8 @@ func parseQuery(r *http.Request) (vigil.Query, error) {
 			bad("outcome", "must be one of success, minor_failure, failure, serious_failure")
 		}
 	}
-	for _, f := range []struct {
-		name string
-		dst  *time.Time
-	}{{"from", &q.From}, {"to", &q.To}} {
-		if v := get(f.name); v != "" {
-			t, err := parseTime(v, true)
-			if err != nil {
-				bad(f.name, err.Error())
-			}
-			*f.dst = t
-		}
-	}
-	if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {
-		bad("to", "must be after from")
-	}
-	if v := get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > vigil.MaxQueryLimit {
-			bad("limit", "must be an integer from 1 to 100")
-		}
-		q.Limit = n
-	}
+	q.From, q.To = parseRange(get, bad)
+	q.Limit = parseLimit(get, bad, q.Limit)
 	if v := get("cursor"); v != "" {
 		seq, ok := decodeCursor(v)
 		if !ok {
@@ -261,6 +241,39 @@ func parseQuery(r *http.Request) (vigil.Query, error) {
 		return q, vigil.Invalid(details...)
 	}
 	return q, nil
+}
+
+// parseRange reads the from and to parameters, to after from.
+func parseRange(get func(string) string, bad func(field, msg string)) (from, to time.Time) {
+	for _, f := range []struct {
+		name string
+		dst  *time.Time
+	}{{"from", &from}, {"to", &to}} {
+		if v := get(f.name); v != "" {
+			t, err := parseTime(v, true)
+			if err != nil {
+				bad(f.name, err.Error())
+			}
+			*f.dst = t
+		}
+	}
+	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
+		bad("to", "must be after from")
+	}
+	return from, to
+}
+
+// parseLimit reads the limit parameter: a page of 1 to MaxQueryLimit.
+func parseLimit(get func(string) string, bad func(field, msg string), def int) int {
+	v := get("limit")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > vigil.MaxQueryLimit {
+		bad("limit", "must be an integer from 1 to "+strconv.Itoa(vigil.MaxQueryLimit))
+	}
+	return n
 }
 
 // Cursors name the sequence below which the next page starts. New events

@@ -51,12 +51,7 @@ func TestServeAlerts(t *testing.T) {
 	box := &cmdMailbox{}
 	smtpPort := startCmdSMTP(t, box)
 
-	out, _ := exec.Command(bin, "keys", "create", "--data", data, "--role", "ingest").Output()
-	ingest := lastLineOf(out)
-	out, _ = exec.Command(bin, "keys", "create", "--data", data, "--role", "admin").Output()
-	admin := lastLineOf(out)
-	out, _ = exec.Command(bin, "keys", "create", "--data", data, "--role", "auditor").Output()
-	auditor := lastLineOf(out)
+	ingest, admin, auditor := cliKey(t, bin, data, "ingest"), cliKey(t, bin, data, "admin"), cliKey(t, bin, data, "auditor")
 	addr := freeAddr(t)
 	cmd := exec.Command(bin, "serve", "--data", data, "--addr", addr,
 		"--webhook", "soc="+hook.URL, "--webhook-secret-file", "soc="+secretFile,

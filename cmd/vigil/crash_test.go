@@ -26,16 +26,7 @@ var crashCycles = flag.Int("cycles", 30, "crash test: SIGKILL/restart cycles")
 func TestCrashSafety(t *testing.T) {
 	bin := buildVigil(t)
 	data := filepath.Join(t.TempDir(), "data")
-	out, err := exec.Command(bin, "keys", "create", "--data", data, "--role", "ingest").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ingest := lastLineOf(out)
-	out, err = exec.Command(bin, "keys", "create", "--data", data, "--role", "auditor").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	auditor := lastLineOf(out)
+	ingest, auditor := cliKey(t, bin, data, "ingest"), cliKey(t, bin, data, "auditor")
 
 	acked := map[string]string{} // idempotency key -> id acknowledged
 	var mu sync.Mutex

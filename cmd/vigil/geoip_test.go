@@ -51,10 +51,7 @@ func TestServeGeoIP(t *testing.T) {
 	mmdb := filepath.Join(dir, "city.mmdb")
 	writeCityMMDB(t, mmdb, "81.2.69.0/24", "GB", "London", "England")
 	data := filepath.Join(dir, "data")
-	out, _ := exec.Command(bin, "keys", "create", "--data", data, "--role", "ingest").Output()
-	ingest := lastLineOf(out)
-	out, _ = exec.Command(bin, "keys", "create", "--data", data, "--role", "auditor").Output()
-	auditor := lastLineOf(out)
+	ingest, auditor := cliKey(t, bin, data, "ingest"), cliKey(t, bin, data, "auditor")
 	addr := freeAddr(t)
 	srv := startServe(t, exec.Command(bin, "serve", "--data", data, "--addr", addr, "--geoip", mmdb), addr)
 	if !strings.Contains(srv.stderr.String(), "IP geolocation is on") {

@@ -38,6 +38,17 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// cliKey creates a key of role on a data directory with the built
+// binary, as a user would, and returns it (the last line of the output).
+func cliKey(t *testing.T, bin, data, role string) string {
+	t.Helper()
+	out, err := exec.Command(bin, "keys", "create", "--data", data, "--role", role).Output()
+	if err != nil || !keyLine.MatchString(lastLineOf(out)) {
+		t.Fatalf("keys create --role %s: %v %s", role, err, out)
+	}
+	return lastLineOf(out)
+}
+
 // server is a running `vigil serve` child process.
 type server struct {
 	cmd      *exec.Cmd

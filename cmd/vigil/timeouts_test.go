@@ -19,16 +19,7 @@ import (
 func TestServeTimeouts(t *testing.T) {
 	bin := buildVigil(t)
 	data := filepath.Join(t.TempDir(), "data")
-	out, err := exec.Command(bin, "keys", "create", "--data", data, "--role", "ingest").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ingest := lastLineOf(out)
-	out, err = exec.Command(bin, "keys", "create", "--data", data, "--role", "auditor").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	auditor := lastLineOf(out)
+	ingest, auditor := cliKey(t, bin, data, "ingest"), cliKey(t, bin, data, "auditor")
 	addr := freeAddr(t)
 	const headerTimeout, readTimeout, idleTimeout = 500 * time.Millisecond, 1500 * time.Millisecond, time.Second
 	srv := startServe(t, exec.Command(bin, "serve", "--data", data, "--addr", addr,

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
+	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/ledger"
 )
 
@@ -68,26 +70,31 @@ func verifyBundle(env *Env, path, key, savedPath string) error {
 		fmt.Fprintln(env.Stderr, "warning: no --key given; checked against the key the bundle names, which proves nothing about who signed it")
 	}
 	fmt.Fprintf(env.Stdout, "log %s: %d events and %d checkpoints checked, tree size %d\n", rep.Origin, rep.EventsChecked, rep.CheckpointsChecked, rep.TreeSize)
-	for _, b := range rep.Breaks {
-		fmt.Fprintf(env.Stdout, "BREAK %s", b.Type)
-		if b.Sequence >= 0 {
-			fmt.Fprintf(env.Stdout, " at %d", b.Sequence)
-		}
-		if b.EventID != "" {
-			fmt.Fprintf(env.Stdout, " event %s", b.EventID)
-		}
-		if b.ExpectedHash != "" || b.ActualHash != "" {
-			fmt.Fprintf(env.Stdout, " expected %s actual %s", b.ExpectedHash, b.ActualHash)
-		}
-		fmt.Fprintf(env.Stdout, ": %s\n", b.Detail)
-	}
-	if rep.BreaksOmitted > 0 {
-		fmt.Fprintf(env.Stdout, "... and %d more breaks not listed\n", rep.BreaksOmitted)
-	}
+	printBreaks(env.Stdout, rep.Breaks, rep.BreaksOmitted)
 	if !rep.Valid {
 		fmt.Fprintf(env.Stdout, "FAIL: %d breaks\n", int64(len(rep.Breaks))+rep.BreaksOmitted)
 		return exitCode(1)
 	}
 	fmt.Fprintln(env.Stdout, "OK: every event, the tree, the checkpoint signatures and their consistency verify")
 	return nil
+}
+
+// printBreaks lists what a verification found, one line per break.
+func printBreaks(w io.Writer, breaks []vigil.Break, omitted int64) {
+	for _, b := range breaks {
+		fmt.Fprintf(w, "BREAK %s", b.Type)
+		if b.Sequence >= 0 {
+			fmt.Fprintf(w, " at %d", b.Sequence)
+		}
+		if b.EventID != "" {
+			fmt.Fprintf(w, " event %s", b.EventID)
+		}
+		if b.ExpectedHash != "" || b.ActualHash != "" {
+			fmt.Fprintf(w, " expected %s actual %s", b.ExpectedHash, b.ActualHash)
+		}
+		fmt.Fprintf(w, ": %s\n", b.Detail)
+	}
+	if omitted > 0 {
+		fmt.Fprintf(w, "... and %d more breaks not listed\n", omitted)
+	}
 }

@@ -23,19 +23,7 @@ func verifyExport(env *Env, path, key string) error {
 		fmt.Fprintln(env.Stderr, "warning: no --key given; checked against the key the export names, which proves nothing about who signed it")
 	}
 	fmt.Fprintf(env.Stdout, "export of %s: %d events checked against the signed checkpoint of size %d, root %s\n", rep.Origin, rep.EventsChecked, rep.TreeSize, rep.Root)
-	for _, b := range rep.Breaks {
-		fmt.Fprintf(env.Stdout, "BREAK %s", b.Type)
-		if b.Sequence >= 0 {
-			fmt.Fprintf(env.Stdout, " at %d", b.Sequence)
-		}
-		if b.EventID != "" {
-			fmt.Fprintf(env.Stdout, " event %s", b.EventID)
-		}
-		fmt.Fprintf(env.Stdout, ": %s\n", b.Detail)
-	}
-	if rep.BreaksOmitted > 0 {
-		fmt.Fprintf(env.Stdout, "... and %d more breaks not listed\n", rep.BreaksOmitted)
-	}
+	printBreaks(env.Stdout, rep.Breaks, rep.BreaksOmitted)
 	if !rep.Valid {
 		fmt.Fprintf(env.Stdout, "FAIL: %d breaks\n", int64(len(rep.Breaks))+rep.BreaksOmitted)
 		return exitCode(1)
