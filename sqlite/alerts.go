@@ -76,25 +76,12 @@ func (db *DB) Alerts(ctx context.Context, q vigil.AlertQuery) (vigil.AlertPage, 
 		where += " AND a.id < ?"
 		args = append(args, q.Before)
 	}
-	rows, err := db.read.QueryContext(ctx, "SELECT "+alertColumns+" FROM alerts a WHERE "+where+" ORDER BY a.id DESC LIMIT ?", append(args, limit+1)...)
+	scan := func(s scanner) (vigil.Alert, error) { return scanAlert(s, q.Workspace) }
+	page.Alerts, page.HasMore, err = queryPage(ctx, db.read, "alerts", limit, scan, "SELECT "+alertColumns+" FROM alerts a WHERE "+where+" ORDER BY a.id DESC LIMIT ?", args...)
 	if err != nil {
-		return page, vigil.Unavailable("querying alerts failed", err)
+		return page, err
 	}
-	defer rows.Close()
-	page.Alerts = []vigil.Alert{}
-	for rows.Next() {
-		a, err := scanAlert(rows, q.Workspace)
-		if err != nil {
-			return page, vigil.Unavailable("reading alerts failed", err)
-		}
-		page.Alerts = append(page.Alerts, a)
-	}
-	if err := rows.Err(); err != nil {
-		return page, vigil.Unavailable("reading alerts failed", err)
-	}
-	if len(page.Alerts) > limit {
-		page.Alerts = page.Alerts[:limit]
-		page.HasMore = true
+	if page.HasMore {
 		page.Next = page.Alerts[limit-1].ID
 	}
 	return page, nil

@@ -143,25 +143,11 @@ func (db *DB) Events(ctx context.Context, q vigil.Query) (vigil.Page, error) {
 		}
 		sel += " ORDER BY e.seq DESC LIMIT ?"
 	}
-	selArgs = append(selArgs, limit+1)
-	rows, err := db.read.QueryContext(ctx, sel, selArgs...)
-	if err != nil {
-		return page, vigil.Unavailable("querying events failed", err)
+	scan := func(s scanner) (vigil.Event, error) { return scanEvent(s, q.Workspace) }
+	if page.Events, page.HasMore, err = queryPage(ctx, db.read, "events", limit, scan, sel, selArgs...); err != nil {
+		return page, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		e, err := scanEvent(rows, q.Workspace)
-		if err != nil {
-			return page, vigil.Unavailable("reading events failed", err)
-		}
-		page.Events = append(page.Events, e)
-	}
-	if err := rows.Err(); err != nil {
-		return page, vigil.Unavailable("reading events failed", err)
-	}
-	if len(page.Events) > limit {
-		page.Events = page.Events[:limit]
-		page.HasMore = true
+	if page.HasMore {
 		page.Next = page.Events[limit-1].Sequence
 	}
 	if page.Total, err = db.count(ctx, ws, q, where, args); err != nil {
