@@ -15,15 +15,7 @@ import (
 // API's errors.
 
 func (s *Server) createAuditEvent(w http.ResponseWriter, r *http.Request, k vigil.APIKey) error {
-	body, err := readBody(r, int64(vigil.MaxEventBytes))
-	if err != nil {
-		return err
-	}
-	a, err := fhir.ParseSimple(body)
-	if err != nil {
-		return err
-	}
-	e, err := s.ingestAuditEvent(r, k, a)
+	e, err := s.ingestAuditEvent(r, k, fhir.ParseSimple)
 	if err != nil {
 		return err
 	}

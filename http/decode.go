@@ -8,7 +8,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -110,37 +109,42 @@ func checkJSONText(b []byte) error {
 // jsonFrame is one open object or array of checkJSONText's scan.
 type jsonFrame struct {
 	object, expectKey bool
-	keys              []string            // the members so far, while few
+	keys              [][]byte            // the members so far, while few: slices of the body, no copies
 	many              map[string]struct{} // past manyKeys members
 }
 
 const manyKeys = 16
 
 // member records a member name (quoted, as in the text) and refuses a
-// repeated one.
+// repeated one. Names with escapes are compared decoded, so "a" and
+// "\u0061" are the same member.
 func (f *jsonFrame) member(quoted []byte) error {
 	f.expectKey = false
-	name := string(quoted[1 : len(quoted)-1])
+	name := quoted[1 : len(quoted)-1]
 	if bytes.IndexByte(quoted, '\\') >= 0 {
-		if err := json.Unmarshal(quoted, &name); err != nil {
+		var s string
+		if err := json.Unmarshal(quoted, &s); err != nil {
 			return nil // encoding/json reports the syntax error
 		}
+		name = []byte(s)
 	}
 	if f.many != nil {
-		if _, dup := f.many[name]; dup {
-			return repeated(name)
+		if _, dup := f.many[string(name)]; dup {
+			return repeated(string(name))
 		}
-		f.many[name] = struct{}{}
+		f.many[string(name)] = struct{}{}
 		return nil
 	}
-	if slices.Contains(f.keys, name) {
-		return repeated(name)
+	for _, k := range f.keys {
+		if bytes.Equal(k, name) {
+			return repeated(string(name))
+		}
 	}
 	f.keys = append(f.keys, name)
 	if len(f.keys) > manyKeys {
 		f.many = make(map[string]struct{}, 2*manyKeys)
 		for _, k := range f.keys {
-			f.many[k] = struct{}{}
+			f.many[string(k)] = struct{}{}
 		}
 		f.keys = nil
 	}

@@ -65,6 +65,9 @@ func TestErrorCodes(t *testing.T) {
 		{"bad tree size", "GET", "/api/v1/ledger/consistency?first=0&second=1", e.auditor, nil, 422, "validation_failed", "first"},
 		{"bad key role", "POST", "/api/v1/keys", e.admin, `{"role":"root"}`, 422, "validation_failed", "role"},
 		{"wrong content type", "POST", "/api/v1/events", e.ingest, "actor_id=a", 400, "invalid_json", ""},
+		{"repeated member", "POST", "/api/v1/events", e.ingest, `{"actor_id":"a","action":"b","actor_id":"c"}`, 400, "invalid_json", ""},
+		{"repeated escaped member", "POST", "/api/v1/events", e.ingest, `{"actor_id":"a","action":"b","\u0061ction":"c"}`, 400, "invalid_json", ""},
+		{"repeated among many members", "POST", "/api/v1/events", e.ingest, `{"actor_id":"a","action":"b","metadata":{"k0":0,"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k10":10,"k11":11,"k12":12,"k13":13,"k14":14,"k15":15,"k16":16,"k17":17,"k18":18,"k19":19,"k7":0}}`, 400, "invalid_json", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -153,5 +156,16 @@ func TestOpenAPIListsEveryRoute(t *testing.T) {
 	}
 	if documented != len(routes) {
 		t.Errorf("%d documented operations, %d routes", documented, len(routes))
+	}
+}
+
+// TestSameMemberInOtherObjects: a name may repeat across objects (nested
+// or side by side); only a repeat inside one object is refused.
+func TestSameMemberInOtherObjects(t *testing.T) {
+	e := newEnv(t)
+	body := `{"actor_id":"a","action":"b","metadata":{"action":"x","n":{"action":"y","n":1},"list":[{"n":1},{"n":2}]},` +
+		`"targets":[{"type":"t","id":"1"},{"type":"t","id":"2"}]}`
+	if r := e.post("/api/v1/events", e.ingest, body); r.status != 201 {
+		t.Fatalf("%d %s", r.status, r.body)
 	}
 }

@@ -103,19 +103,29 @@ func stored(r vigil.AppendResult) api.Stored {
 // scope applies the key's tenant restriction and the client address to an
 // event about to be written.
 func (s *Server) scope(r *http.Request, k vigil.APIKey, e *vigil.Event) error {
-	if k.TenantID != "" {
-		switch e.TenantID {
-		case "":
-			e.TenantID = k.TenantID
-		case k.TenantID:
-		default:
-			return vigil.Errorf(vigil.EFORBIDDEN, "this key may write only tenant %q", k.TenantID)
-		}
+	if err := tenantOf(k, e); err != nil {
+		return err
 	}
 	if e.IPAddress == "" {
 		if a := s.remoteAddr(r); a.IsValid() {
 			e.IPAddress = a.String()
 		}
+	}
+	return nil
+}
+
+// tenantOf gives an event of a tenant-restricted key that key's tenant,
+// and refuses another.
+func tenantOf(k vigil.APIKey, e *vigil.Event) error {
+	if k.TenantID == "" {
+		return nil
+	}
+	switch e.TenantID {
+	case "":
+		e.TenantID = k.TenantID
+	case k.TenantID:
+	default:
+		return vigil.Errorf(vigil.EFORBIDDEN, "this key may write only tenant %q", k.TenantID)
 	}
 	return nil
 }

@@ -125,19 +125,21 @@ func (s *Server) fhirMetadata(w http.ResponseWriter, r *http.Request) {
 // ingestAuditEvent stores an AuditEvent through the one write path and
 // returns the stored event (read back, not meta-audited: it is the
 // caller's own record echoed, with the ids the store assigned).
-func (s *Server) ingestAuditEvent(r *http.Request, k vigil.APIKey, a fhir.AuditEvent) (vigil.Event, error) {
+func (s *Server) ingestAuditEvent(r *http.Request, k vigil.APIKey, parse func([]byte) (fhir.AuditEvent, error)) (vigil.Event, error) {
+	body, err := readBody(r, int64(vigil.MaxEventBytes))
+	if err != nil {
+		return vigil.Event{}, err
+	}
+	a, err := parse(body)
+	if err != nil {
+		return vigil.Event{}, err
+	}
 	e, err := fhir.ToEvent(a)
 	if err != nil {
 		return e, err
 	}
-	if k.TenantID != "" {
-		switch e.TenantID {
-		case "":
-			e.TenantID = k.TenantID
-		case k.TenantID:
-		default:
-			return e, vigil.Errorf(vigil.EFORBIDDEN, "this key may write only tenant %q", k.TenantID)
-		}
+	if err := tenantOf(k, &e); err != nil {
+		return e, err
 	}
 	start := time.Now()
 	res, err := s.store.Append(r.Context(), k.Workspace, []vigil.Event{e})
@@ -149,15 +151,7 @@ func (s *Server) ingestAuditEvent(r *http.Request, k vigil.APIKey, a fhir.AuditE
 }
 
 func (s *Server) fhirCreate(w http.ResponseWriter, r *http.Request, k vigil.APIKey) error {
-	body, err := readBody(r, int64(vigil.MaxEventBytes))
-	if err != nil {
-		return err
-	}
-	a, err := fhir.ParseAuditEvent(body)
-	if err != nil {
-		return err
-	}
-	e, err := s.ingestAuditEvent(r, k, a)
+	e, err := s.ingestAuditEvent(r, k, fhir.ParseAuditEvent)
 	if err != nil {
 		return err
 	}
