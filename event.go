@@ -68,6 +68,13 @@ type Event struct {
 	IPCity    string
 	IPRegion  string
 
+	// IPFromConnection says IPAddress is the address the event arrived
+	// from, filled in by the server because the client sent none. The
+	// address is stored and covered by the ledger like any other; it is
+	// not part of what the client sent, so a retry from another address
+	// is still the same event (ledger.AppendContent).
+	IPFromConnection bool
+
 	OccurredAt time.Time // client's time, UTC
 }
 
@@ -90,7 +97,7 @@ type Integrity struct {
 type AppendResult struct {
 	ID        string
 	Sequence  int64
-	Duplicate bool // the idempotency key was seen before; ID is the first event's
+	Duplicate bool // the idempotency key was seen before with the same content; ID is the first event's
 }
 
 // Time returns t normalised the way events store time: UTC with nanoseconds.

@@ -8,10 +8,15 @@ import "context"
 type EventStore interface {
 	// Append stores events of one workspace atomically: all or none. It
 	// returns only after the events are durable (fsync'd) and in the ledger.
-	// An event whose idempotency key was stored before is not stored again;
-	// its result names the first event's id. Errors: EINVALID for bad
-	// events (details carry the index), EUNAVAILABLE when storage fails or
-	// the queue is full.
+	// An idempotency key names one event of one tenant (or of no tenant)
+	// in the workspace. An event whose key was stored before with the same
+	// content (ledger.AppendContent) is not stored again: its result is a
+	// Duplicate naming the first event. With other content, in the store or
+	// earlier in the same batch, nothing is stored and the error is
+	// ECONFLICT, a detail on idempotency_key (with the index in a batch)
+	// naming the first event's sequence. Errors: EINVALID for bad events
+	// (details carry the index), ECONFLICT, EUNAVAILABLE when storage fails
+	// or the queue is full.
 	Append(ctx context.Context, workspace string, events []Event) ([]AppendResult, error)
 
 	// Event returns one event; ENOTFOUND if it does not exist in the

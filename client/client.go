@@ -4,7 +4,9 @@
 // "write ahead, never lose a record" asks of the application:
 //
 //   - every event carries an idempotency key, so retries (exponential
-//     backoff with jitter on network errors, 429 and 503) never store it twice;
+//     backoff with jitter on network errors, 429 and 503) never store it
+//     twice (a retry is answered "duplicate"; a key reused with other
+//     content is refused with a 409 conflict, which is never retried);
 //   - WithSpool keeps a local write-ahead spool: Track returns once the
 //     event is fsync'd there, and a background sender delivers it
 //     (at least once, which idempotency keys make exactly once on the

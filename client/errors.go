@@ -8,10 +8,11 @@ import (
 )
 
 // Error is an answer the server refused a request with: its HTTP status,
-// its error code (validation_failed, unauthorized, forbidden, not_found,
-// rate_limited, unavailable, ...), message and per-field details. Status
-// 0 means the client refused the event itself before sending it, with the
-// server's code for the same problem. Get it with errors.As.
+// its error code (validation_failed, conflict, unauthorized, forbidden,
+// not_found, rate_limited, unavailable, ...), message and per-field
+// details. Status 0 means the client refused the event itself before
+// sending it, with the server's code for the same problem. Get it with
+// errors.As.
 type Error struct {
 	Status  int
 	Code    string

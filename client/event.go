@@ -52,10 +52,16 @@ type Target struct {
 //
 // Track fills two fields the caller leaves empty, once, before the first
 // attempt, so that every retry and every redelivery from the spool sends
-// the same bytes: IdempotencyKey gets a new UUIDv7 (the server stores an
-// event only once per key), and OccurredAt gets the time of the Track call
-// (an event delivered from the spool an hour later still says when the
-// access happened).
+// the same bytes: IdempotencyKey gets a new UUIDv7, and OccurredAt gets the
+// time of the Track call (an event delivered from the spool an hour later
+// still says when the access happened).
+//
+// The server keeps one event per idempotency key and tenant: the same
+// event sent again is answered as a duplicate of the first (success, with
+// the first one's id), and other content under a key it holds is refused
+// with a 409 conflict (an *Error with Code "conflict" naming the first
+// event's sequence), which no retry changes. A key names one event: give
+// each event its own.
 type Event struct {
 	ActorID, ActorName, ActorType string
 	Action, ActionCategory        string
@@ -72,9 +78,11 @@ type Event struct {
 }
 
 // Receipt answers a recorded event. Status is "stored" or "duplicate"
-// (acknowledged by the server; ID is the stored event's id, for a
-// duplicate the first one's), or "spooled" (fsync'd in the local spool,
-// to be delivered; ID is empty).
+// (acknowledged by the server; ID is the stored event's id; a duplicate is
+// an event the server already held under the same idempotency key with
+// the same content, and ID is that first one's), or "spooled" (fsync'd in
+// the local spool, to be delivered; ID is empty). Both "stored" and
+// "duplicate" mean the event is on record.
 type Receipt struct {
 	ID             string
 	Status         string

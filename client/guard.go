@@ -39,12 +39,19 @@ func (e *OutcomeError) Unwrap() error { return e.Err }
 //     e's outcome (default success: the access was allowed to start),
 //     and e's idempotency key K (a new one if e has none);
 //  2. after fn, the result: e with metadata "vigil.guard": "result" and
-//     "vigil.guard_attempt": K, idempotency key K+":result" (derived, so
-//     a retried Guard with the same K dedups both), occurred_at when fn
-//     returned, and outcome success if fn returned nil, the outcome of an
+//     "vigil.guard_attempt": K, idempotency key K+":result" (derived
+//     from K, so the two are tied), occurred_at when fn returned, and
+//     outcome success if fn returned nil, the outcome of an
 //     *OutcomeError, failure for any other error, serious_failure if fn
 //     panicked (the panic then goes on). The error's text is not
 //     recorded: it may hold PHI.
+//
+// A key names one access. To retry a Guard that returned a *GuardError
+// (its attempt may have been stored and the answer lost), call it again
+// with the same IdempotencyKey and OccurredAt: the attempt is then the
+// same event, which the server answers as a duplicate. The same key with
+// other content (another OccurredAt, say) is refused for good with a 409
+// conflict inside the *GuardError, and fn does not run.
 //
 // The result is recorded even if ctx was cancelled while fn ran (the
 // access happened), within the retry policy's bounds. If only the result

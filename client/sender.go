@@ -182,8 +182,8 @@ func (s *spool) deliver(ctx context.Context, b *batch) {
 }
 
 // post sends the records not yet done in one batch request. When the
-// server refuses the batch's content (400, 413, 422), it sets aside the
-// events the answer names (a 422 names each bad event by index), or else
+// server refuses the batch's content (400, 409, 413, 422), it sets aside
+// the events the answer names (a 422 or 409 names each by index), or else
 // splits the batch in halves until the bad events are alone, so that one
 // bad event never holds back the others. Any other failure is returned
 // for deliver to retry.

@@ -12,11 +12,14 @@ import (
 )
 
 // refusesContent reports whether the server refused what was sent, which
-// no retry can change. Everything else (a wrong key or URL, a server
-// error, an outage) is worth retrying, and an event is not given up for
-// an operator's mistake.
+// no retry can change: a malformed, too large or invalid event (400, 413,
+// 422), or an idempotency key the server already holds for other content
+// (409 conflict: the key's first event is stored; sending this one again
+// is refused again). Everything else (a wrong key or URL, a server error,
+// an outage) is worth retrying, and an event is not given up for an
+// operator's mistake.
 func refusesContent(e *Error) bool {
-	return e.Status == 400 || e.Status == 413 || e.Status == 422
+	return e.Status == 400 || e.Status == 409 || e.Status == 413 || e.Status == 422
 }
 
 // namedIndexes returns the batch positions a refusal names.

@@ -47,8 +47,9 @@ func SpoolInFlight(n int) SpoolOption { return func(c *spoolConfig) { c.inFlight
 // crash or an outage delivers what is left. Only one client at a time may
 // use a dir.
 //
-// Events the server refuses as invalid (400, 413, 422: no retry can help)
-// are set aside in dir/rejected.jsonl with the server's answer and logged,
+// Events the server refuses (400, 413, 422: invalid; 409: an idempotency
+// key it holds for other content; no retry can help) are set aside in
+// dir/rejected.jsonl with the server's answer and logged,
 // never silently dropped; every other failure is retried for as long as
 // the client runs. Files in dir: LOCK, cursor, *.seg, rejected.jsonl.
 func WithSpool(dir string, opts ...SpoolOption) Option {

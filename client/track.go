@@ -20,7 +20,10 @@ const BatchLimit = 100
 // the background sender delivers it later.
 //
 // An event the client can tell is invalid is refused with an *Error of
-// Status 0 and is not sent or spooled.
+// Status 0 and is not sent or spooled. An idempotency key the server holds
+// for other content is refused with an *Error of Status 409 (Code
+// "conflict"), at once and without retries; with a spool such an event is
+// set aside in rejected.jsonl.
 func (c *Client) Track(ctx context.Context, e Event) (Receipt, error) {
 	rs, err := c.track(ctx, []Event{e})
 	if err != nil {

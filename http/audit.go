@@ -69,7 +69,7 @@ func (s *Server) metaEvent(r *http.Request, k vigil.APIKey, action string, param
 		UserAgent: truncate(r.UserAgent(), vigil.MaxTextLength),
 	}
 	if a := s.remoteAddr(r); a.IsValid() {
-		e.IPAddress = a.String()
+		e.IPAddress, e.IPFromConnection = a.String(), true
 	}
 	if len(params) > 0 {
 		if b, err := json.Marshal(map[string]any{"params": params, "path": r.URL.Path}); err == nil {

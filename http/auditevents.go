@@ -15,12 +15,16 @@ import (
 // API's errors.
 
 func (s *Server) createAuditEvent(w http.ResponseWriter, r *http.Request, k vigil.APIKey) error {
-	e, err := s.ingestAuditEvent(r, k, fhir.ParseSimple)
+	e, duplicate, err := s.ingestAuditEvent(r, k, fhir.ParseSimple)
 	if err != nil {
 		return err
 	}
+	status := http.StatusCreated
+	if duplicate {
+		status = http.StatusOK // a repeat under the same Idempotency-Key: nothing created
+	}
 	w.Header().Set("Location", "/api/v1/audit-events/"+e.ID)
-	writeJSON(w, http.StatusCreated, api.Data[fhir.SimpleAuditEvent]{Data: fhir.ToSimple(fhir.FromEvent(e))})
+	writeJSON(w, status, api.Data[fhir.SimpleAuditEvent]{Data: fhir.ToSimple(fhir.FromEvent(e))})
 	return nil
 }
 

@@ -27,6 +27,10 @@ func (s *Server) createEvent(w http.ResponseWriter, r *http.Request, k vigil.API
 	if len(details) > 0 {
 		return vigil.Invalid(withFieldErrors(e, details)...)
 	}
+	keyInHeader, err := eventKey(r, &e)
+	if err != nil {
+		return err
+	}
 	if err := s.scope(r, k, &e); err != nil {
 		return err
 	}
@@ -34,14 +38,20 @@ func (s *Server) createEvent(w http.ResponseWriter, r *http.Request, k vigil.API
 	res, err := s.store.Append(r.Context(), k.Workspace, []vigil.Event{e})
 	s.metrics.observeIngest(start, 1, err)
 	if err != nil {
+		if keyInHeader {
+			return headerFieldErrors(err)
+		}
 		return err
 	}
-	writeJSON(w, http.StatusCreated, stored(res[0]))
+	writeJSON(w, createdStatus(res), stored(res[0]))
 	return nil
 }
 
 func (s *Server) createBatch(w http.ResponseWriter, r *http.Request, k vigil.APIKey) error {
 	if err := onlyParams(r); err != nil {
+		return err
+	}
+	if err := noBatchKey(r); err != nil {
 		return err
 	}
 	body, err := readBody(r, s.cfg.MaxBodyBytes)
@@ -89,8 +99,19 @@ func (s *Server) createBatch(w http.ResponseWriter, r *http.Request, k vigil.API
 	for i, x := range res {
 		out.Events[i] = stored(x)
 	}
-	writeJSON(w, http.StatusCreated, out)
+	writeJSON(w, createdStatus(res), out)
 	return nil
+}
+
+// createdStatus is 201 when an event was stored, and 200 when every event
+// was a duplicate of one stored before: nothing was created.
+func createdStatus(res []vigil.AppendResult) int {
+	for _, r := range res {
+		if !r.Duplicate {
+			return http.StatusCreated
+		}
+	}
+	return http.StatusOK
 }
 
 func stored(r vigil.AppendResult) api.Stored {
@@ -108,7 +129,9 @@ func (s *Server) scope(r *http.Request, k vigil.APIKey, e *vigil.Event) error {
 	}
 	if e.IPAddress == "" {
 		if a := s.remoteAddr(r); a.IsValid() {
-			e.IPAddress = a.String()
+			// The server's default, not the client's content: a retry
+			// from another address is the same event.
+			e.IPAddress, e.IPFromConnection = a.String(), true
 		}
 	}
 	return nil

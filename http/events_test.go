@@ -3,12 +3,14 @@ package http_test
 import (
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/api"
+	vhttp "github.com/vigilhq/vigil/http"
 )
 
 // The seed's curl example, sent literally.
@@ -104,21 +106,141 @@ func TestSeedEventsRoundTrip(t *testing.T) {
 }
 
 func TestIdempotencyOverHTTP(t *testing.T) {
-	e := newEnv(t)
+	e := newEnvWith(t, vhttp.Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
 	body := `{"actor_id":"a","action":"b","idempotency_key":"retry-1"}`
 	var first, second api.Stored
-	r := e.post("/api/v1/events", e.ingest, body)
+	r := e.do("POST", "/api/v1/events", e.ingest, body, "X-Forwarded-For", "203.0.113.9")
 	wantStatus(t, r, 201)
 	r.json(t, &first)
-	r = e.post("/api/v1/events", e.ingest, body)
+	// A retry, from another address: the same event, and nothing created.
+	r = e.do("POST", "/api/v1/events", e.ingest, body, "X-Forwarded-For", "203.0.113.10")
+	wantStatus(t, r, 200)
 	r.json(t, &second)
 	if second.Status != "duplicate" || second.ID != first.ID {
 		t.Fatalf("repeat answered %s", r.body)
+	}
+	// Other content under the key: refused, naming the first event.
+	var stored api.Data[api.Event]
+	e.get("/api/v1/events/"+first.ID, e.auditor).json(t, &stored)
+	r = e.post("/api/v1/events", e.ingest, `{"actor_id":"a","action":"b","outcome":"failure","idempotency_key":"retry-1"}`)
+	wantStatus(t, r, 409)
+	if r.errorCode(t) != "conflict" {
+		t.Fatalf("conflict answered %s", r.body)
+	}
+	var refusal api.Error
+	r.json(t, &refusal)
+	seq := fmt.Sprintf("sequence %d", stored.Data.Sequence)
+	if len(refusal.Details) != 1 || refusal.Details[0].Field != "idempotency_key" || refusal.Details[0].Index != nil ||
+		!strings.Contains(refusal.Details[0].Message, seq) || !strings.Contains(refusal.Message, seq) {
+		t.Fatalf("conflict does not name %s: %s", seq, r.body)
 	}
 	var list api.EventList
 	e.get("/api/v1/events?action=b", e.auditor).json(t, &list)
 	if list.Pagination.Total != 1 {
 		t.Fatalf("stored %d times", list.Pagination.Total)
+	}
+
+	// A batch: the same key twice with the same content is one event; all
+	// duplicates create nothing (200).
+	batch := `{"events":[{"actor_id":"a","action":"c","idempotency_key":"k1"},{"actor_id":"a","action":"c","idempotency_key":"k1"}]}`
+	r = e.post("/api/v1/events/batch", e.ingest, batch)
+	wantStatus(t, r, 201)
+	var out api.BatchStored
+	r.json(t, &out)
+	if len(out.Events) != 2 || out.Events[0].Status != "stored" || out.Events[1].Status != "duplicate" || out.Events[1].ID != out.Events[0].ID {
+		t.Fatalf("batch answered %s", r.body)
+	}
+	r = e.post("/api/v1/events/batch", e.ingest, batch)
+	wantStatus(t, r, 200)
+	r.json(t, &out)
+	if out.Events[0].Status != "duplicate" || out.Events[1].Status != "duplicate" {
+		t.Fatalf("repeated batch answered %s", r.body)
+	}
+	// The same key twice with different content, or a stored key with
+	// other content: 409 naming the item, and nothing of the batch stored.
+	for _, c := range []struct{ body, names string }{
+		{`{"events":[{"actor_id":"a","action":"d"},{"actor_id":"a","action":"d","idempotency_key":"k2"},{"actor_id":"a","action":"e","idempotency_key":"k2"}]}`, "events[1]"},
+		{`{"events":[{"actor_id":"a","action":"d"},{"actor_id":"a","action":"d","idempotency_key":"k1"}]}`, "sequence"},
+	} {
+		r = e.post("/api/v1/events/batch", e.ingest, c.body)
+		wantStatus(t, r, 409)
+		r.json(t, &refusal)
+		d := refusal.Details
+		if len(d) != 1 || d[0].Field != "idempotency_key" || d[0].Index == nil || !strings.Contains(d[0].Message, c.names) {
+			t.Fatalf("batch conflict does not name the item and %s: %s", c.names, r.body)
+		}
+	}
+	e.get("/api/v1/events?action=d", e.auditor).json(t, &list)
+	if list.Pagination.Total != 0 {
+		t.Fatalf("a refused batch stored %d events", list.Pagination.Total)
+	}
+
+	// The Idempotency-Key header, as the FHIR creates take it, is the
+	// same key as the body's; a batch's keys are per event.
+	r = e.do("POST", "/api/v1/events", e.ingest, `{"actor_id":"a","action":"b"}`, "Idempotency-Key", "retry-1")
+	wantStatus(t, r, 200)
+	r.json(t, &second)
+	if second.ID != first.ID {
+		t.Fatalf("the header's key answered %s, want a duplicate of %s", r.body, first.ID)
+	}
+	wantStatus(t, e.do("POST", "/api/v1/events", e.ingest, body, "Idempotency-Key", `"retry-1"`), 200)
+	for _, c := range []struct{ path, body, key string }{
+		{"/api/v1/events", body, "retry-2"},
+		{"/api/v1/events", `{"actor_id":"a","action":"f"}`, strings.Repeat("k", 256)},
+		{"/api/v1/events", `{"actor_id":"a","action":"f"}`, `"open`},
+		{"/api/v1/events/batch", `{"events":[{"actor_id":"a","action":"f"}]}`, "k3"},
+	} {
+		r = e.do("POST", c.path, e.ingest, c.body, "Idempotency-Key", c.key)
+		wantStatus(t, r, 422)
+		if !strings.Contains(string(r.body), `"field":"Idempotency-Key"`) {
+			t.Fatalf("%s with Idempotency-Key %.20s: %s does not name the header", c.path, c.key, r.body)
+		}
+	}
+	r = e.do("POST", "/api/v1/events", e.ingest, `{"actor_id":"a","action":"other"}`, "Idempotency-Key", "retry-1")
+	wantStatus(t, r, 409)
+	if !strings.Contains(string(r.body), `"field":"Idempotency-Key"`) {
+		t.Fatalf("a conflict on the header's key does not name the header: %s", r.body)
+	}
+}
+
+// TestIdempotencyTenantKeys: a tenant-restricted key's events get its
+// tenant before their key is looked up, so two tenants' keys using one
+// idempotency key store two events, each answered with its own id, and
+// the same key without a tenant is a third.
+func TestIdempotencyTenantKeys(t *testing.T) {
+	e := newEnv(t)
+	body := `{"actor_id":"a","action":"b","idempotency_key":"shared"}`
+	ids := map[string]string{}
+	for _, tenant := range []string{"t1", "t2", ""} {
+		var s api.Stored
+		r := e.post("/api/v1/events", e.key("default", vigil.RoleIngest, tenant), body)
+		wantStatus(t, r, 201)
+		r.json(t, &s)
+		for other, id := range ids {
+			if s.ID == id {
+				t.Fatalf("tenant %q was answered with tenant %q's event %s", tenant, other, id)
+			}
+		}
+		ids[tenant] = s.ID
+	}
+	// The tenant key's event and the workspace key's event naming that
+	// tenant are one scope.
+	var s api.Stored
+	r := e.post("/api/v1/events", e.ingest, `{"actor_id":"a","action":"b","idempotency_key":"shared","tenant_id":"t1"}`)
+	wantStatus(t, r, 200)
+	r.json(t, &s)
+	if s.Status != "duplicate" || s.ID != ids["t1"] {
+		t.Fatalf("t1's event sent by the workspace key answered %s, want a duplicate of %s", r.body, ids["t1"])
+	}
+	r = e.post("/api/v1/events", e.key("default", vigil.RoleIngest, "t2"), `{"actor_id":"a","action":"other","idempotency_key":"shared"}`)
+	wantStatus(t, r, 409)
+	for tenant, id := range ids {
+		if tenant != "t2" && strings.Contains(string(r.body), id) {
+			t.Fatalf("t2's conflict names tenant %q's event: %s", tenant, r.body)
+		}
+	}
+	if !strings.Contains(string(r.body), ids["t2"]) {
+		t.Fatalf("t2's conflict does not name its own event %s: %s", ids["t2"], r.body)
 	}
 }
 

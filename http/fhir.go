@@ -124,36 +124,52 @@ func (s *Server) fhirMetadata(w http.ResponseWriter, r *http.Request) {
 
 // ingestAuditEvent stores an AuditEvent through the one write path and
 // returns the stored event (read back, not meta-audited: it is the
-// caller's own record echoed, with the ids the store assigned).
-func (s *Server) ingestAuditEvent(r *http.Request, k vigil.APIKey, parse func([]byte) (fhir.AuditEvent, error)) (vigil.Event, error) {
+// caller's own record echoed, with the ids the store assigned), and
+// whether it was stored before under the request's Idempotency-Key.
+func (s *Server) ingestAuditEvent(r *http.Request, k vigil.APIKey, parse func([]byte) (fhir.AuditEvent, error)) (vigil.Event, bool, error) {
+	if err := noConditionalCreate(r); err != nil {
+		return vigil.Event{}, false, err
+	}
+	key, err := createKey(r)
+	if err != nil {
+		return vigil.Event{}, false, err
+	}
 	body, err := readBody(r, int64(vigil.MaxEventBytes))
 	if err != nil {
-		return vigil.Event{}, err
+		return vigil.Event{}, false, err
 	}
 	a, err := parse(body)
 	if err != nil {
-		return vigil.Event{}, err
+		return vigil.Event{}, false, err
 	}
 	e, err := fhir.ToEvent(a)
 	if err != nil {
-		return e, err
+		return e, false, err
 	}
+	e.IdempotencyKey = key
 	if err := tenantOf(k, &e); err != nil {
-		return e, err
+		return e, false, err
 	}
 	start := time.Now()
 	res, err := s.store.Append(r.Context(), k.Workspace, []vigil.Event{e})
 	s.metrics.observeIngest(start, 1, err)
 	if err != nil {
-		return e, err
+		return e, false, headerFieldErrors(err)
 	}
-	return s.store.Event(r.Context(), k.Workspace, k.TenantID, res[0].ID)
+	e, err = s.store.Event(r.Context(), k.Workspace, k.TenantID, res[0].ID)
+	return e, res[0].Duplicate, err
 }
 
 func (s *Server) fhirCreate(w http.ResponseWriter, r *http.Request, k vigil.APIKey) error {
-	e, err := s.ingestAuditEvent(r, k, fhir.ParseAuditEvent)
+	e, duplicate, err := s.ingestAuditEvent(r, k, fhir.ParseAuditEvent)
 	if err != nil {
 		return err
+	}
+	// A repeat of an earlier create answers the event it created, 200 as
+	// a conditional create does for an existing match.
+	status := http.StatusCreated
+	if duplicate {
+		status = http.StatusOK
 	}
 	out := fhir.FromEvent(e)
 	w.Header().Set("Location", s.baseURL(r)+fhirBase+"/AuditEvent/"+e.ID+"/_history/1")
@@ -162,14 +178,18 @@ func (s *Server) fhirCreate(w http.ResponseWriter, r *http.Request, k vigil.APIK
 	switch preference(r, "return") {
 	case "minimal":
 		w.Header().Set("Content-Length", "0")
-		w.WriteHeader(http.StatusCreated)
+		w.WriteHeader(status)
 		return nil
 	case "OperationOutcome":
-		writeFHIR(w, http.StatusCreated, fhir.OperationOutcome{ResourceType: "OperationOutcome",
-			Issue: []fhir.Issue{{Severity: "information", Code: "informational", Diagnostics: "AuditEvent " + e.ID + " recorded"}}})
+		msg := "AuditEvent " + e.ID + " recorded"
+		if duplicate {
+			msg = "AuditEvent " + e.ID + " was recorded before under this Idempotency-Key"
+		}
+		writeFHIR(w, status, fhir.OperationOutcome{ResourceType: "OperationOutcome",
+			Issue: []fhir.Issue{{Severity: "information", Code: "informational", Diagnostics: msg}}})
 		return nil
 	}
-	writeFHIR(w, http.StatusCreated, out)
+	writeFHIR(w, status, out)
 	return nil
 }
 

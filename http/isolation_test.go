@@ -32,14 +32,24 @@ func TestIsolationMatrix(t *testing.T) {
 	e := newEnvWith(t, vhttp.Config{AuthFailuresPerMinute: 1 << 30})
 	data := []scope{{"default", "t1"}, {"default", "t2"}, {"other", "t1"}, {"other", "t2"}}
 	ids := map[string]scope{} // event id -> its scope
+	// Every scope's events use the same idempotency keys: keys are per
+	// workspace and tenant, so each is stored.
+	seedBody := func(d scope, i int) string {
+		return fmt.Sprintf(`{"actor_id":"%[1]s-actor","action":"seed.read","tenant_id":"%[2]s","patient_id":"%[1]s-pt-%[3]d",`+
+			`"resource":"record","resource_id":"%[1]s-rec","session_id":"%[1]s-sess","metadata":{"note":"%[1]s"},"idempotency_key":"seed-%[3]d"}`, d.marker(), d.tenant, i)
+	}
+	seeded := map[scope][]string{} // scope -> the id of its event with key seed-i
 	for _, d := range data {
 		ingest := e.key(d.ws, vigil.RoleIngest, "")
 		for i := range 3 {
 			var s api.Stored
-			body := fmt.Sprintf(`{"actor_id":"%[1]s-actor","action":"seed.read","tenant_id":"%[2]s","patient_id":"%[1]s-pt-%[3]d",`+
-				`"resource":"record","resource_id":"%[1]s-rec","session_id":"%[1]s-sess","metadata":{"note":"%[1]s"}}`, d.marker(), d.tenant, i)
-			e.post("/api/v1/events", ingest, body).json(t, &s)
+			r := e.post("/api/v1/events", ingest, seedBody(d, i))
+			r.json(t, &s)
+			if r.status != 201 || s.Status != "stored" {
+				t.Fatalf("seeding %v: %d %s", d, r.status, r.body)
+			}
 			ids[s.ID] = d
+			seeded[d] = append(seeded[d], s.ID)
 		}
 	}
 	// A watchlist rule per workspace raises an alert for each event, in the
@@ -227,7 +237,62 @@ func TestIsolationMatrix(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("isolation matrix: %d keys, %d requests, %d answered with data checked", len(keys), requests, checked)
+	// Writes that reuse the keys: every ingest key sends every scope's
+	// events again, and other content under the same keys. A repeat is
+	// answered with the event of the key's own scope (its tenant applied
+	// first), a conflict names only that event, and no answer names an
+	// event of a workspace or tenant the key may not see.
+	writes := 0
+	for _, k := range keys {
+		if k.role != vigil.RoleIngest {
+			continue
+		}
+		for _, d := range data {
+			for i := range 3 {
+				r := e.post("/api/v1/events", k.secret, seedBody(d, i))
+				writes++
+				mine := scope{k.ws, d.tenant} // where the event would go
+				switch {
+				case k.tenant != "" && k.tenant != d.tenant:
+					if r.status != 403 {
+						t.Fatalf("%v's event by the ingest key of %v: %d %s, want 403", d, k.scope, r.status, r.body)
+					}
+				case mine == d:
+					var s api.Stored
+					r.json(t, &s)
+					if r.status != 200 || s.Status != "duplicate" || s.ID != seeded[d][i] {
+						t.Fatalf("%v's event again by the ingest key of %v: %d %s, want a duplicate of %s", d, k.scope, r.status, r.body, seeded[d][i])
+					}
+				default: // another workspace's content under a key of k's own
+					if r.status != 409 || !strings.Contains(string(r.body), seeded[mine][i]) {
+						t.Fatalf("%v's event sent by the ingest key of %v: %d %s, want a conflict naming %s", d, k.scope, r.status, r.body, seeded[mine][i])
+					}
+				}
+				noForeignIDs(t, k.scope, r.body, ids)
+			}
+		}
+		// Other content under a seeded key, the tenant left to the key.
+		r := e.post("/api/v1/events", k.secret, `{"actor_id":"probe","action":"probe.write","idempotency_key":"seed-0"}`)
+		writes++
+		if k.tenant != "" && (r.status != 409 || !strings.Contains(string(r.body), seeded[k.scope][0])) {
+			t.Fatalf("other content by the ingest key of %v: %d %s, want a conflict naming %s", k.scope, r.status, r.body, seeded[k.scope][0])
+		}
+		if k.tenant == "" && r.status != 201 { // no tenant is a scope of its own, with no seed-0 yet
+			t.Fatalf("other content without a tenant by the ingest key of %v: %d %s, want it stored", k.scope, r.status, r.body)
+		}
+		noForeignIDs(t, k.scope, r.body, ids)
+	}
+	t.Logf("isolation matrix: %d keys, %d requests, %d answered with data checked, %d writes reusing keys", len(keys), requests, checked, writes)
+}
+
+// noForeignIDs fails if body names an event of a scope k may not see.
+func noForeignIDs(t *testing.T, k scope, body []byte, ids map[string]scope) {
+	t.Helper()
+	for id, d := range ids {
+		if !k.sees(d) && strings.Contains(string(body), id) {
+			t.Fatalf("an answer to %v names event %s of %v: %s", k, id, d, body)
+		}
+	}
 }
 
 // eventIDIn returns the event id a path names, if any.

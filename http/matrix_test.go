@@ -43,6 +43,11 @@ func TestBadInputMatrix(t *testing.T) {
 	if mine == "" || theirs == "" {
 		t.Fatal("seeding failed")
 	}
+	// An event under an idempotency key, which the conflict cases reuse
+	// with other content.
+	if r := e.post("/api/v1/events", e.ingest, `{"actor_id":"a","action":"seed.keyed","idempotency_key":"matrix-key"}`); r.status != 201 {
+		t.Fatalf("seeding a keyed event: %d %s", r.status, r.body)
+	}
 	otherKeyID := keyID(t, e, otherAdmin)
 	var rule struct{ Data struct{ ID string } }
 	r := e.post("/api/v1/alert-rules", e.admin, `{"name":"VIP","rule_type":"watchlist","conditions":{"patients":["pt_vip"]}}`)
@@ -66,6 +71,7 @@ func TestBadInputMatrix(t *testing.T) {
 
 	type request struct {
 		name, method, path, key, ctype string
+		headers                        []string
 		body                           []byte
 		want                           int // 0: any 4xx
 		// attempt: a well-formed lookup by an allowed key that finds
@@ -184,6 +190,35 @@ func TestBadInputMatrix(t *testing.T) {
 		}
 	}
 
+	// A reused idempotency key with other content: 409 on every route that
+	// creates events, alone or in a batch, and nothing stored.
+	ingest := "Bearer " + e.ingest
+	fhirLogin := fhirFixture(t, "r4-example-login.json")
+	for _, c := range []request{
+		{name: "key reused", path: "/api/v1/events", body: []byte(`{"actor_id":"a","action":"other","idempotency_key":"matrix-key"}`)},
+		{name: "key reused by the header", path: "/api/v1/events", headers: []string{"Idempotency-Key", "matrix-key"}, body: []byte(`{"actor_id":"a","action":"other"}`)},
+		{name: "key reused in a batch", path: "/api/v1/events/batch", body: []byte(`{"events":[{"actor_id":"a","action":"new"},{"actor_id":"a","action":"other","idempotency_key":"matrix-key"}]}`)},
+		{name: "key twice in a batch", path: "/api/v1/events/batch", body: []byte(`{"events":[{"actor_id":"a","action":"x","idempotency_key":"fresh"},{"actor_id":"a","action":"y","idempotency_key":"fresh"}]}`)},
+		{name: "key reused by FHIR", path: "/fhir/R4/AuditEvent", ctype: "application/fhir+json", headers: []string{"Idempotency-Key", "matrix-key"}, body: fhirLogin},
+		{name: "key reused by seed 001's shape", path: "/api/v1/audit-events", headers: []string{"Idempotency-Key", "matrix-key"}, body: fhirFixture(t, "seed001-login.json")},
+	} {
+		c.method, c.key, c.want = "POST", ingest, 409
+		add(c)
+	}
+	for _, c := range []request{
+		{name: "conditional create", path: "/fhir/R4/AuditEvent", headers: []string{"If-None-Exist", "identifier=x"}},
+		{name: "Idempotency-Key twice", path: "/fhir/R4/AuditEvent", headers: []string{"Idempotency-Key", "a", "Idempotency-Key", "b"}},
+		{name: "Idempotency-Key malformed", path: "/api/v1/audit-events", headers: []string{"Idempotency-Key", `"a\x"`}},
+		{name: "Idempotency-Key on a batch", path: "/api/v1/events/batch", headers: []string{"Idempotency-Key", "a"}},
+	} {
+		c.method, c.key, c.want, c.ctype = "POST", ingest, 422, "application/json"
+		c.body = fhirLogin
+		if c.path == "/api/v1/events/batch" {
+			c.body = []byte(`{"events":[{"actor_id":"a","action":"x"}]}`)
+		}
+		add(c)
+	}
+
 	fivexx := 0
 	for i, c := range cases {
 		t.Run(fmt.Sprintf("%03d %s %s %s", i, c.method, c.path[:min(len(c.path), 60)], c.name), func(t *testing.T) {
@@ -194,6 +229,7 @@ func TestBadInputMatrix(t *testing.T) {
 			if c.ctype != "" {
 				headers = append(headers, "Content-Type", c.ctype)
 			}
+			headers = append(headers, c.headers...)
 			if strings.HasPrefix(c.path, "/fhir/") {
 				// Lenient handling (the FHIR default) answers unknown
 				// search parameters with a warning; strict refuses them.
@@ -257,6 +293,11 @@ func TestBadInputMatrix(t *testing.T) {
 			rec := post.Events[0]
 			if !strings.HasPrefix(rec.Action, "vigil.") || rec.Outcome != vigil.OutcomeFailure || rec.ActorID != keyID(t, e, strings.TrimPrefix(c.key, "Bearer ")) {
 				t.Fatalf("the attempt was recorded as %s by %s with outcome %s", rec.Action, rec.ActorID, rec.Outcome)
+			}
+			// The server's own records carry no idempotency key: no
+			// client's key can make one a duplicate, or refuse it.
+			if rec.IdempotencyKey != "" || !rec.IPFromConnection {
+				t.Fatalf("the attempt's record has idempotency key %q, address from the connection %v", rec.IdempotencyKey, rec.IPFromConnection)
 			}
 		})
 	}

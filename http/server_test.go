@@ -160,7 +160,15 @@ func (e *env) do(method, path, key string, body any, headers ...string) response
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	given := map[string]bool{}
 	for i := 0; i+1 < len(headers); i += 2 {
+		// The first value of a header replaces the default; a header
+		// given again is sent twice.
+		if given[headers[i]] {
+			req.Header.Add(headers[i], headers[i+1])
+			continue
+		}
+		given[headers[i]] = true
 		req.Header.Set(headers[i], headers[i+1])
 	}
 	resp, err := e.srv.Client().Do(req)

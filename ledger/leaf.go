@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"crypto/sha256"
 	"strconv"
 	"time"
 
@@ -31,30 +32,61 @@ const TimeLayout = "2006-01-02T15:04:05.000000000Z"
 // form. The members are written in RFC 8785 order by hand, with no
 // reflection, because this runs once per event on ingest and again on
 // every re-verification.
-func AppendEvent(dst []byte, e *vigil.Event) []byte {
+func AppendEvent(dst []byte, e *vigil.Event) []byte { return appendEvent(dst, e, false) }
+
+// AppendContent appends the canonical form of what a client sent as e:
+// the leaf's members (the same RFC 8785 form, written by the same code)
+// without those the server assigns or adds, which are id, workspace,
+// sequence, created_at, v and the geolocation, and without ip_address
+// when it is the connection's (IPFromConnection). occurred_at is present
+// only when the client gave one. Two events with one idempotency key are
+// the same event exactly when these bytes are equal.
+func AppendContent(dst []byte, e *vigil.Event) []byte { return appendEvent(dst, e, true) }
+
+// ContentDigest is the SHA-256 of AppendContent(e): what an idempotency
+// key is compared by. It is recomputed from the stored event whenever it
+// is needed and never stored, so its form is free to change.
+func ContentDigest(e *vigil.Event) vigil.Hash {
+	return vigil.Hash(sha256.Sum256(AppendContent(nil, e)))
+}
+
+// appendEvent writes the leaf of e, or with content only the members a
+// client sends.
+func appendEvent(dst []byte, e *vigil.Event, content bool) []byte {
+	server := !content
 	w := leafWriter{buf: append(dst, '{')}
 	w.str(`"action":`, e.Action)
 	w.str(`"action_category":`, e.ActionCategory)
 	w.str(`"actor_id":`, e.ActorID)
 	w.str(`"actor_name":`, e.ActorName)
 	w.str(`"actor_type":`, e.ActorType)
-	w.time(`"created_at":`, e.CreatedAt)
-	w.str(`"id":`, e.ID)
+	if server {
+		w.time(`"created_at":`, e.CreatedAt)
+		w.str(`"id":`, e.ID)
+	}
 	w.str(`"idempotency_key":`, e.IdempotencyKey)
-	w.str(`"ip_address":`, e.IPAddress)
-	w.str(`"ip_city":`, e.IPCity)
-	w.str(`"ip_country":`, e.IPCountry)
-	w.str(`"ip_region":`, e.IPRegion)
+	if server || !e.IPFromConnection {
+		w.str(`"ip_address":`, e.IPAddress)
+	}
+	if server {
+		w.str(`"ip_city":`, e.IPCity)
+		w.str(`"ip_country":`, e.IPCountry)
+		w.str(`"ip_region":`, e.IPRegion)
+	}
 	w.raw(`"metadata":`, e.Metadata)
-	w.time(`"occurred_at":`, e.OccurredAt)
+	if server || !e.OccurredAt.IsZero() {
+		w.time(`"occurred_at":`, e.OccurredAt)
+	}
 	w.str(`"outcome":`, string(e.Outcome))
 	w.str(`"patient_id":`, e.PatientID)
 	w.str(`"purpose_of_use":`, e.PurposeOfUse)
 	w.str(`"resource":`, e.Resource)
 	w.str(`"resource_id":`, e.ResourceID)
 	w.str(`"resource_name":`, e.ResourceName)
-	w.key(`"sequence":`)
-	w.buf = strconv.AppendInt(w.buf, e.Sequence, 10)
+	if server {
+		w.key(`"sequence":`)
+		w.buf = strconv.AppendInt(w.buf, e.Sequence, 10)
+	}
 	w.str(`"session_id":`, e.SessionID)
 	w.str(`"source":`, e.Source)
 	if len(e.Targets) > 0 {
@@ -70,10 +102,14 @@ func AppendEvent(dst []byte, e *vigil.Event) []byte {
 	}
 	w.str(`"tenant_id":`, e.TenantID)
 	w.str(`"user_agent":`, e.UserAgent)
-	w.key(`"v":`)
-	w.buf = strconv.AppendInt(w.buf, LeafVersion, 10)
+	if server {
+		w.key(`"v":`)
+		w.buf = strconv.AppendInt(w.buf, LeafVersion, 10)
+	}
 	w.str(`"version":`, e.Version)
-	w.str(`"workspace":`, e.Workspace)
+	if server {
+		w.str(`"workspace":`, e.Workspace)
+	}
 	return append(w.buf, '}')
 }
 

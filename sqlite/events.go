@@ -14,23 +14,33 @@ import (
 const eventColumns = `e.seq, e.id, e.created_at, e.occurred_at, e.actor_id, e.actor_name, e.actor_type,
 	e.action, e.action_category, e.resource, e.resource_id, e.resource_name, e.targets, e.metadata,
 	e.tenant_id, e.session_id, e.idempotency_key, e.version, e.outcome, e.patient_id, e.purpose_of_use,
-	e.ip_address, e.user_agent, e.source, e.ip_country, e.ip_city, e.ip_region`
+	e.ip_address, e.user_agent, e.source, e.ip_country, e.ip_city, e.ip_region, e.ip_from_connection`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanEvent(s scanner, workspace string) (vigil.Event, error) {
+	e, _, err := scanEventOrigin(s, workspace)
+	return e, err
+}
+
+// scanEventOrigin is scanEvent that also reports whether the origin of
+// the event's address is known: events stored before ip_from_connection
+// was kept do not say whether their address was the client's.
+func scanEventOrigin(s scanner, workspace string) (vigil.Event, bool, error) {
 	var e vigil.Event
 	var created, occurred int64
 	var actorName, actorType, category, resource, resourceID, resourceName, targets, metadata,
 		tenant, session, idem, version, patient, purpose, ip, ua, source, country, city, region sql.NullString
 	var outcome string
+	var fromConn sql.NullInt64
 	err := s.Scan(&e.Sequence, &e.ID, &created, &occurred, &e.ActorID, &actorName, &actorType,
 		&e.Action, &category, &resource, &resourceID, &resourceName, &targets, &metadata,
 		&tenant, &session, &idem, &version, &outcome, &patient, &purpose,
-		&ip, &ua, &source, &country, &city, &region)
+		&ip, &ua, &source, &country, &city, &region, &fromConn)
 	if err != nil {
-		return e, err
+		return e, false, err
 	}
+	e.IPFromConnection = fromConn.Int64 == 1
 	e.Workspace = workspace
 	e.CreatedAt = time.Unix(0, created).UTC()
 	e.OccurredAt = time.Unix(0, occurred).UTC()
@@ -46,9 +56,9 @@ func scanEvent(s scanner, workspace string) (vigil.Event, error) {
 	e.IPAddress, e.UserAgent, e.Source = ip.String, ua.String, source.String
 	e.IPCountry, e.IPCity, e.IPRegion = country.String, city.String, region.String
 	if e.Targets, err = parseTargets(targets.String); err != nil {
-		return e, err
+		return e, false, err
 	}
-	return e, nil
+	return e, fromConn.Valid, nil
 }
 
 // Event implements vigil.EventStore.

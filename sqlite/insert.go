@@ -34,8 +34,8 @@ const hashBatch = 64
 const insertEventSQL = `INSERT INTO events (ws, seq, id, created_at, occurred_at, actor_id, actor_name, actor_type,
 	action, action_category, resource, resource_id, resource_name, targets, metadata, tenant_id, session_id,
 	idempotency_key, version, outcome, patient_id, purpose_of_use, ip_address, user_agent, source,
-	ip_country, ip_city, ip_region)
-	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+	ip_country, ip_city, ip_region, ip_from_connection)
+	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 
 func newInserter(ctx context.Context, tx *sql.Tx) (*inserter, error) {
 	ins := &inserter{tx: tx}
@@ -51,7 +51,9 @@ func newInserter(ctx context.Context, tx *sql.Tx) (*inserter, error) {
 	ins.insEvent = prep(insertEventSQL)
 	ins.insTarget = prep("INSERT INTO event_targets (ws, seq, pos, type, id) VALUES (?,?,?,?,?)")
 	ins.insHash = prep("INSERT INTO ledger_hashes (ws, idx, hash) VALUES (?,?,?)")
-	ins.selIdem = prep("SELECT id, seq FROM events WHERE ws = ? AND idempotency_key = ?")
+	// The scope of a key is (workspace, tenant); ifnull matches the
+	// expression of the unique index events_idempotency.
+	ins.selIdem = prep("SELECT " + eventColumns + " FROM events e WHERE e.ws = ? AND ifnull(e.tenant_id, '') = ? AND e.idempotency_key = ?")
 	ins.selHash = prep("SELECT hash FROM ledger_hashes WHERE ws = ? AND idx = ?")
 	ins.insTerm = prep("INSERT INTO event_terms (rowid, terms) VALUES (?,?)")
 	ins.setCursor = prep(`INSERT INTO cursors (consumer, ws, next_seq) VALUES (?,?,?)
@@ -79,7 +81,7 @@ func (ins *inserter) event(ctx context.Context, ws int64, e *vigil.Event) error 
 		null(e.Resource), null(e.ResourceID), null(e.ResourceName), targetsJSON(e.Targets), nullBytes(e.Metadata),
 		null(e.TenantID), null(e.SessionID), null(e.IdempotencyKey), null(e.Version), string(e.Outcome),
 		null(e.PatientID), null(e.PurposeOfUse), null(e.IPAddress), null(e.UserAgent), null(e.Source),
-		null(e.IPCountry), null(e.IPCity), null(e.IPRegion))
+		null(e.IPCountry), null(e.IPCity), null(e.IPRegion), fromConnection(e))
 	if err != nil {
 		return err
 	}
@@ -136,17 +138,27 @@ func (ins *inserter) readHash(ctx context.Context, ws, idx int64) (tlog.Hash, er
 	return h, nil
 }
 
-func (ins *inserter) findIdempotent(ctx context.Context, ws int64, key string) (vigil.AppendResult, bool, error) {
-	var r vigil.AppendResult
-	err := ins.selIdem.QueryRowContext(ctx, ws, key).Scan(&r.ID, &r.Sequence)
+// findIdempotent returns the stored event of a tenant (or of no tenant)
+// that holds an idempotency key, and whether the origin of its address is
+// known (scanEventOrigin).
+func (ins *inserter) findIdempotent(ctx context.Context, ws int64, wsName, tenant, key string) (e vigil.Event, originKnown, found bool, err error) {
+	e, originKnown, err = scanEventOrigin(ins.selIdem.QueryRowContext(ctx, ws, tenant, key), wsName)
 	if errors.Is(err, sql.ErrNoRows) {
-		return r, false, nil
+		return e, false, false, nil
 	}
 	if err != nil {
-		return r, false, err
+		return e, false, false, err
 	}
-	r.Duplicate = true
-	return r, true, nil
+	return e, originKnown, true, nil
+}
+
+// fromConnection is the ip_from_connection column of an event about to
+// be stored: never NULL, which is kept for events stored before it.
+func fromConnection(e *vigil.Event) int {
+	if e.IPFromConnection && e.IPAddress != "" {
+		return 1
+	}
+	return 0
 }
 
 // null stores an absent string as SQL NULL, so partial indexes skip it.

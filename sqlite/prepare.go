@@ -33,7 +33,9 @@ func prepareEvent(e vigil.Event, enrich func(*vigil.Event)) (vigil.Event, error)
 		}
 		e.Targets = targets
 	}
-	if e.IPAddress != "" {
+	if e.IPAddress == "" {
+		e.IPFromConnection = false
+	} else {
 		addr, err := netip.ParseAddr(e.IPAddress)
 		if err != nil {
 			add("ip_address", "must be an IPv4 or IPv6 address")

@@ -44,8 +44,10 @@ type appendReq struct {
 	ws      int64
 	wsName  string
 	events  []vigil.Event
-	terms   []string // search tokens of each event, from Config.Index
+	terms   []string     // search tokens of each event, from Config.Index
+	digests []vigil.Hash // content digest of each event with an idempotency key
 	results []vigil.AppendResult
+	refused error // set by the writer: a reused key refused the request, nothing of it was written
 	done    chan error
 }
 
@@ -252,16 +254,15 @@ gather:
 		}
 	}
 	for _, r := range live {
+		if err == nil && r.refused != nil {
+			r.done <- r.refused
+			continue
+		}
 		r.done <- err
 	}
 	if err == nil && w.db.cfg.CheckpointInterval == 0 {
 		w.checkpointDue(false)
 	}
-}
-
-type idemKey struct {
-	ws  int64
-	key string
 }
 
 func (w *writer) writeGroup(group []*appendReq) error {
@@ -276,7 +277,8 @@ func (w *writer) writeGroup(group []*appendReq) error {
 		return err
 	}
 	defer ins.close()
-	seen := map[idemKey]vigil.AppendResult{}
+	seen := map[idemKey]idemEntry{}
+	written := 0
 	for _, r := range group {
 		st := w.logs[r.ws]
 		if st == nil {
@@ -284,24 +286,23 @@ func (w *writer) writeGroup(group []*appendReq) error {
 			w.logs[r.ws] = st
 		}
 		r.results = make([]vigil.AppendResult, len(r.events))
+		repeats, err := resolveKeys(ctx, ins, r, seen)
+		if err != nil {
+			return err
+		}
+		if r.refused != nil {
+			continue // nothing of it is written
+		}
 		for i := range r.events {
 			e := &r.events[i]
-			if e.IdempotencyKey != "" {
-				k := idemKey{r.ws, e.IdempotencyKey}
-				if prev, ok := seen[k]; ok {
-					r.results[i] = vigil.AppendResult{ID: prev.ID, Sequence: prev.Sequence, Duplicate: true}
-					continue
-				}
-				prev, found, err := ins.findIdempotent(ctx, r.ws, e.IdempotencyKey)
-				if err != nil {
-					return err
-				}
-				if found {
-					r.results[i] = prev
-					seen[k] = prev
-					continue
-				}
+			if r.results[i].Duplicate {
+				continue
 			}
+			if j := repeats[i]; j >= 0 {
+				r.results[i] = vigil.AppendResult{ID: r.results[j].ID, Sequence: r.results[j].Sequence, Duplicate: true}
+				continue
+			}
+			written++
 			if err := w.appendEvent(ctx, ins, r.ws, r.wsName, st, e); err != nil {
 				return err
 			}
@@ -312,9 +313,14 @@ func (w *writer) writeGroup(group []*appendReq) error {
 			}
 			r.results[i] = vigil.AppendResult{ID: e.ID, Sequence: e.Sequence}
 			if e.IdempotencyKey != "" {
-				seen[idemKey{r.ws, e.IdempotencyKey}] = r.results[i]
+				seen[keyOf(r.ws, e)] = idemEntry{r.results[i], r.digests[i]}
 			}
 		}
+	}
+	if written == 0 {
+		// Only duplicates and refusals: there is nothing to commit, and
+		// a refused request leaves the files as they were.
+		return nil
 	}
 	if w.db.cfg.Index != nil {
 		// The index is complete up to here: a later Open indexes only
@@ -430,7 +436,7 @@ func (db *DB) Append(ctx context.Context, workspace string, events []vigil.Event
 	if len(details) > 0 {
 		return nil, vigil.Invalid(details...)
 	}
-	req := &appendReq{ctx: ctx, ws: ws, wsName: workspace, events: prepared, done: make(chan error, 1)}
+	req := &appendReq{ctx: ctx, ws: ws, wsName: workspace, events: prepared, digests: contentDigests(prepared), done: make(chan error, 1)}
 	if db.cfg.Index != nil {
 		// Derived in the caller's goroutine, like preparation, so the
 		// writer only writes.

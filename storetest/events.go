@@ -152,58 +152,6 @@ func testBatchAllOrNothing(t *testing.T, open Opener) {
 	}
 }
 
-func testIdempotency(t *testing.T, open Opener) {
-	s, _ := mustOpen(t, open)
-	e := event("a", "x")
-	e.IdempotencyKey = "k1"
-	first := mustAppend(t, s, "ws", e)[0]
-	again := mustAppend(t, s, "ws", e)[0]
-	if !again.Duplicate || again.ID != first.ID {
-		t.Fatalf("repeat = %+v, want duplicate of %s", again, first.ID)
-	}
-	// Within one batch, and mixed with new events.
-	e2 := event("b", "y")
-	e2.IdempotencyKey = "k2"
-	res := mustAppend(t, s, "ws", e2, e2, e)
-	if res[0].Duplicate || !res[1].Duplicate || res[1].ID != res[0].ID || !res[2].Duplicate || res[2].ID != first.ID {
-		t.Fatalf("batch = %+v", res)
-	}
-	// Concurrent repeats store once.
-	e3 := event("c", "z")
-	e3.IdempotencyKey = "k3"
-	var wg sync.WaitGroup
-	ids := make([]string, 20)
-	for i := range ids {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r, err := s.Append(ctx(t), "ws", []vigil.Event{e3})
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			ids[i] = r[0].ID
-		}()
-	}
-	wg.Wait()
-	for _, id := range ids {
-		if id != ids[0] {
-			t.Fatalf("concurrent repeats got different ids: %v", ids)
-		}
-	}
-	page, _ := s.Events(ctx(t), vigil.Query{Workspace: "ws", Before: -1})
-	if page.Total != 3 {
-		t.Fatalf("stored %d events, want 3", page.Total)
-	}
-	// Keys are per workspace.
-	if _, err := s.EnsureWorkspace(ctx(t), "other"); err != nil {
-		t.Fatal(err)
-	}
-	if r := mustAppend(t, s, "other", e)[0]; r.Duplicate {
-		t.Fatal("an idempotency key of one workspace deduplicated another's event")
-	}
-}
-
 func testConcurrentAppends(t *testing.T, open Opener) {
 	s, _ := mustOpen(t, open)
 	const writers, each = 32, 25
