@@ -34,6 +34,7 @@ type benchConfig struct {
 	baselineRows             []int
 	batchBaseline            int
 	ceilingFor               time.Duration
+	geoNetworks, geoLookups  int
 	queryEvents, queryProbes int
 	exportEvents             int
 	reportShare              float64
@@ -65,6 +66,8 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 	fs.Func("baseline-rows", "comma-separated rows per transaction of the raw SQLite baselines (default 1,256,1000); a single-event phase of N clients is compared with the baseline of N rows", intList(&c.baselineRows))
 	fs.IntVar(&c.batchBaseline, "batch-baseline", 1000, "rows per transaction of the baseline the batch phases are compared with")
 	fs.DurationVar(&c.ceilingFor, "ceiling-duration", 2*time.Second, "how long the load generator's ceiling is measured for each load shape")
+	fs.IntVar(&c.geoNetworks, "geoip-networks", 100_000, "geoip: networks in the generated database")
+	fs.IntVar(&c.geoLookups, "geoip-lookups", 1_000_000, "geoip: lookups timed")
 	fs.IntVar(&c.queryEvents, "query-events", 1_000_000, "events stored before the query and proof phases")
 	fs.IntVar(&c.queryProbes, "query-probes", 2000, "queries (and proofs) measured")
 	fs.Float64Var(&c.reportShare, "report-share", 0.25, "the share of a core a report beside ingest may take, as --report-share of vigil serve")
@@ -199,7 +202,7 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 		}
 	}
 	if !skip["geoip"] {
-		if err := benchGeoIP(out, c.dir); err != nil {
+		if err := benchGeoIP(out, c.dir, c.geoNetworks, c.geoLookups); err != nil {
 			return err
 		}
 	}

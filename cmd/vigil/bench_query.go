@@ -52,7 +52,7 @@ func benchQueries(ctx context.Context, out io.Writer, c benchConfig, skip map[st
 				}
 				report(out, fmt.Sprintf("GET /api/v1/events?%s over %d events (each read recorded durably first)", q.name, c.queryEvents), r)
 			}
-			cp, err := s.db.Checkpoint(ctx, defaultWS, -1)
+			cp, err := waitBenchCheckpoint(ctx, s, int64(c.queryEvents))
 			if err != nil {
 				return result{}, err
 			}
