@@ -79,7 +79,7 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 	fs.Float64Var(&c.sustain.fraction, "sustain-fraction", 0.8, "sustain: the fraction of the measured peak to hold")
 	fs.BoolVar(&c.sustain.rules, "sustain-rules", false, "sustain: enable the ten alert rules of the alerts phase, so alert evaluation is one of the projections followed")
 	fs.Func("moonshot-batches", "moonshot: comma-separated batch sizes tried (default 100,1000)", intList(&c.moonshot.batches))
-	fs.Func("moonshot-clients", "moonshot: comma-separated client counts tried with each batch size (default 8,32,128)", intList(&c.moonshot.clients))
+	fs.Func("moonshot-clients", "moonshot: comma-separated client counts tried with each batch size (default 4,16,64)", intList(&c.moonshot.clients))
 	fs.DurationVar(&c.soak.duration, "soak", 0, "instead of the phases, a soak run this long at a fraction of peak ingest")
 	fs.Float64Var(&c.soak.fraction, "soak-fraction", 0.8, "soak: the fraction of the measured peak to hold")
 	fs.DurationVar(&c.soak.sample, "soak-sample", 10*time.Second, "soak: sampling interval")
@@ -90,7 +90,7 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 	c.clients = orDefault(c.clients, 1, 64, 256)
 	c.baselineRows = orDefault(c.baselineRows, 1, 256, 1000)
 	c.moonshot.batches = orDefault(c.moonshot.batches, 100, 1000)
-	c.moonshot.clients = orDefault(c.moonshot.clients, 8, 32, 128)
+	c.moonshot.clients = orDefault(c.moonshot.clients, 4, 16, 64)
 	skip := map[string]bool{}
 	for _, s := range strings.Split(c.skip, ",") {
 		if s = strings.TrimSpace(s); s != "" && !slices.Contains(strings.Split(benchPhases, ","), s) {
