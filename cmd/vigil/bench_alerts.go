@@ -18,6 +18,7 @@ import (
 	"github.com/maxmind/mmdbwriter/mmdbtype"
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/alert"
+	"github.com/vigilhq/vigil/bench/workload"
 	"github.com/vigilhq/vigil/geoip"
 	"github.com/vigilhq/vigil/sqlite"
 )
@@ -58,25 +59,11 @@ func benchAlerts(ctx context.Context, out io.Writer, c benchConfig) error {
 			e.IPCountry, e.IPCity, e.IPRegion = l.Country, l.City, l.Region
 		}
 	}
-	body := func(size int) func(client, i int) string {
-		return func(client, i int) string {
-			var b strings.Builder
-			b.WriteString(`{"events":[`)
-			for j := range size {
-				if j > 0 {
-					b.WriteByte(',')
-				}
-				n := i*size + j
-				// 5,000 staff in sessions of 50 events, at a time inside
-				// opening hours: every rule evaluates fully and rarely fires.
-				actor := (client*100_003 + n) % 5000
-				fmt.Fprintf(&b, `{"actor_id":"dr_%d","actor_type":"physician","tenant_id":"clinic_bayview_medical","session_id":"sess_%d_%d",`+
-					`"action":"patient_record.viewed","resource":"patient_record","resource_id":"rec_%d","patient_id":"pt_%d",`+
-					`"purpose_of_use":"TREAT","ip_address":"%s","occurred_at":"2026-03-04T18:00:00Z"}`,
-					actor, actor, n/250_000, n%100000, n%50000, addrs[(actor*13+n/100_000)%len(addrs)])
-			}
-			b.WriteString(`]}`)
-			return b.String()
+	body := func(size int) func(client int) (func(first int64) []byte, error) {
+		return func(client int) (func(first int64) []byte, error) {
+			return func(first int64) []byte {
+				return alertBody(client, int(first-workload.First), size, addrs)
+			}, nil
 		}
 	}
 	// The phases run in the order none, ten, ten, none, each on a fresh
@@ -89,24 +76,13 @@ func benchAlerts(ctx context.Context, out io.Writer, c benchConfig) error {
 		var evaluated, caught, raised int64
 		var catchUp time.Duration
 		r, err := withServerOpts(ctx, dir, serverOpts{enrich: enrich}, func(s *benchServer) (result, error) {
-			for i, br := range benchRules[:rules] {
-				def := vigil.AlertRule{Workspace: defaultWS, Name: fmt.Sprintf("bench %d", i), Type: br.typ,
-					Conditions: json.RawMessage(br.cond), Enabled: true, Throttle: time.Hour}
-				compiled, err := alert.Compile(def)
-				if err != nil {
-					return result{}, err
-				}
-				def.Conditions, _ = json.Marshal(compiled.Conditions())
-				if _, err := s.db.CreateRule(ctx, def); err != nil {
-					return result{}, err
-				}
+			if err := createBenchRules(ctx, s.db, rules); err != nil {
+				return result{}, err
 			}
-			ev := s.db.AlertEvaluator(sqlite.AlertOptions{})
-			s.db.OnCommit(ev.Committed)
-			evCtx, stop := context.WithCancel(ctx)
-			done := make(chan struct{})
-			go func() { defer close(done); ev.Run(evCtx, time.Second, 0, 0) }()
-			r, err := s.load(ctx, c.batchConc, c.duration, c.batchSize, body(c.batchSize), "/api/v1/events/batch")
+			ev, stop := followAlerts(ctx, s.db)
+			sh := batches(c.batchConc, c.batchSize)
+			sh.body = body(c.batchSize)
+			r, err := runLoad(ctx, s.target(), sh, c.duration, loadOptions{})
 			evaluated, _ = benchEvaluated(ctx, s.db)
 			// Then the catch-up: the evaluator at full speed on an idle
 			// writer, until it reaches the end of the log (at most 30 s).
@@ -119,7 +95,6 @@ func benchAlerts(ctx context.Context, out io.Writer, c benchConfig) error {
 			caught, raised = benchEvaluated(ctx, s.db)
 			caught -= evaluated
 			stop()
-			<-done
 			return r, err
 		})
 		if err != nil {
@@ -148,10 +123,10 @@ func benchEvaluated(ctx context.Context, db *sqlite.DB) (cursor, alerts int64) {
 }
 
 // benchGeoIP times geolocation lookups one by one in a database of
-// 100,000 networks and prints p50 and p99.
-func benchGeoIP(out io.Writer, dir string) error {
+// networks networks and prints p50 and p99.
+func benchGeoIP(out io.Writer, dir string, networks, n int) error {
 	path := filepath.Join(dir, "bench-geo-lookup.mmdb")
-	addrs, err := writeBenchGeo(path, 100_000)
+	addrs, err := writeBenchGeo(path, networks)
 	if err != nil {
 		return err
 	}
@@ -160,7 +135,6 @@ func benchGeoIP(out io.Writer, dir string) error {
 		return err
 	}
 	rng := rand.New(rand.NewPCG(7, 8))
-	const n = 1_000_000
 	parsed := make([]netip.Addr, len(addrs))
 	for i, a := range addrs { // and warm the caches, as a running server's are
 		parsed[i] = netip.MustParseAddr(a)
@@ -179,7 +153,7 @@ func benchGeoIP(out io.Writer, dir string) error {
 		_ = time.Since(t0)
 	}
 	clock := time.Since(t0) / 1000
-	fmt.Fprintf(out, "geolocation lookup, 100,000 networks (IPv4 and IPv6), %d random lookups timed one by one\n", n)
+	fmt.Fprintf(out, "geolocation lookup, %d networks (IPv4 and IPv6), %d random lookups timed one by one\n", networks, n)
 	fmt.Fprintf(out, "  p50 %s, p99 %s, p99.9 %s (each includes a clock reading of ~%s) (target p99 <= 5us)\n",
 		lat[n/2], lat[n*99/100], lat[n*999/1000], clock)
 	return nil
@@ -234,4 +208,53 @@ func writeBenchGeo(path string, n int) ([]string, error) {
 		return nil, err
 	}
 	return addrs, f.Close()
+}
+
+// alertBody is the alerts phase's batch of size events numbered from n:
+// 5,000 staff in sessions of 50 events, at a time inside opening hours,
+// so every rule evaluates fully and rarely fires.
+func alertBody(client, n, size int, addrs []string) []byte {
+	var b strings.Builder
+	b.WriteString(`{"events":[`)
+	for j := range size {
+		if j > 0 {
+			b.WriteByte(',')
+		}
+		n := n + j
+		actor := (client*100_003 + n) % 5000
+		fmt.Fprintf(&b, `{"actor_id":"dr_%d","actor_type":"physician","tenant_id":"clinic_bayview_medical","session_id":"sess_%d_%d",`+
+			`"action":"patient_record.viewed","resource":"patient_record","resource_id":"rec_%d","patient_id":"pt_%d",`+
+			`"purpose_of_use":"TREAT","ip_address":"%s","occurred_at":"2026-03-04T18:00:00Z"}`,
+			actor, actor, n/250_000, n%100000, n%50000, addrs[(actor*13+n/100_000)%len(addrs)])
+	}
+	b.WriteString(`]}`)
+	return []byte(b.String())
+}
+
+// createBenchRules stores the first n of benchRules, enabled.
+func createBenchRules(ctx context.Context, db *sqlite.DB, n int) error {
+	for i, br := range benchRules[:n] {
+		def := vigil.AlertRule{Workspace: defaultWS, Name: fmt.Sprintf("bench %d", i), Type: br.typ,
+			Conditions: json.RawMessage(br.cond), Enabled: true, Throttle: time.Hour}
+		compiled, err := alert.Compile(def)
+		if err != nil {
+			return err
+		}
+		def.Conditions, _ = json.Marshal(compiled.Conditions())
+		if _, err := db.CreateRule(ctx, def); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// followAlerts runs the alert evaluator over db as vigil serve runs it,
+// woken by every commit, until stop is called (which waits for it).
+func followAlerts(ctx context.Context, db *sqlite.DB) (ev *sqlite.AlertEvaluator, stop func()) {
+	ev = db.AlertEvaluator(sqlite.AlertOptions{})
+	db.OnCommit(ev.Committed)
+	evCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); ev.Run(evCtx, time.Second, 0, 0) }()
+	return ev, func() { cancel(); <-done }
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/bench/workload"
 	"github.com/vigilhq/vigil/sqlite"
 )
 
@@ -23,12 +24,11 @@ func benchQueries(ctx context.Context, out io.Writer, c benchConfig, skip map[st
 		start := time.Now()
 		events := make([]vigil.Event, batch)
 		for n := 0; n < c.queryEvents; n += batch {
+			events = events[:min(batch, c.queryEvents-n)]
 			for j := range events {
 				i := n + j
-				events[j] = vigil.Event{ActorID: fmt.Sprintf("dr_%d", i%5000), ActorName: "Dr. Emily Nakamura", ActorType: "physician",
-					Action: "patient_record.viewed", Resource: "patient_record", ResourceID: fmt.Sprintf("rec_%d", i%1_000_000),
-					PatientID: fmt.Sprintf("pt_%d", i%500_000), TenantID: "clinic_bayview_medical", SessionID: fmt.Sprintf("sess_%d", i/20),
-					PurposeOfUse: "TREAT", IPAddress: "203.0.113.42", OccurredAt: queryOccurred(i, c.queryEvents)}
+				events[j] = workload.Event(i%256, s.take(1))
+				events[j].OccurredAt = queryOccurred(i, c.queryEvents)
 			}
 			if _, err := s.db.Append(ctx, defaultWS, events); err != nil {
 				return result{}, err
@@ -38,20 +38,21 @@ func benchQueries(ctx context.Context, out io.Writer, c benchConfig, skip map[st
 		report(out, fmt.Sprintf("store: %d events appended in batches of %d (write path with ledger, no HTTP)", c.queryEvents, batch), load)
 		if !skip["query"] {
 			for _, q := range []struct {
-				name, param string
-				mod         int
+				name  string
+				param func() string
 			}{
-				{"patient_id", "patient_id=pt_%d", 500_000}, {"resource_id", "resource_id=rec_%d", 1_000_000},
+				{"patient_id", func() string { return workload.Event(0, workload.First+rand.Int64N(int64(c.queryEvents))).PatientID }},
+				{"resource_id", func() string { return workload.Event(0, workload.First+rand.Int64N(int64(c.queryEvents))).ResourceID }},
 			} {
-				r, err := s.probe(ctx, c.queryProbes, func(i int) string {
-					return "/api/v1/events?" + fmt.Sprintf(q.param, rand.IntN(min(q.mod, c.queryEvents)))
+				r, err := s.probe(ctx, c.queryProbes, func(int) string {
+					return "/api/v1/events?" + q.name + "=" + q.param()
 				})
 				if err != nil {
 					return r, err
 				}
 				report(out, fmt.Sprintf("GET /api/v1/events?%s over %d events (each read recorded durably first)", q.name, c.queryEvents), r)
 			}
-			cp, err := s.db.Checkpoint(ctx, defaultWS, -1)
+			cp, err := waitBenchCheckpoint(ctx, s, int64(c.queryEvents))
 			if err != nil {
 				return result{}, err
 			}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/bench/workload"
 	vreport "github.com/vigilhq/vigil/report"
 )
 
@@ -20,10 +21,6 @@ var queryEpoch = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 func queryStep(n int) time.Duration { return 365 * 24 * time.Hour / time.Duration(max(n, 1)) }
 
 func queryOccurred(i, n int) time.Time { return queryEpoch.Add(time.Duration(i) * queryStep(n)) }
-
-// resetPeakRSS makes VmHWM start again from the current RSS (Linux), so
-// each phase's peak is its own.
-func resetPeakRSS() { os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
 
 // benchReports measures reports and exports over the query data set of
 // s: report 2 for one patient, report 1 for one day, an export of
@@ -65,7 +62,7 @@ func benchReports(ctx context.Context, out io.Writer, c benchConfig, s *benchSer
 		var total time.Duration
 		const patients = 20
 		for i := range patients {
-			r, size, err := gen(vigil.ReportPatientAccess, fmt.Sprintf(`{"patient_id":"pt_%d"}`, (i*7919)%min(500_000, n)), "csv")
+			r, size, err := gen(vigil.ReportPatientAccess, fmt.Sprintf(`{"patient_id":%q}`, workload.Event(0, workload.First+int64((i*7919)%min(workload.Patients, n))).PatientID), "csv")
 			if err != nil {
 				return err
 			}
@@ -105,7 +102,7 @@ func benchReports(ctx context.Context, out io.Writer, c benchConfig, s *benchSer
 		}
 	}
 	if !skip["reportload"] {
-		base, err := s.loadBatch(ctx, c.batchConc, c.batchSize, c.duration)
+		base, err := runLoad(ctx, s.target(), batches(c.batchConc, c.batchSize), c.duration, loadOptions{})
 		if err != nil {
 			return err
 		}
@@ -132,7 +129,7 @@ func benchReports(ctx context.Context, out io.Writer, c benchConfig, s *benchSer
 				}
 			}
 		})
-		with, err := s.loadBatch(ctx, c.batchConc, c.batchSize, c.duration)
+		with, err := runLoad(ctx, s.target(), batches(c.batchConc, c.batchSize), c.duration, loadOptions{})
 		report(out, fmt.Sprintf("same ingest while %s runs in a loop beside it, paced to %.2f of a core", what, c.reportShare), with)
 		stop()
 		wg.Wait()

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,7 +35,7 @@ type soakSample struct {
 // memory grew after the first minute.
 func runSoak(ctx context.Context, out io.Writer, c benchConfig) error {
 	_, err := withServer(ctx, filepath.Join(c.dir, "soak"), false, func(s *benchServer) (result, error) {
-		peak, err := s.loadSingle(ctx, c.concurrency, c.soak.peakFor)
+		peak, err := runLoad(ctx, s.target(), singles(c.concurrency), c.soak.peakFor, loadOptions{})
 		if err != nil {
 			return result{}, err
 		}
@@ -57,7 +56,7 @@ func runSoak(ctx context.Context, out io.Writer, c benchConfig) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "peak RSS of the whole run: %.0f MB\n", peakRSSMB())
+	fmt.Fprintf(out, "peak RSS of the whole run: %.0f MB\n", maxRSSMB())
 	return nil
 }
 
@@ -72,34 +71,23 @@ func (s *benchServer) soak(ctx context.Context, n int, perSecond float64, cfg so
 		lat     []time.Duration
 		events  atomic.Int64
 		errs    atomic.Int64
-		wg      sync.WaitGroup
-		addr    = strings.TrimPrefix(s.url, "http://")
 		samples []soakSample
 	)
-	for c := range n {
-		wg.Go(func() {
-			cl := newRawClient(addr)
-			defer cl.close()
-			for i := 0; ; i++ {
-				if pace.Wait(ctx) != nil {
-					return
-				}
-				t0 := time.Now()
-				status, err := cl.post("/api/v1/events", s.ingest, []byte(benchEvent(c, i)))
-				if err != nil || status != 201 {
-					if ctx.Err() == nil {
-						errs.Add(1)
-					}
-					continue
-				}
-				d := time.Since(t0)
-				mu.Lock()
-				lat = append(lat, d)
-				mu.Unlock()
-				events.Add(1)
+	loaded := make(chan error, 1)
+	go func() {
+		_, err := runLoad(ctx, s.target(), singles(n), cfg.duration, loadOptions{pace: pace, observe: func(acked bool, d time.Duration) {
+			if !acked {
+				errs.Add(1)
+				return
 			}
-		})
-	}
+			mu.Lock()
+			lat = append(lat, d)
+			mu.Unlock()
+			events.Add(1)
+		}})
+		loaded <- err
+	}()
+	var loadErr error
 	start := time.Now()
 	var last time.Duration // when the previous sample was taken
 	tick := time.NewTicker(cfg.sample)
@@ -109,7 +97,7 @@ func (s *benchServer) soak(ctx context.Context, n int, perSecond float64, cfg so
 		case <-tick.C:
 		case <-ctx.Done():
 			done = true
-			wg.Wait()
+			loadErr = <-loaded
 		}
 		mu.Lock()
 		l := lat
@@ -129,7 +117,7 @@ func (s *benchServer) soak(ctx context.Context, n int, perSecond float64, cfg so
 		}
 		last = x.at
 	}
-	return samples, nil
+	return samples, loadErr
 }
 
 // summariseSoak compares the samples after the first minute (warm-up:

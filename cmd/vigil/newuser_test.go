@@ -277,6 +277,13 @@ func (l *lockedBuilder) WriteString(s string) {
 	l.b.WriteString(s)
 }
 
+// Write makes it an io.Writer, for a server run in-process.
+func (l *lockedBuilder) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
 func (l *lockedBuilder) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()

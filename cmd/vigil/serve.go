@@ -18,6 +18,7 @@ import (
 type serveConfig struct {
 	data, addr, logName, trustedProxies, logLevel string
 	geoipFiles                                    string
+	pprofAddr                                     string
 	tlsCert, tlsKey                               string
 	checkpointInterval, verifyPause               time.Duration
 	batchLimit, queueSize, verifyRate             int
@@ -58,6 +59,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs.DurationVar(&c.timeouts.read, "read-timeout", 30*time.Second, "time a client has to send the whole request")
 	fs.DurationVar(&c.timeouts.write, "write-timeout", 120*time.Second, "time to write the response")
 	fs.DurationVar(&c.timeouts.idle, "idle-timeout", 120*time.Second, "time an idle keep-alive connection is kept")
+	fs.StringVar(&c.pprofAddr, "pprof", "", "serve Go's profiler (net/http/pprof) on this loopback address, e.g. 127.0.0.1:6060, on a listener of its own (default off)")
 	af := registerAlertFlags(fs)
 	fs.IntVar(&c.reportWorkers, "report-workers", 1, "reports and exports generated at once, in the background")
 	fs.Float64Var(&c.reportShare, "report-share", 0.25, "the share of one core each report or export may take, so ingest keeps its pace (1: unpaced)")
@@ -80,6 +82,9 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
+	}
+	if err := checkLoopback(c.pprofAddr); err != nil {
+		return err
 	}
 
 	enrich, err := startGeoIP(ctx, c.geoipFiles, logger)
@@ -137,6 +142,13 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 			}
 			alerts.wake() // the finding is stored: raise its alert now
 		})
+	}
+	if c.pprofAddr != "" {
+		stopPprof, err := startPprof(c.pprofAddr, logger)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
 	}
 	errc := make(chan error, 1)
 	go func() {
