@@ -2,6 +2,7 @@ package vigil
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -15,6 +16,10 @@ const (
 	OutcomeFailure        Outcome = "failure"         // FHIR 8 (serious failure in FHIR's words, the usual "denied")
 	OutcomeSeriousFailure Outcome = "serious_failure" // FHIR 12 (major failure)
 )
+
+// OutcomeMessage refuses any other outcome.
+var OutcomeMessage = "must be one of " + strings.Join([]string{string(OutcomeSuccess), string(OutcomeMinorFailure),
+	string(OutcomeFailure), string(OutcomeSeriousFailure)}, ", ")
 
 // Valid reports whether o is one of the four outcomes.
 func (o Outcome) Valid() bool {

@@ -80,19 +80,28 @@ func LooksLikeKey(s string) bool {
 // HashesEqual compares two key hashes in constant time.
 func HashesEqual(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }
 
-// CreateKey makes a key for a workspace and stores its hash. The secret is
+// TenantEmptyMessage refuses a key's tenant given but empty: read as "no
+// tenant", it would make a key of every tenant out of a request for a
+// restricted one.
+const TenantEmptyMessage = "must not be empty: leave tenant_id out for a key of every tenant"
+
+// CreateKey makes a key for a workspace and stores its hash. tenant "" is
+// a key of every tenant; callers that can tell a tenant given empty from
+// one not given refuse the first with TenantEmptyMessage. The secret is
 // returned once, here, and exists nowhere else. The CLI and the API both
 // create keys through it.
 func CreateKey(ctx context.Context, ks KeyStore, workspace string, role Role, tenant, name string, now time.Time) (APIKey, string, error) {
 	var details []ErrorDetail
 	if !role.Valid() {
-		details = append(details, ErrorDetail{Field: "role", Message: "must be one of ingest, auditor, admin"})
+		details = append(details, ErrorDetail{Field: "role", Message: "must be one of " + string(RoleIngest) + ", " + string(RoleAuditor) + ", " + string(RoleAdmin)})
 	}
-	if len(tenant) > MaxIDLength || !ValidText(tenant) {
-		details = append(details, ErrorDetail{Field: "tenant_id", Message: "must be at most 255 bytes of text"})
+	if tenant != "" && strings.TrimSpace(tenant) == "" {
+		details = append(details, ErrorDetail{Field: "tenant_id", Message: TenantEmptyMessage})
+	} else if msg := CheckString(tenant, Identifier, MaxIDLength); msg != "" {
+		details = append(details, ErrorDetail{Field: "tenant_id", Message: msg})
 	}
-	if len(name) > MaxTextLength || !ValidText(name) {
-		details = append(details, ErrorDetail{Field: "name", Message: "must be at most 1024 bytes of text"})
+	if msg := CheckString(name, Line, MaxTextLength); msg != "" {
+		details = append(details, ErrorDetail{Field: "name", Message: msg})
 	}
 	if len(details) > 0 {
 		return APIKey{}, "", Invalid(details...)

@@ -169,17 +169,15 @@ func (f *fields) strings(name string, required bool) ([]string, bool) {
 
 // id checks a string that names something stored (actor, patient, country).
 func (f *fields) id(field, s string) bool {
-	switch {
-	case strings.TrimSpace(s) == "":
+	if strings.TrimSpace(s) == "" {
 		f.add(field, "must not be empty")
-	case len(s) > vigil.MaxIDLength:
-		f.add(field, "must be at most "+strconv.Itoa(vigil.MaxIDLength)+" bytes")
-	case !vigil.ValidText(s):
-		f.add(field, "must be valid UTF-8 without NUL bytes")
-	default:
-		return true
+		return false
 	}
-	return false
+	if msg := vigil.CheckString(s, vigil.Identifier, vigil.MaxIDLength); msg != "" {
+		f.add(field, msg)
+		return false
+	}
+	return true
 }
 
 // pattern decodes an action pattern; absent means every action.

@@ -30,13 +30,10 @@ func Compile(def vigil.AlertRule) (*Rule, error) {
 	var details []vigil.ErrorDetail
 	add := func(field, msg string) { details = append(details, vigil.ErrorDetail{Field: field, Message: msg}) }
 
-	switch {
-	case strings.TrimSpace(def.Name) == "":
+	if strings.TrimSpace(def.Name) == "" {
 		add("name", "is required")
-	case len(def.Name) > vigil.MaxIDLength:
-		add("name", "must be at most "+strconv.Itoa(vigil.MaxIDLength)+" bytes")
-	case !vigil.ValidText(def.Name) || strings.ContainsAny(def.Name, "\r\n"):
-		add("name", "must be one line of valid UTF-8 without NUL bytes") // it becomes an email subject
+	} else if msg := vigil.CheckString(def.Name, vigil.Line, vigil.MaxIDLength); msg != "" {
+		add("name", msg) // one line: it becomes an email subject
 	}
 	cond, err := ParseConditions(def.Type, def.Conditions)
 	if err != nil {
@@ -45,18 +42,19 @@ func Compile(def vigil.AlertRule) (*Rule, error) {
 	seen := map[string]bool{}
 	for i, ch := range def.Channels {
 		field := "channels[" + strconv.Itoa(i) + "]"
+		msg := vigil.CheckString(ch, vigil.Identifier, vigil.MaxIDLength)
 		switch {
 		case strings.TrimSpace(ch) == "":
 			add(field, "must not be empty")
-		case len(ch) > vigil.MaxIDLength || !vigil.ValidText(ch):
-			add(field, "must be a channel name")
+		case msg != "":
+			add(field, msg)
 		case seen[ch]:
 			add(field, "repeats channel "+ch)
 		}
 		seen[ch] = true
 	}
 	if def.Throttle < 0 || def.Throttle > MaxThrottle {
-		add("throttle", "must be between 0 and 744h")
+		add("throttle", "must be between 0 and "+Duration(MaxThrottle).String())
 	}
 	if len(details) > 0 {
 		return nil, vigil.Invalid(details...)

@@ -171,9 +171,9 @@ type ErrorDetail struct {
 
 // KeyInput is the body of POST /api/v1/keys.
 type KeyInput struct {
-	Role     string `json:"role"`
-	TenantID string `json:"tenant_id,omitempty"`
-	Name     string `json:"name,omitempty"`
+	Role     string  `json:"role"`
+	TenantID *string `json:"tenant_id,omitempty"` // absent or null: every tenant; "" is refused
+	Name     string  `json:"name,omitempty"`
 }
 
 // Key describes an API key. Secret is present only in the answer that

@@ -3,9 +3,7 @@ package client
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/vigilhq/vigil/api"
@@ -110,43 +108,6 @@ func (e Event) prepare(now time.Time) (api.EventInput, error) {
 		return api.EventInput{}, err
 	}
 	return e.wire()
-}
-
-// validate repeats the server's cheap checks, so that an event the server
-// would refuse fails at Track instead of sitting in the spool until the
-// sender sets it aside. The server stays the authority: what passes here
-// may still be refused there (an invalid IP address, say).
-func (e Event) validate() error {
-	var ds []api.ErrorDetail
-	check := func(field, s string, required bool, max int) {
-		switch {
-		case required && strings.TrimSpace(s) == "":
-			ds = append(ds, api.ErrorDetail{Field: field, Message: "is required"})
-		case len(s) > max:
-			ds = append(ds, api.ErrorDetail{Field: field, Message: fmt.Sprintf("must be at most %d bytes", max)})
-		case !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0:
-			ds = append(ds, api.ErrorDetail{Field: field, Message: "must be valid UTF-8 without NUL bytes"})
-		}
-	}
-	const id, text = 255, 1024 // the server's MaxIDLength and MaxTextLength
-	check("actor_id", e.ActorID, true, id)
-	check("action", e.Action, true, id)
-	check("idempotency_key", e.IdempotencyKey, false, id)
-	check("tenant_id", e.TenantID, false, id)
-	check("patient_id", e.PatientID, false, id)
-	check("actor_name", e.ActorName, false, text)
-	check("user_agent", e.UserAgent, false, text)
-	for i, t := range e.Targets {
-		check(fmt.Sprintf("targets[%d].type", i), t.Type, true, id)
-		check(fmt.Sprintf("targets[%d].id", i), t.ID, true, id)
-	}
-	if !e.Outcome.valid() {
-		ds = append(ds, api.ErrorDetail{Field: "outcome", Message: "must be one of success, minor_failure, failure, serious_failure"})
-	}
-	if len(ds) == 0 {
-		return nil
-	}
-	return &Error{Code: "validation_failed", Message: "the event is invalid (checked by the client; not sent)", Details: ds}
 }
 
 // wire converts to the API's input shape.

@@ -83,10 +83,17 @@ func (w *walker) value(v any, t reflect.Type, path string) {
 			w.bad(path, "must be a string")
 		case strings.TrimSpace(s) == "":
 			w.bad(path, "must not be empty (FHIR has no empty strings)")
-		case len(s) > maxString && !strings.HasSuffix(path, ".div"):
-			w.bad(path, "must be at most "+strconv.Itoa(maxString)+" bytes")
-		case !vigil.ValidText(s):
-			w.bad(path, "must be valid UTF-8 without NUL characters")
+		default:
+			// Every FHIR string is text: R4 allows tabs and line breaks
+			// and no other control characters. Those that become Vigil
+			// identifiers are held to more by vigil.Prepare.
+			limit := maxString
+			if strings.HasSuffix(path, ".div") {
+				limit = len(s) // the narrative: bounded by the resource's limit
+			}
+			if msg := vigil.CheckString(s, vigil.Text, limit); msg != "" {
+				w.bad(path, msg)
+			}
 		}
 	case reflect.Bool:
 		if _, ok := v.(bool); !ok {

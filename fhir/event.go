@@ -3,7 +3,9 @@ package fhir
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,10 +34,50 @@ func ParseAuditEvent(body []byte) (AuditEvent, error) {
 // ToEvent maps an AuditEvent (validated again here) onto a Vigil event:
 // the columns Vigil searches, alerts and reports on, and the resource
 // itself under metadata.fhir. Client ids and the server's meta elements
-// are dropped: the store assigns them.
+// are dropped: the store assigns them. The event is checked, like every
+// event, by vigil.Prepare on the write path; ElementPaths names what it
+// refuses by the elements the client sent.
 func ToEvent(a AuditEvent) (vigil.Event, error) {
+	e, _, err := mapEvent(a)
+	return e, err
+}
+
+// ElementPaths renames the details of err, vigil.Prepare's refusal of the
+// event ToEvent made of a, to the elements of a each field came from
+// ("actor_id" to "AuditEvent.agent[0].who"). Fields of no element are
+// left as they are.
+func ElementPaths(a AuditEvent, err error) error {
+	ds := vigil.ErrorDetails(err)
+	if len(ds) == 0 {
+		return err
+	}
+	_, paths, merr := mapEvent(a)
+	if merr != nil {
+		return err
+	}
+	out := make([]vigil.ErrorDetail, 0, len(ds))
+	for _, d := range ds {
+		if p, ok := paths[d.Field]; ok {
+			d.Field = p
+		}
+		// One element may fill two fields (a patient entity that is
+		// also the resource): name its problem once.
+		if !slices.ContainsFunc(out, func(o vigil.ErrorDetail) bool { return o.Field == d.Field && o.Message == d.Message }) {
+			out = append(out, d)
+		}
+	}
+	var ve *vigil.Error
+	if errors.As(err, &ve) && ve.Code != vigil.EINVALID {
+		return &vigil.Error{Code: ve.Code, Message: ve.Message, Details: out, Err: ve.Err}
+	}
+	return vigil.Invalid(out...)
+}
+
+// mapEvent is ToEvent, also returning for each event field it filled the
+// element path it came from.
+func mapEvent(a AuditEvent) (vigil.Event, map[string]string, error) {
 	if ds := a.validate(); len(ds) > 0 {
-		return vigil.Event{}, vigil.Invalid(ds...)
+		return vigil.Event{}, nil, vigil.Invalid(ds...)
 	}
 	a.ID = ""
 	if a.Meta != nil {
@@ -47,58 +89,52 @@ func ToEvent(a AuditEvent) (vigil.Event, error) {
 		}
 	}
 	var e vigil.Event
-	var ds []vigil.ErrorDetail
-	check := func(path, v string, max int) string {
-		if len(v) > max {
-			ds = append(ds, vigil.ErrorDetail{Field: path, Message: "must be at most " + itoaN(max) + " bytes: Vigil keeps it in a column of that size"})
-		}
-		return v
-	}
+	paths := map[string]string{"occurred_at": "AuditEvent.recorded", "outcome": "AuditEvent.outcome", "metadata": "AuditEvent"}
 	req := requestor(a.Agent)
 	g := a.Agent[req]
 	gp := "AuditEvent.agent[" + itoaN(req) + "]"
-	e.ActorID = check(gp+".who", agentID(g), vigil.MaxIDLength)
+	e.ActorID, paths["actor_id"] = agentID(g), gp+".who"
 	if e.ActorID == "" {
-		ds = append(ds, vigil.ErrorDetail{Field: gp, Message: "the requesting agent needs who (identifier, reference or display), altId or name"})
+		return e, nil, vigil.Invalid(vigil.ErrorDetail{Field: gp, Message: "the requesting agent needs who (identifier, reference or display), altId or name"})
 	}
 	if g.Who != nil {
 		if typ, _, ok := relativeRef(g.Who.Reference); ok {
-			e.ActorType = typ
+			e.ActorType, paths["actor_type"] = typ, gp+".who"
 		}
 	}
-	e.ActorName = g.Name
+	e.ActorName, paths["actor_name"] = g.Name, gp+".name"
 	if e.ActorName == "" && g.Who != nil && g.Who.Display != e.ActorID {
-		e.ActorName = g.Who.Display
+		e.ActorName, paths["actor_name"] = g.Who.Display, gp+".who.display"
 	}
 	if a.Action != "" {
-		e.Action = actionCodes[a.Action]
+		e.Action, paths["action"] = actionCodes[a.Action], "AuditEvent.action"
 	} else {
-		e.Action = check("AuditEvent.type.code", a.Type.Code, vigil.MaxIDLength)
+		e.Action, paths["action"] = a.Type.Code, "AuditEvent.type.code"
 	}
 	// A view of a Vigil event carries Vigil's own action and actor type
 	// in codings of its own; reading it back restores them.
 	for i, c := range a.Subtype {
 		if c.System == SystemVigilAction && c.Code != "" {
-			e.Action = check("AuditEvent.subtype["+itoaN(i)+"].code", c.Code, vigil.MaxIDLength)
+			e.Action, paths["action"] = c.Code, "AuditEvent.subtype["+itoaN(i)+"].code"
 			break
 		}
 	}
-	for _, r := range g.Role {
+	for i, r := range g.Role {
 		for _, c := range r.Coding {
 			if c.System == SystemVigilActorType && c.Code != "" && e.ActorType == "" {
-				e.ActorType = check(gp+".role", c.Code, vigil.MaxIDLength)
+				e.ActorType, paths["actor_type"] = c.Code, gp+".role["+itoaN(i)+"]"
 			}
 		}
 	}
-	e.ActionCategory = check("AuditEvent.type.code", a.Type.Code, vigil.MaxIDLength)
+	e.ActionCategory, paths["action_category"] = a.Type.Code, "AuditEvent.type.code"
 	e.Outcome = outcomeCodes[a.Outcome]
-	if t, ok := ParseInstant(a.Recorded); ok {
-		e.OccurredAt = t
+	if sp, err := vigil.ParseTime(a.Recorded, vigil.TimeInstant); err == nil {
+		e.OccurredAt = sp.Start
 	}
 	patient := -1
 	for i, en := range a.Entity {
 		if id := patientOf(en); id != "" {
-			e.PatientID = check("AuditEvent.entity["+itoaN(i)+"].what", id, vigil.MaxIDLength)
+			e.PatientID, paths["patient_id"] = id, "AuditEvent.entity["+itoaN(i)+"].what"
 			patient = i
 			break
 		}
@@ -107,7 +143,7 @@ func ToEvent(a AuditEvent) (vigil.Event, error) {
 		for i, ag := range a.Agent {
 			if ag.Who != nil {
 				if typ, id, ok := relativeRef(ag.Who.Reference); ok && typ == "Patient" {
-					e.PatientID = check("AuditEvent.agent["+itoaN(i)+"].who", id, vigil.MaxIDLength)
+					e.PatientID, paths["patient_id"] = id, "AuditEvent.agent["+itoaN(i)+"].who"
 					break
 				}
 			}
@@ -125,37 +161,45 @@ func ToEvent(a AuditEvent) (vigil.Event, error) {
 	}
 	for i, en := range a.Entity {
 		typ, id := entityRef(en)
-		p := "AuditEvent.entity[" + itoaN(i) + "].what"
+		p := "AuditEvent.entity[" + itoaN(i) + "]"
 		if i == main {
-			e.Resource = check(p, typ, vigil.MaxIDLength)
-			e.ResourceID = check(p, id, vigil.MaxIDLength)
-			e.ResourceName = check("AuditEvent.entity["+itoaN(i)+"].name", en.Name, vigil.MaxTextLength)
+			e.Resource, e.ResourceID, e.ResourceName = typ, id, en.Name
+			paths["resource"], paths["resource_id"], paths["resource_name"] = p+".what", p+".what", p+".name"
 			continue
 		}
 		if i != patient && typ != "" && id != "" {
-			e.Targets = append(e.Targets, vigil.Target{Type: check(p, typ, vigil.MaxIDLength), ID: check(p, id, vigil.MaxIDLength), Name: en.Name})
+			t := "targets[" + itoaN(len(e.Targets)) + "]."
+			paths[t+"type"], paths[t+"id"], paths[t+"name"] = p+".what", p+".what", p+".name"
+			e.Targets = append(e.Targets, vigil.Target{Type: typ, ID: id, Name: en.Name})
 		}
 	}
-	e.IPAddress = ipOf(a.Agent, req)
-	e.PurposeOfUse = check("AuditEvent.purposeOfEvent", purposeOf(a, g), vigil.MaxIDLength)
-	if a.Source != nil && a.Source.Observer != nil {
-		e.Source = check("AuditEvent.source.observer", refText(a.Source.Observer), vigil.MaxTextLength)
+	if ip, i := ipOf(a.Agent, req); ip != "" {
+		e.IPAddress, paths["ip_address"] = ip, "AuditEvent.agent["+itoaN(i)+"].network.address"
 	}
-	if len(ds) > 0 {
-		return e, vigil.Invalid(ds...)
+	e.PurposeOfUse, paths["purpose_of_use"] = purposeOf(a, g), "AuditEvent.purposeOfEvent"
+	if len(a.PurposeOfEvent) == 0 {
+		paths["purpose_of_use"] = gp + ".purposeOfUse"
+	}
+	if a.Source != nil && a.Source.Observer != nil {
+		e.Source, paths["source"] = refText(a.Source.Observer), "AuditEvent.source.observer"
 	}
 	res, err := json.Marshal(a)
 	if err != nil {
-		return e, vigil.Errorf(vigil.EINVALID, "the AuditEvent cannot be encoded: %v", err)
+		return e, nil, vigil.Errorf(vigil.EINVALID, "the AuditEvent cannot be encoded: %v", err)
 	}
-	if len(res) > vigil.MaxMetadataBytes-16 {
+	if len(res) > maxResourceBytes {
 		// It is kept in the event's metadata, which has this limit.
-		return e, &vigil.Error{Code: vigil.ETOOLARGE, Message: "the AuditEvent must encode to at most 65520 bytes",
-			Details: []vigil.ErrorDetail{{Field: "AuditEvent", Message: "must encode to at most 65520 bytes"}}}
+		msg := "must encode to at most " + strconv.Itoa(maxResourceBytes) + " bytes"
+		return e, nil, &vigil.Error{Code: vigil.ETOOLARGE, Message: "the AuditEvent " + msg,
+			Details: []vigil.ErrorDetail{{Field: "AuditEvent", Message: msg}}}
 	}
 	e.Metadata, _ = json.Marshal(map[string]json.RawMessage{MetadataKey: res})
-	return e, nil
+	return e, paths, nil
 }
+
+// maxResourceBytes bounds a resource kept whole in an event's metadata:
+// the metadata limit less the envelope {"fhir":...}.
+const maxResourceBytes = vigil.MaxMetadataBytes - 16
 
 // Stored returns the AuditEvent an event was received as, if it was.
 func Stored(e vigil.Event) (AuditEvent, bool) {
@@ -292,8 +336,8 @@ func entityRef(en Entity) (typ, id string) {
 }
 
 // ipOf is the first agent network address that is an IP address, the
-// requestor's first.
-func ipOf(agents []Agent, req int) string {
+// requestor's first, and the index of its agent.
+func ipOf(agents []Agent, req int) (string, int) {
 	order := append([]int{req}, make([]int, 0, len(agents))...)
 	for i := range agents {
 		if i != req {
@@ -303,11 +347,11 @@ func ipOf(agents []Agent, req int) string {
 	for _, i := range order {
 		if n := agents[i].Network; n != nil {
 			if addr, err := netip.ParseAddr(n.Address); err == nil {
-				return addr.Unmap().String()
+				return addr.Unmap().String(), i
 			}
 		}
 	}
-	return ""
+	return "", -1
 }
 
 func purposeOf(a AuditEvent, g Agent) string {

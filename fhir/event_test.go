@@ -1,13 +1,16 @@
 package fhir_test
 
 import (
+	"encoding/json"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/fhir"
+	"github.com/vigilhq/vigil/ledger"
 )
 
 // TestSpecExamplesRoundTrip: the R4 and BALP examples are accepted, mapped
@@ -141,19 +144,34 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
-// TestOversizedColumns: an element longer than the column it maps to is
-// refused by its path, not cut.
+// TestOversizedColumns: an element longer than the column it maps to, or
+// holding what the column's kind refuses, is refused by vigil.Prepare
+// with the message every route gives, and named by its path, not cut.
 func TestOversizedColumns(t *testing.T) {
-	long := strings.Repeat("a", 300)
-	body := `{"resourceType":"AuditEvent","type":{"code":"x"},"recorded":"2024-01-01T00:00:00Z",
-		"agent":[{"requestor":true,"who":{"identifier":{"value":"` + long + `"}}}],"source":{"observer":{"display":"x"}}}`
-	a, err := fhir.ParseAuditEvent([]byte(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = fhir.ToEvent(a)
-	if vigil.ErrorCode(err) != vigil.EINVALID || vigil.ErrorDetails(err)[0].Field != "AuditEvent.agent[0].who" {
-		t.Fatalf("got %v %+v", err, vigil.ErrorDetails(err))
+	long := strings.Repeat("a", vigil.MaxIDLength+1)
+	for _, c := range []struct{ who, entity, want, msg string }{
+		{long, "Patient/p", "AuditEvent.agent[0].who", "must be at most " + strconv.Itoa(vigil.MaxIDLength) + " bytes"},
+		{"dr\u200ba", "Patient/p", "AuditEvent.agent[0].who", "must not contain an invisible format character (U+200B at byte 2)"},
+		{"dr", "Patient/" + long, "AuditEvent.entity[0].what", "must be at most " + strconv.Itoa(vigil.MaxIDLength) + " bytes"},
+		{"dr", "Observation/o\u202e", "AuditEvent.entity[0].what", "must not contain an invisible format character (U+202E at byte 1)"},
+	} {
+		body, _ := json.Marshal(map[string]any{"resourceType": "AuditEvent", "type": map[string]any{"code": "x"}, "recorded": "2024-01-01T00:00:00Z",
+			"agent":  []any{map[string]any{"requestor": true, "who": map[string]any{"identifier": map[string]any{"value": c.who}}}},
+			"source": map[string]any{"observer": map[string]any{"display": "x"}},
+			"entity": []any{map[string]any{"what": map[string]any{"reference": c.entity}}}})
+		a, err := fhir.ParseAuditEvent(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := fhir.ToEvent(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = vigil.Prepare(e, ledger.Canonicalize)
+		ds := vigil.ErrorDetails(fhir.ElementPaths(a, err))
+		if vigil.ErrorCode(err) != vigil.EINVALID || len(ds) != 1 || ds[0].Field != c.want || ds[0].Message != c.msg {
+			t.Errorf("%s %s: got %v %+v, want %s: %s", c.who, c.entity, err, ds, c.want, c.msg)
+		}
 	}
 }
 

@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"net/url"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/fhir"
+	"github.com/vigilhq/vigil/ledger"
 )
 
 // FuzzFHIRAuditEvent: whatever the body, parsing answers an accepted
@@ -37,8 +39,22 @@ func FuzzFHIRAuditEvent(f *testing.F) {
 			}
 			return
 		}
-		if err := e.Validate(); err != nil {
-			t.Fatalf("mapped event does not validate: %v %+v", err, vigil.ErrorDetails(err))
+		prepared, err := vigil.Prepare(e, ledger.Canonicalize)
+		if err != nil {
+			// Refused by the one preparation: every problem must then be
+			// named by the element it came from.
+			if vigil.ErrorCode(err) != vigil.EINVALID {
+				t.Fatalf("preparing failed with %v", err)
+			}
+			for _, d := range vigil.ErrorDetails(fhir.ElementPaths(a, err)) {
+				if !strings.HasPrefix(d.Field, "AuditEvent") {
+					t.Fatalf("a refusal names %q, not an element: %+v", d.Field, d)
+				}
+			}
+			return
+		}
+		if prepared.OccurredAt.IsZero() || !prepared.OccurredAt.Equal(e.OccurredAt) {
+			t.Fatalf("recorded %q became %v", a.Recorded, prepared.OccurredAt)
 		}
 		stored := e
 		stored.ID = "id"

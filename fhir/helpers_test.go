@@ -38,21 +38,12 @@ func fixtures(t testing.TB, pattern string) []string {
 // matters here: canonical metadata, an id and times.
 func store(t testing.TB, e vigil.Event) vigil.Event {
 	t.Helper()
-	if len(e.Metadata) > 0 {
-		c, err := ledger.Canonicalize(e.Metadata)
-		if err != nil {
-			t.Fatalf("metadata is not canonicalisable: %v", err)
-		}
-		e.Metadata = c
-	}
-	if err := e.Validate(); err != nil {
-		t.Fatalf("mapped event does not validate: %v", err)
+	e, err := vigil.Prepare(e, ledger.Canonicalize)
+	if err != nil {
+		t.Fatalf("mapped event does not validate: %v %+v", err, vigil.ErrorDetails(err))
 	}
 	e.ID = "0193a6f0-0000-7000-8000-000000000001"
 	e.CreatedAt = time.Date(2026, 11, 23, 10, 0, 0, 123, time.UTC)
-	if e.Outcome == "" {
-		e.Outcome = vigil.OutcomeSuccess
-	}
 	return e
 }
 

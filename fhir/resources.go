@@ -3,6 +3,7 @@ package fhir
 import (
 	"encoding/json"
 	"sort"
+	"strconv"
 
 	"github.com/vigilhq/vigil"
 )
@@ -160,7 +161,8 @@ func Capabilities() CapabilityStatement {
 		p := CapabilityParam{Name: name, Type: KindName(name), Definition: "http://hl7.org/fhir/SearchParameter/AuditEvent-" + name}
 		switch name {
 		case "date":
-			p.Documentation = "Prefixes eq, ge, gt, le, lt; repeat to AND. Sorting and date filters use AuditEvent.recorded."
+			p.Documentation = "Prefixes eq, ge, gt, le, lt; repeat to AND. Sorting and date filters use AuditEvent.recorded. Dates lie in the years " +
+				strconv.Itoa(vigil.MinYear) + " to " + strconv.Itoa(vigil.MaxYear) + "."
 		case "agent-name", "entity-name":
 			p.Documentation = "Case-insensitive prefix match. Modifiers are not supported."
 		case "agent", "source":
@@ -169,7 +171,7 @@ func Capabilities() CapabilityStatement {
 		params = append(params, p)
 	}
 	params = append(params,
-		CapabilityParam{Name: "_count", Type: "number", Documentation: "0 to 100, default 25."},
+		CapabilityParam{Name: "_count", Type: "number", Documentation: "0 to " + strconv.Itoa(MaxCount) + ", default " + strconv.Itoa(DefaultCount) + "."},
 		CapabilityParam{Name: "_sort", Type: "special", Documentation: "date or -date (default)."},
 		CapabilityParam{Name: "_total", Type: "special", Documentation: "none, estimate or accurate; totals are always accurate."},
 	)

@@ -72,9 +72,13 @@ func ParseSearch(values url.Values, strict bool) (Search, error) {
 	for _, full := range names {
 		vs := values[full]
 		name, modifier, _ := strings.Cut(full, ":")
+		text := vigil.Identifier // codes, references, dates and result parameters
+		if SearchParams[name] == kindString {
+			text = vigil.Line // names: one line of text
+		}
 		for _, v := range vs {
-			if len(v) > vigil.MaxTextLength || !vigil.ValidText(v) {
-				bad(full, "must be valid UTF-8 without NUL, at most 1024 bytes")
+			if msg := vigil.CheckString(v, text, vigil.MaxTextLength); msg != "" {
+				bad(full, msg)
 			}
 		}
 		if resultParams[name] {
@@ -267,10 +271,11 @@ func (s *Search) date(v string) string {
 	if strings.Contains(v, ",") {
 		return "takes one date; repeat the parameter to combine ranges"
 	}
-	start, end, ok := dateRange(v)
-	if !ok {
-		return "must be a FHIR date or dateTime such as 2024-06-15 or 2024-06-15T08:30:00Z, after an optional prefix"
+	sp, err := vigil.ParseTime(v, vigil.TimeFHIRSearch)
+	if err != nil {
+		return err.Error()
 	}
+	start, end := sp.Start, sp.End
 	from := func(t time.Time) {
 		if s.Query.From.IsZero() || t.After(s.Query.From) {
 			s.Query.From = t
@@ -297,44 +302,6 @@ func (s *Search) date(v string) string {
 	return ""
 }
 
-// dateRange is the half-open range [start, end) a FHIR date of some
-// precision covers: a year, month, day, minute, second or instant.
-func dateRange(v string) (start, end time.Time, ok bool) {
-	type layout struct {
-		layout string
-		step   func(time.Time) time.Time
-	}
-	var ls []layout
-	switch {
-	case len(v) == 4:
-		ls = []layout{{"2006", func(t time.Time) time.Time { return t.AddDate(1, 0, 0) }}}
-	case len(v) == 7:
-		ls = []layout{{"2006-01", func(t time.Time) time.Time { return t.AddDate(0, 1, 0) }}}
-	case len(v) == 10:
-		ls = []layout{{"2006-01-02", func(t time.Time) time.Time { return t.AddDate(0, 0, 1) }}}
-	default:
-		minute := func(t time.Time) time.Time { return t.Add(time.Minute) }
-		second := func(t time.Time) time.Time { return t.Add(time.Second) }
-		ls = []layout{
-			{"2006-01-02T15:04Z07:00", minute}, {"2006-01-02T15:04", minute},
-			{"2006-01-02T15:04:05Z07:00", second}, {"2006-01-02T15:04:05", second},
-		}
-	}
-	for _, l := range ls {
-		if t, err := time.Parse(l.layout, v); err == nil {
-			return t.UTC(), l.step(t).UTC(), true
-		}
-	}
-	// Fractional seconds: the instant itself, to the nanosecond.
-	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-		return t.UTC(), t.Add(time.Nanosecond).UTC(), true
-	}
-	if t, err := time.Parse("2006-01-02T15:04:05.999999999", v); err == nil {
-		return t, t.Add(time.Nanosecond), true
-	}
-	return start, end, false
-}
-
 // Cursors carry the position of the last entry of a page in date order.
 const cursorPrefix = "f1."
 
@@ -356,11 +323,4 @@ func DecodeCursor(s string) (vigil.Position, bool) {
 		return vigil.Position{}, false
 	}
 	return vigil.Position{Occurred: o, Sequence: n}, true
-}
-
-// ValidDate reports whether v is a date a date search parameter accepts
-// (without prefix).
-func ValidDate(v string) bool {
-	_, _, ok := dateRange(v)
-	return ok
 }

@@ -1,6 +1,7 @@
 package fhir
 
 import (
+	"errors"
 	"net/netip"
 	"strings"
 
@@ -96,13 +97,49 @@ func ParseSimple(body []byte) (AuditEvent, error) {
 	}
 	a := s.toFHIR()
 	if ds := a.validate(); len(ds) > 0 {
-		// Report in the simplified shape's own paths.
-		for i := range ds {
-			ds[i].Field = strings.TrimPrefix(ds[i].Field, "AuditEvent.")
-		}
-		return a, vigil.Invalid(ds...)
+		return a, SimplePaths(vigil.Invalid(ds...))
 	}
 	return a, nil
+}
+
+// SimplePaths renames the details of err from the paths of the R4
+// AuditEvent a simplified one was turned into to the simplified shape's
+// own ("AuditEvent.agent[0].network.address" to "agent[0].networkAddress").
+func SimplePaths(err error) error {
+	ds := vigil.ErrorDetails(err)
+	if len(ds) == 0 {
+		return err
+	}
+	out := make([]vigil.ErrorDetail, len(ds))
+	for i, d := range ds {
+		d.Field = simplePath(d.Field)
+		out[i] = d
+	}
+	var ve *vigil.Error
+	if errors.As(err, &ve) && ve.Code != vigil.EINVALID {
+		return &vigil.Error{Code: ve.Code, Message: ve.Message, Details: out, Err: ve.Err}
+	}
+	return vigil.Invalid(out...)
+}
+
+// simplePath is the simplified shape's name of an R4 element path.
+func simplePath(p string) string {
+	p = strings.TrimPrefix(p, "AuditEvent.")
+	switch {
+	case p == "type.code":
+		return "type"
+	case strings.HasPrefix(p, "subtype["):
+		return strings.TrimSuffix(p, ".code")
+	case strings.HasPrefix(p, "purposeOfEvent"):
+		return "purposeOfEvent"
+	case strings.HasPrefix(p, "agent[") && strings.HasSuffix(p, ".network.address"):
+		return strings.TrimSuffix(p, ".network.address") + ".networkAddress"
+	case strings.HasPrefix(p, "agent[") && strings.Contains(p, ".who."):
+		return p[:strings.Index(p, ".who.")+len(".who")]
+	case strings.HasPrefix(p, "agent[") && strings.Contains(p, ".role["):
+		return p[:strings.Index(p, ".role[")+len(".role")]
+	}
+	return p
 }
 
 func (s SimpleAuditEvent) toFHIR() AuditEvent {

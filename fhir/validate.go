@@ -1,30 +1,10 @@
 package fhir
 
 import (
-	"regexp"
 	"strconv"
-	"time"
 
 	"github.com/vigilhq/vigil"
 )
-
-// instantRE is FHIR R4's instant: seconds and a zone are required.
-var instantRE = regexp.MustCompile(`^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|[+-]((0[0-9]|1[0-3]):[0-5][0-9]|14:00))$`)
-
-// dateTimeRE is FHIR R4's dateTime: a year, month, day, or a time with a zone.
-var dateTimeRE = regexp.MustCompile(`^[0-9]{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01])(T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|[+-]((0[0-9]|1[0-3]):[0-5][0-9]|14:00)))?)?)?$`)
-
-// ParseInstant reads a FHIR instant as a UTC time.
-func ParseInstant(s string) (time.Time, bool) {
-	if !instantRE.MatchString(s) {
-		return time.Time{}, false
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil || t.Year() < 1970 || t.Year() > 9999 {
-		return time.Time{}, false
-	}
-	return t.UTC(), true
-}
 
 var (
 	actionCodes  = map[string]string{"C": "create", "R": "read", "U": "update", "D": "delete", "E": "execute"}
@@ -52,16 +32,19 @@ func (a *AuditEvent) validate() []vigil.ErrorDetail {
 	}
 	if a.Recorded == "" {
 		bad("AuditEvent.recorded", "is required")
-	} else if _, ok := ParseInstant(a.Recorded); !ok {
-		bad("AuditEvent.recorded", "must be a FHIR instant with seconds and a time zone, such as 2024-06-15T08:30:00Z")
+	} else if _, err := vigil.ParseTime(a.Recorded, vigil.TimeInstant); err != nil {
+		bad("AuditEvent.recorded", err.Error())
 	}
 	if a.Outcome != "" && outcomeCodes[a.Outcome] == "" {
 		bad("AuditEvent.outcome", "must be one of 0, 4, 8, 12")
 	}
 	if a.Period != nil {
-		for name, v := range map[string]string{"start": a.Period.Start, "end": a.Period.End} {
-			if v != "" && !dateTimeRE.MatchString(v) {
-				bad("AuditEvent.period."+name, "must be a FHIR dateTime")
+		for _, p := range [...]struct{ name, v string }{{"start", a.Period.Start}, {"end", a.Period.End}} {
+			if p.v == "" {
+				continue
+			}
+			if _, err := vigil.ParseTime(p.v, vigil.TimeFHIRDateTime); err != nil {
+				bad("AuditEvent.period."+p.name, err.Error())
 			}
 		}
 	}

@@ -53,7 +53,7 @@ func toAPIRule(r vigil.AlertRule) api.AlertRule {
 // ruleFromBody decodes and compiles a rule definition; every problem is
 // one 422 naming its field.
 func (s *Server) ruleFromBody(r *http.Request, k vigil.APIKey) (vigil.AlertRule, error) {
-	body, err := readBody(r, alert.MaxConditionsBytes+64<<10)
+	body, err := readBody(r, alert.MaxConditionsBytes+vigil.MaxRequestBytes)
 	if err != nil {
 		return vigil.AlertRule{}, err
 	}

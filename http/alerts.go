@@ -173,8 +173,10 @@ func (s *Server) patchAlert(w http.ResponseWriter, r *http.Request, k vigil.APIK
 	case in.Status != nil && !validStatus(*in.Status):
 		details = append(details, vigil.ErrorDetail{Field: "status", Message: "must be one of " + strings.Join(alertStatuses, ", ")})
 	}
-	if in.Notes != nil && (len(*in.Notes) > MaxAlertNotes || !vigil.ValidText(*in.Notes)) {
-		details = append(details, vigil.ErrorDetail{Field: "notes", Message: "must be valid UTF-8 without NUL bytes, at most " + strconv.Itoa(MaxAlertNotes) + " bytes"})
+	if in.Notes != nil {
+		if msg := vigil.CheckString(*in.Notes, vigil.Text, MaxAlertNotes); msg != "" {
+			details = append(details, vigil.ErrorDetail{Field: "notes", Message: msg})
+		}
 	}
 	if len(details) > 0 {
 		return vigil.Invalid(details...)

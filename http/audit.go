@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"maps"
 	"net/http"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/vigilhq/vigil"
 )
@@ -59,14 +57,14 @@ func (s *Server) record(r *http.Request, k vigil.APIKey, action string, params m
 func (s *Server) metaEvent(r *http.Request, k vigil.APIKey, action string, params map[string]string) vigil.Event {
 	e := vigil.Event{
 		ActorID:   k.ID,
-		ActorName: k.Name,
+		ActorName: vigil.Sanitize(k.Name, vigil.Line, vigil.MaxTextLength), // a key named before the rule stays usable
 		ActorType: metaAuditActorType,
 		Action:    action,
 		Resource:  metaAuditResource,
 		TenantID:  k.TenantID,
 		Source:    metaAuditSource,
 		Outcome:   vigil.OutcomeSuccess,
-		UserAgent: truncate(r.UserAgent(), vigil.MaxTextLength),
+		UserAgent: vigil.Sanitize(r.UserAgent(), vigil.Line, vigil.MaxTextLength),
 	}
 	if a := s.remoteAddr(r); a.IsValid() {
 		e.IPAddress, e.IPFromConnection = a.String(), true
@@ -79,18 +77,4 @@ func (s *Server) metaEvent(r *http.Request, k vigil.APIKey, action string, param
 		e.Metadata, _ = json.Marshal(map[string]any{"path": r.URL.Path})
 	}
 	return e
-}
-
-// truncate makes a client-supplied header storable: valid UTF-8, no NUL,
-// at most n bytes, cut on a character boundary.
-func truncate(s string, n int) string {
-	s = strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
-	if len(s) <= n {
-		return s
-	}
-	s = s[:n]
-	for !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s
 }

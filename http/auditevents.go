@@ -15,7 +15,7 @@ import (
 // API's errors.
 
 func (s *Server) createAuditEvent(w http.ResponseWriter, r *http.Request, k vigil.APIKey) error {
-	e, duplicate, err := s.ingestAuditEvent(r, k, fhir.ParseSimple)
+	e, duplicate, err := s.ingestAuditEvent(r, k, fhir.ParseSimple, true)
 	if err != nil {
 		return err
 	}
@@ -89,12 +89,14 @@ func (s *Server) searchAuditEvents(w http.ResponseWriter, r *http.Request, k vig
 	set("cursor", "_cursor", "")
 	if v := values.Get("limit"); v != "" {
 		if n, err := strconv.Atoi(v); err != nil || n < 1 || n > vigil.MaxQueryLimit {
-			bad("limit", "must be an integer from 1 to 100")
+			bad("limit", "must be an integer from 1 to "+strconv.Itoa(vigil.MaxQueryLimit))
 		}
 	}
 	for _, name := range []string{"dateFrom", "dateTo"} {
-		if v := values.Get(name); v != "" && !fhir.ValidDate(v) {
-			bad(name, "must be a date such as 2024-06-01 or an RFC 3339 timestamp")
+		if v := values.Get(name); v != "" {
+			if _, err := vigil.ParseTime(v, vigil.TimeFHIRSearch); err != nil {
+				bad(name, err.Error())
+			}
 		}
 	}
 	if len(details) > 0 {

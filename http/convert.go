@@ -10,8 +10,9 @@ import (
 )
 
 // toEvent turns a decoded payload into a domain event. Field checks beyond
-// the JSON shape belong to the write path (vigil.Event.Validate); only the
-// timestamp, which has no domain form before parsing, is checked here.
+// the JSON shape are vigil.Prepare's, on the write path; only the
+// timestamp, which has no domain form before parsing, is read here, by the
+// one parser of client times.
 func toEvent(in api.EventInput) (vigil.Event, []vigil.ErrorDetail) {
 	e := vigil.Event{
 		ActorID: in.ActorID, ActorName: in.ActorName, ActorType: in.ActorType,
@@ -30,35 +31,13 @@ func toEvent(in api.EventInput) (vigil.Event, []vigil.ErrorDetail) {
 		details = append(details, vigil.ErrorDetail{Field: "metadata." + fhir.MetadataKey, Message: "is reserved for events recorded as FHIR AuditEvents (POST /fhir/R4/AuditEvent)"})
 	}
 	if in.OccurredAt != "" {
-		t, err := parseTime(in.OccurredAt, false)
+		sp, err := vigil.ParseTime(in.OccurredAt, vigil.TimeInstant)
 		if err != nil {
 			details = append(details, vigil.ErrorDetail{Field: "occurred_at", Message: err.Error()})
 		}
-		e.OccurredAt = t
+		e.OccurredAt = sp.Start
 	}
 	return e, details
-}
-
-type timeError string
-
-func (e timeError) Error() string { return string(e) }
-
-// parseTime reads RFC 3339 (any offset, normalised to UTC), or a plain
-// date when dateOK; a date means its first instant in UTC.
-func parseTime(s string, dateOK bool) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		if t.Year() < 1970 || t.Year() > 2200 {
-			return time.Time{}, timeError("must be between 1970 and 2200")
-		}
-		return t.UTC(), nil
-	}
-	if dateOK {
-		if t, err := time.Parse(time.DateOnly, s); err == nil {
-			return t, nil
-		}
-		return time.Time{}, timeError("must be an RFC 3339 timestamp or a YYYY-MM-DD date")
-	}
-	return time.Time{}, timeError("must be an RFC 3339 timestamp such as 2024-06-15T08:30:00Z")
 }
 
 func str(s string) *string {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/api"
+	"github.com/vigilhq/vigil/ledger"
 )
 
 func (s *Server) createEvent(w http.ResponseWriter, r *http.Request, k vigil.APIKey) error {
@@ -242,10 +243,10 @@ func parseQuery(r *http.Request) (vigil.Query, error) {
 			bad(name, "unknown query parameter")
 		case len(vs) > 1:
 			bad(name, "must be given once")
-		case len(vs[0]) > vigil.MaxTextLength:
-			bad(name, "must be at most 1024 bytes")
-		case !vigil.ValidText(vs[0]):
-			bad(name, "must be valid UTF-8 without NUL bytes")
+		default:
+			if msg := checkQueryValue(name, vs[0]); msg != "" {
+				bad(name, msg)
+			}
 		}
 	}
 	if len(details) > 0 {
@@ -258,7 +259,7 @@ func parseQuery(r *http.Request) (vigil.Query, error) {
 	if o := get("outcome"); o != "" {
 		q.Outcome = vigil.Outcome(o)
 		if !q.Outcome.Valid() {
-			bad("outcome", "must be one of success, minor_failure, failure, serious_failure")
+			bad("outcome", vigil.OutcomeMessage)
 		}
 	}
 	q.From, q.To = parseRange(get, bad)
@@ -276,6 +277,20 @@ func parseQuery(r *http.Request) (vigil.Query, error) {
 	return q, nil
 }
 
+// checkQueryValue applies the string rule of an event query parameter:
+// the filters on identifiers take what an identifier may hold (a value no
+// event can have is refused, not answered with nothing), search one line
+// of text, the others their own syntax within MaxTextLength.
+func checkQueryValue(name, v string) string {
+	switch name {
+	case "search":
+		return vigil.CheckString(v, vigil.Line, vigil.MaxTextLength)
+	case "from", "to", "cursor", "limit", "outcome":
+		return vigil.CheckString(v, vigil.Identifier, vigil.MaxTextLength)
+	}
+	return vigil.CheckString(v, vigil.Identifier, vigil.MaxIDLength)
+}
+
 // parseRange reads the from and to parameters, to after from.
 func parseRange(get func(string) string, bad func(field, msg string)) (from, to time.Time) {
 	for _, f := range []struct {
@@ -283,11 +298,11 @@ func parseRange(get func(string) string, bad func(field, msg string)) (from, to 
 		dst  *time.Time
 	}{{"from", &from}, {"to", &to}} {
 		if v := get(f.name); v != "" {
-			t, err := parseTime(v, true)
+			sp, err := vigil.ParseTime(v, vigil.TimeInstantOrDate)
 			if err != nil {
 				bad(f.name, err.Error())
 			}
-			*f.dst = t
+			*f.dst = sp.Start
 		}
 	}
 	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
@@ -357,5 +372,6 @@ func validID(id string) bool {
 // requests already refused; valid events are validated once, on the write
 // path.
 func withFieldErrors(e vigil.Event, details []vigil.ErrorDetail) []vigil.ErrorDetail {
-	return append(details, vigil.ErrorDetails(e.Validate())...)
+	_, err := vigil.Prepare(e, ledger.Canonicalize)
+	return append(details, vigil.ErrorDetails(err)...)
 }

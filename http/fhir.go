@@ -125,8 +125,10 @@ func (s *Server) fhirMetadata(w http.ResponseWriter, r *http.Request) {
 // ingestAuditEvent stores an AuditEvent through the one write path and
 // returns the stored event (read back, not meta-audited: it is the
 // caller's own record echoed, with the ids the store assigned), and
-// whether it was stored before under the request's Idempotency-Key.
-func (s *Server) ingestAuditEvent(r *http.Request, k vigil.APIKey, parse func([]byte) (fhir.AuditEvent, error)) (vigil.Event, bool, error) {
+// whether it was stored before under the request's Idempotency-Key. A
+// refusal of the event names the elements the client sent, in the shape
+// parse reads (simple: seed 001's).
+func (s *Server) ingestAuditEvent(r *http.Request, k vigil.APIKey, parse func([]byte) (fhir.AuditEvent, error), simple bool) (vigil.Event, bool, error) {
 	if err := noConditionalCreate(r); err != nil {
 		return vigil.Event{}, false, err
 	}
@@ -144,6 +146,9 @@ func (s *Server) ingestAuditEvent(r *http.Request, k vigil.APIKey, parse func([]
 	}
 	e, err := fhir.ToEvent(a)
 	if err != nil {
+		if simple {
+			err = fhir.SimplePaths(err)
+		}
 		return e, false, err
 	}
 	e.IdempotencyKey = key
@@ -153,6 +158,12 @@ func (s *Server) ingestAuditEvent(r *http.Request, k vigil.APIKey, parse func([]
 	start := time.Now()
 	res, err := s.store.Append(r.Context(), k.Workspace, []vigil.Event{e})
 	s.metrics.observeIngest(start, 1, err)
+	if vigil.ErrorCode(err) == vigil.EINVALID {
+		err = fhir.ElementPaths(a, err)
+		if simple {
+			err = fhir.SimplePaths(err)
+		}
+	}
 	if err != nil {
 		return e, false, headerFieldErrors(err)
 	}
@@ -161,7 +172,7 @@ func (s *Server) ingestAuditEvent(r *http.Request, k vigil.APIKey, parse func([]
 }
 
 func (s *Server) fhirCreate(w http.ResponseWriter, r *http.Request, k vigil.APIKey) error {
-	e, duplicate, err := s.ingestAuditEvent(r, k, fhir.ParseAuditEvent)
+	e, duplicate, err := s.ingestAuditEvent(r, k, fhir.ParseAuditEvent, false)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package http
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/vigilhq/vigil"
@@ -22,7 +23,7 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request, admin vigil.A
 	if err := onlyParams(r); err != nil {
 		return err
 	}
-	body, err := readBody(r, 64<<10)
+	body, err := readBody(r, vigil.MaxRequestBytes)
 	if err != nil {
 		return err
 	}
@@ -30,7 +31,15 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request, admin vigil.A
 	if err := decodeStrict(body, &in); err != nil {
 		return err
 	}
-	tenant := in.TenantID
+	tenant := ""
+	if in.TenantID != nil {
+		// Given but empty is a mistake (an unset variable in a script),
+		// never a request for a key of every tenant.
+		if strings.TrimSpace(*in.TenantID) == "" {
+			return vigil.Invalid(vigil.ErrorDetail{Field: "tenant_id", Message: vigil.TenantEmptyMessage})
+		}
+		tenant = *in.TenantID
+	}
 	if admin.TenantID != "" {
 		// An admin confined to a tenant hands out keys of that tenant only.
 		if tenant != "" && tenant != admin.TenantID {

@@ -78,6 +78,9 @@ func TestBadInputMatrix(t *testing.T) {
 		// nothing; it is recorded as a failed read of the trail, and
 		// nothing else is written.
 		attempt bool
+		// field: a request wrong in one value only, whose answer must
+		// name it (badFields).
+		field *badField
 	}
 	var cases []request
 	var attempts []request
@@ -219,6 +222,17 @@ func TestBadInputMatrix(t *testing.T) {
 		add(c)
 	}
 
+	// Requests right in all but one value: out-of-range times in every
+	// form on every route, offsets, sub-nanosecond fractions, control
+	// characters in each identifier and name, an empty key tenant, limits.
+	for _, f := range badFields() {
+		c := request{name: f.rule + ": " + f.name, method: f.method, path: f.path, key: "Bearer " + keys[f.role], want: 422, field: &f}
+		if f.body != "" {
+			c.body = []byte(f.body)
+		}
+		add(c)
+	}
+
 	fivexx := 0
 	for i, c := range cases {
 		t.Run(fmt.Sprintf("%03d %s %s %s", i, c.method, c.path[:min(len(c.path), 60)], c.name), func(t *testing.T) {
@@ -254,6 +268,9 @@ func TestBadInputMatrix(t *testing.T) {
 				t.Fatalf("status %d, want %s: %.300s", r.status, want, r.body)
 			}
 			errorBody(t, c.path, r)
+			if c.field != nil && !c.field.names(t, r) {
+				t.Fatalf("the answer does not name %s: %.600s", c.field.field, r.body)
+			}
 			if leaks(r.body, c.path, theirs, otherKeyID) {
 				t.Fatalf("the answer names another workspace's data: %s", r.body)
 			}

@@ -71,7 +71,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, k vigil.APIKey, 
 }
 
 func (s *Server) createReport(w http.ResponseWriter, r *http.Request, k vigil.APIKey) error {
-	body, err := readBody(r, 64<<10)
+	body, err := readBody(r, vigil.MaxRequestBytes)
 	if err != nil {
 		return err
 	}
@@ -84,7 +84,7 @@ func (s *Server) createReport(w http.ResponseWriter, r *http.Request, k vigil.AP
 }
 
 func (s *Server) createExport(w http.ResponseWriter, r *http.Request, k vigil.APIKey) error {
-	body, err := readBody(r, 64<<10)
+	body, err := readBody(r, vigil.MaxRequestBytes)
 	if err != nil {
 		return err
 	}

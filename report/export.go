@@ -30,22 +30,31 @@ func (f Filters) Query(workspace, tenantScope string) (vigil.Query, error) {
 	q := vigil.Query{Workspace: workspace, TenantScope: tenantScope, ActorID: f.ActorID, Action: f.Action,
 		Resource: f.Resource, TenantID: f.TenantID, SessionID: f.SessionID, Search: f.Search}
 	var bad problems
-	for _, x := range []struct{ name, v string }{{"actor_id", f.ActorID}, {"action", f.Action}, {"resource", f.Resource},
-		{"tenant_id", f.TenantID}, {"session_id", f.SessionID}, {"search", f.Search}, {"from", f.From}, {"to", f.To}} {
-		if len(x.v) > vigil.MaxIDLength || !vigil.ValidText(x.v) {
-			bad.add(x.name, "must be at most 255 bytes of text")
+	// The filters take what the event query's parameters of the same
+	// names take.
+	for _, x := range []struct {
+		name, v string
+		kind    vigil.StringKind
+		max     int
+	}{{"actor_id", f.ActorID, vigil.Identifier, vigil.MaxIDLength}, {"action", f.Action, vigil.Identifier, vigil.MaxIDLength},
+		{"resource", f.Resource, vigil.Identifier, vigil.MaxIDLength}, {"tenant_id", f.TenantID, vigil.Identifier, vigil.MaxIDLength},
+		{"session_id", f.SessionID, vigil.Identifier, vigil.MaxIDLength}, {"search", f.Search, vigil.Line, vigil.MaxTextLength}} {
+		if msg := vigil.CheckString(x.v, x.kind, x.max); msg != "" {
+			bad.add(x.name, msg)
 		}
 	}
-	var err error
-	if f.From != "" {
-		if q.From, err = ParseTime(f.From); err != nil {
-			bad.add("from", err.Error())
+	for _, x := range []struct {
+		name, v string
+		dst     *time.Time
+	}{{"from", f.From, &q.From}, {"to", f.To, &q.To}} {
+		if x.v == "" {
+			continue
 		}
-	}
-	if f.To != "" {
-		if q.To, err = ParseTime(f.To); err != nil {
-			bad.add("to", err.Error())
+		sp, err := vigil.ParseTime(x.v, vigil.TimeInstantOrDate)
+		if err != nil {
+			bad.add(x.name, err.Error())
 		}
+		*x.dst = sp.Start
 	}
 	if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {
 		bad.add("to", "must be after from")

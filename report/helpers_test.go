@@ -93,7 +93,7 @@ func seeded(tb testing.TB) *sqlite.DB {
 		ev("=cmd|' /C calc'!A0", "+SUM(A1:A9)", "patient_record.viewed", "pt_4", "s6", "t1", "2026-03-04T09:00:00Z", func(e *vigil.Event) {
 			e.ResourceName = "@evil"
 			e.UserAgent = "-2+3"
-			e.Source = "\tcell"
+			e.Source = "=1+1" // a tab, the other trigger, can no longer be stored in a name
 		}),
 	}
 	if _, err := db.Append(context.Background(), "default", events); err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -90,27 +91,29 @@ func ParseParams(ctx context.Context, typ string, raw json.RawMessage, workspace
 		return p, err
 	}
 	str := func(name string, v *string, required bool) string {
-		switch {
-		case v == nil || *v == "":
+		if v == nil || *v == "" {
 			if required {
 				bad.add("params."+name, "is required")
 			}
 			return ""
-		case len(*v) > vigil.MaxIDLength || !vigil.ValidText(*v):
-			bad.add("params."+name, "must be at most 255 bytes of text")
+		}
+		if msg := vigil.CheckString(*v, vigil.Identifier, vigil.MaxIDLength); msg != "" {
+			bad.add("params."+name, msg)
 		}
 		return *v
 	}
 	tm := func(name string, v *string, required bool) time.Time {
-		s := str(name, v, required)
-		if s == "" {
+		if v == nil || *v == "" {
+			if required {
+				bad.add("params."+name, "is required")
+			}
 			return time.Time{}
 		}
-		t, err := ParseTime(s)
+		sp, err := vigil.ParseTime(*v, vigil.TimeInstantOrDate)
 		if err != nil {
 			bad.add("params."+name, err.Error())
 		}
-		return t
+		return sp.Start
 	}
 	switch typ {
 	case vigil.ReportAccessByInterval:
@@ -145,7 +148,7 @@ func ParseParams(ctx context.Context, typ string, raw json.RawMessage, workspace
 			p.From = p.To.AddDate(-MaxDisclosurePeriod, 0, 0)
 		}
 		if p.From.Before(p.To.AddDate(-MaxDisclosurePeriod, 0, 0)) {
-			bad.add("params.from", "the period must not exceed six years (45 CFR 164.528)")
+			bad.add("params.from", "the period must not exceed "+strconv.Itoa(MaxDisclosurePeriod)+" years (45 CFR 164.528)")
 		}
 	case vigil.ReportUserActivity:
 		p.ActorID = str("actor_id", in.ActorID, true)
@@ -249,21 +252,6 @@ func decodeParams(raw json.RawMessage, v *rawParams, names []string) error {
 		return vigil.Invalid(vigil.ErrorDetail{Field: "params", Message: "must be a JSON object"})
 	}
 	return nil
-}
-
-// ParseTime reads RFC 3339 (normalised to UTC) or a plain date (its first
-// instant in UTC), as the event query's from and to do.
-func ParseTime(s string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		if t.Year() < 1970 || t.Year() > 2200 {
-			return time.Time{}, errors.New("must be between 1970 and 2200")
-		}
-		return t.UTC(), nil
-	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return t, nil
-	}
-	return time.Time{}, errors.New("must be an RFC 3339 timestamp or a YYYY-MM-DD date")
 }
 
 // JSON returns the normalised parameters of a report type, as stored and

@@ -59,7 +59,7 @@ func TestCSVFormulaInjection(t *testing.T) {
 	}
 	col := func(name string) string { return rows[1][slices.Index(rows[0], name)] }
 	for name, want := range map[string]string{"actor_id": "'=cmd|' /C calc'!A0", "actor_name": "'+SUM(A1:A9)",
-		"resource_name": "'@evil", "user_agent": "'-2+3", "source": "'\tcell", "patient_id": "pt_4", "occurred_at": "2026-03-04T09:00:00Z"} {
+		"resource_name": "'@evil", "user_agent": "'-2+3", "source": "'=1+1", "patient_id": "pt_4", "occurred_at": "2026-03-04T09:00:00Z"} {
 		if got := col(name); got != want {
 			t.Errorf("%s = %q, want %q", name, got, want)
 		}

@@ -242,8 +242,13 @@ func (db *DB) workspaceID(ctx context.Context, name string) (int64, error) {
 
 // EnsureWorkspace creates the workspace if it does not exist.
 func (db *DB) EnsureWorkspace(ctx context.Context, name string) (bool, error) {
-	if name == "" || len(name) > 64 || strings.ContainsAny(name, "/\x00") || !vigil.ValidText(name) {
-		return false, vigil.Invalid(vigil.ErrorDetail{Field: "workspace", Message: "must be 1-64 bytes of text without '/'"})
+	switch msg := vigil.CheckString(name, vigil.Identifier, vigil.MaxWorkspaceLength); {
+	case strings.TrimSpace(name) == "":
+		return false, vigil.Invalid(vigil.ErrorDetail{Field: "workspace", Message: "is required"})
+	case msg != "":
+		return false, vigil.Invalid(vigil.ErrorDetail{Field: "workspace", Message: msg})
+	case strings.Contains(name, "/"):
+		return false, vigil.Invalid(vigil.ErrorDetail{Field: "workspace", Message: "must not contain '/'"})
 	}
 	res, err := db.write.ExecContext(ctx, "INSERT INTO workspaces (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
 		name, db.cfg.Now().UnixNano())

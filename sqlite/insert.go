@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strconv"
 	"strings"
 
 	"github.com/vigilhq/vigil"
@@ -175,5 +174,3 @@ func nullBytes(b []byte) any {
 	}
 	return string(b)
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }

@@ -7,8 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/api"
 	"github.com/vigilhq/vigil/bench/workload"
+	"github.com/vigilhq/vigil/ledger"
 )
 
 // A filled template decodes to exactly the events of the shape, for a
@@ -51,7 +53,7 @@ func TestEventShape(t *testing.T) {
 		string(e.Metadata) != `{"n":1000000100042,"reason":"treatment"}` {
 		t.Fatalf("%+v", e)
 	}
-	if err := e.Validate(); err != nil {
+	if _, err := vigil.Prepare(e, ledger.Canonicalize); err != nil {
 		t.Fatal(err)
 	}
 }

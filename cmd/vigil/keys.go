@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -48,6 +49,11 @@ func keysCreate(ctx context.Context, env *Env, args []string) error {
 	}
 	if !vigil.Role(*role).Valid() {
 		return errors.New("--role must be ingest, auditor or admin")
+	}
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "tenant" })
+	if given && strings.TrimSpace(*tenant) == "" {
+		return errors.New("--tenant " + vigil.TenantEmptyMessage)
 	}
 	d, err := openData(ctx, *data, dataOptions{offline: true})
 	if err != nil {
