@@ -136,12 +136,27 @@ func (db *DB) readWitness() (map[string]string, error) {
 	return notes, nil
 }
 
-// Checkpoint implements vigil.Ledger.
+// Checkpoint implements vigil.Ledger: the latest (size < 0) covers every
+// event acknowledged before the call, signed on demand if need be.
 func (db *DB) Checkpoint(ctx context.Context, workspace string, size int64) (vigil.Checkpoint, error) {
 	ws, err := db.workspaceID(ctx, workspace)
 	if err != nil {
 		return vigil.Checkpoint{}, err
 	}
+	if size < 0 {
+		return db.covering(ctx, ws, workspace)
+	}
+	return db.storedCheckpoint(ctx, ws, workspace, size)
+}
+
+// latestCheckpoint is the latest stored checkpoint; ENOTFOUND if none.
+func (db *DB) latestCheckpoint(ctx context.Context, ws int64, workspace string) (vigil.Checkpoint, error) {
+	return db.storedCheckpoint(ctx, ws, workspace, -1)
+}
+
+// storedCheckpoint reads the kept checkpoint of size, or the latest when
+// size < 0.
+func (db *DB) storedCheckpoint(ctx context.Context, ws int64, workspace string, size int64) (vigil.Checkpoint, error) {
 	q := "SELECT size, root, note, created_at FROM checkpoints WHERE ws = ? ORDER BY size DESC LIMIT 1"
 	args := []any{ws}
 	if size >= 0 {
@@ -152,7 +167,7 @@ func (db *DB) Checkpoint(ctx context.Context, workspace string, size int64) (vig
 	var root []byte
 	var note string
 	var created int64
-	err = db.read.QueryRowContext(ctx, q, args...).Scan(&c.Size, &root, &note, &created)
+	err := db.read.QueryRowContext(ctx, q, args...).Scan(&c.Size, &root, &note, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		if size >= 0 {
 			return c, vigil.Errorf(vigil.ENOTFOUND, "no checkpoint of size %d", size)

@@ -23,6 +23,14 @@ func (db *DB) Verify(ctx context.Context, workspace string, opt vigil.VerifyOpti
 	if err != nil {
 		return vigil.VerifyReport{}, err
 	}
+	// Sign what was acknowledged, so the log is compared with a signed
+	// root all the way. A signature that cannot be made leaves the
+	// verification to say what it can.
+	if _, err := db.covering(ctx, ws, workspace); ctx.Err() != nil {
+		return vigil.VerifyReport{}, ctx.Err()
+	} else if err != nil && vigil.ErrorCode(err) != vigil.ENOTFOUND {
+		db.log.Warn("no checkpoint before verification", "workspace", workspace, "err", err)
+	}
 	rep, err := db.verify(ctx, ws, workspace, opt, nil)
 	if err != nil {
 		return rep, err

@@ -22,6 +22,7 @@ import (
 type writer struct {
 	db    *DB
 	queue chan *appendReq
+	signs chan *signReq // checkpoints readers need now (demand.go)
 	stop  chan struct{}
 	done  chan struct{}
 
@@ -70,6 +71,7 @@ func newWriter(ctx context.Context, db *DB) (*writer, error) {
 	w := &writer{
 		db:    db,
 		queue: make(chan *appendReq, db.cfg.QueueSize),
+		signs: make(chan *signReq, 64),
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
 		logs:  map[int64]*logState{},
@@ -184,6 +186,8 @@ func (w *writer) run() {
 			w.commitGroup(r)
 		case <-tick.C:
 			w.checkpointDue(false)
+		case r := <-w.signs:
+			w.signNow(r)
 		case <-w.stop:
 			// Enqueues have stopped; commit what is waiting, then sign.
 			for {

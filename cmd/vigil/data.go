@@ -29,6 +29,7 @@ const (
 type dataOptions struct {
 	logName            string
 	checkpointInterval time.Duration
+	demandInterval     time.Duration
 	queueSize          int
 	maxBatchEvents     int
 	logger             *slog.Logger
@@ -84,6 +85,7 @@ func openData(ctx context.Context, dir string, opt dataOptions) (*dataDir, error
 		LogName:            name,
 		SigningKey:         signWith,
 		CheckpointInterval: opt.checkpointInterval,
+		DemandInterval:     opt.demandInterval,
 		WitnessPath:        filepath.Join(dir, witnessFile),
 		QueueSize:          opt.queueSize,
 		MaxBatchEvents:     opt.maxBatchEvents,
