@@ -40,8 +40,26 @@ const (
 	BreakSignatureInvalid   = "signature_invalid"   // a checkpoint's signature does not verify
 	BreakTruncated          = "truncated"           // the log is shorter than a checkpoint it signed
 	BreakRollback           = "rollback"            // the log disagrees with the last checkpoint kept outside the database
+	BreakWitnessRollback    = "witness_rollback"    // the checkpoint kept outside the database is missing or older than the database's
 	BreakInconsistent       = "inconsistent"        // two checkpoints are not consistent (a fork)
 )
+
+// BreakSummary counts the breaks verification has found in one
+// workspace's log and recorded, by type. Evidence is kept, so it only
+// grows.
+type BreakSummary struct {
+	Breaks int64
+	Types  map[string]int64
+}
+
+// Findings is where what verification found (in the background, on
+// request, or the store comparing its witness when it opens) is kept, so
+// the evidence outlives the restoration of what it found.
+type Findings interface {
+	// FoundBreaks returns, by workspace, the breaks recorded so far;
+	// a workspace without any is absent.
+	FoundBreaks() map[string]BreakSummary
+}
 
 // Break is one verification failure.
 type Break struct {

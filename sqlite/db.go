@@ -84,6 +84,8 @@ type DB struct {
 	wsIDs map[string]int64 // workspace name -> id, for workspaces that exist
 
 	stmts stmtCache // prepared reads of the alert rules' look-ups
+
+	found found // what verification has found (findings.go)
 }
 
 var (
@@ -130,6 +132,10 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: indexing search terms: %w", err)
 	} else if n > 0 {
 		db.log.Info("indexed the search terms of earlier events", "events", n)
+	}
+	if err := db.loadFound(ctx); err != nil {
+		db.write.Close()
+		return nil, fmt.Errorf("sqlite: reading findings: %w", err)
 	}
 	if db.read, err = sql.Open("sqlite", dsn(cfg.Path, true)); err != nil {
 		db.write.Close()

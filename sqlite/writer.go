@@ -31,6 +31,7 @@ type writer struct {
 
 	lastErr   atomic.Pointer[commitFailure]
 	logs      map[int64]*logState // by workspace id; only the writer goroutine touches it
+	witnessed map[string]string   // what the writer last wrote to (or found in) the witness, by workspace (witness.go)
 	leafBuf   []byte
 	batchHook func(events int) // observes commit batch sizes (metrics)
 }
@@ -94,6 +95,9 @@ func newWriter(ctx context.Context, db *DB) (*writer, error) {
 		if _, err := w.loadState(ctx, id); err != nil {
 			return nil, err
 		}
+	}
+	if err := w.openWitness(ctx); err != nil {
+		return nil, err
 	}
 	go w.run()
 	return w, nil

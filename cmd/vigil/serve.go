@@ -18,6 +18,7 @@ import (
 
 type serveConfig struct {
 	data, addr, logName, trustedProxies, logLevel string
+	witness                                       string
 	geoipFiles                                    string
 	tlsCert, tlsKey                               string
 	checkpointInterval, verifyPause               time.Duration
@@ -42,6 +43,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	var c serveConfig
 	fs := newFlags(env, "serve")
 	fs.StringVar(&c.data, "data", "./vigil-data", "data directory")
+	fs.StringVar(&c.witness, "witness-file", "", witnessUsage)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address")
 	fs.StringVar(&c.logName, "log-name", defaultLog, "ledger name in checkpoints, used when the signing key is created")
 	fs.DurationVar(&c.checkpointInterval, "checkpoint-interval", time.Second, "least time between two checkpoints")
@@ -90,7 +92,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	d, err := openData(ctx, c.data, dataOptions{logName: c.logName, checkpointInterval: c.checkpointInterval,
-		demandInterval: c.demandInterval, queueSize: c.queueSize, logger: logger, enrich: enrich})
+		demandInterval: c.demandInterval, queueSize: c.queueSize, logger: logger, enrich: enrich, witness: c.witness})
 	if err != nil {
 		return err
 	}
