@@ -44,6 +44,10 @@ const (
 	BreakInconsistent       = "inconsistent"        // two checkpoints are not consistent (a fork)
 )
 
+// BreakTypes lists every break type, the one taxonomy.
+var BreakTypes = []string{BreakModified, BreakMissing, BreakReordered, BreakHashMismatch, BreakCheckpointMismatch,
+	BreakSignatureInvalid, BreakTruncated, BreakRollback, BreakWitnessRollback, BreakInconsistent}
+
 // BreakSummary counts the breaks verification has found in one
 // workspace's log and recorded, by type. Evidence is kept, so it only
 // grows.

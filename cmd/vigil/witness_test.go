@@ -83,6 +83,12 @@ func TestServeWitnessFile(t *testing.T) {
 	addr = freeAddr(t)
 	srv = startServe(t, exec.Command(bin, "serve", "--data", data, "--addr", addr, "--witness-file", witness), addr)
 	base = "http://" + addr
+	// It found the rollback when it opened, before anything could replace
+	// the witness: degraded, and still taking events.
+	if status, body := curl(t, base+"/readyz"); status != 200 || !strings.Contains(body, `"degraded"`) || !strings.Contains(body, `"rollback"`) {
+		t.Fatalf("/readyz on the older directory: %d %s", status, body)
+	}
+	post(base, 1)
 	status, body := curl(t, base+"/api/v1/verify", "-H", "Authorization: Bearer "+auditor)
 	if status != 200 || !strings.Contains(body, `"type":"rollback"`) {
 		t.Fatalf("verify on the older directory: %d %s", status, body)
