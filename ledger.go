@@ -30,6 +30,35 @@ type InclusionProof struct {
 	Hashes    []Hash
 }
 
+// MaxLeavesPerRead bounds the events of one LeafRange, as MaxQueryLimit
+// bounds a page of events.
+const MaxLeavesPerRead = 100
+
+// LeafRange is a stretch of a log as stored: the events with sequences in
+// [From, To), and the stored roots of the complete subtrees that tile
+// [0, From) and [To, TreeSize) (ledger.SubtreesOutside), left to right.
+// From the events' leaves and those roots a verifier recomputes the root
+// of the tree of TreeSize leaves and compares it with a signed checkpoint.
+type LeafRange struct {
+	TreeSize, From, To int64
+	// Events are the rows found, in sequence order, as they are: a gap or
+	// an altered row is for the verifier to find.
+	Events []Event
+	// Integrity holds each event's stored leaf hash and its
+	// predecessor's; an empty string where none is stored.
+	Integrity []Integrity
+	Subtrees  []SubtreeHash
+}
+
+// SubtreeHash is the stored root of the complete subtree of 2^Level
+// leaves [Index<<Level, (Index+1)<<Level); a zero Hash when none is
+// stored.
+type SubtreeHash struct {
+	Level int
+	Index int64
+	Hash  Hash
+}
+
 // Break types name what verification found.
 const (
 	BreakModified           = "modified"            // a stored event no longer hashes to its leaf
@@ -108,4 +137,9 @@ type Ledger interface {
 	// Verify re-reads the stored events and tree and compares them with
 	// the signed checkpoints.
 	Verify(ctx context.Context, workspace string, opt VerifyOptions) (VerifyReport, error)
+	// Leaves returns the events [from, to) of the tree of treeSize leaves
+	// (the latest checkpoint's size when treeSize <= 0; to <= 0 means
+	// from + MaxLeavesPerRead, within the tree) with what completes them
+	// to its root.
+	Leaves(ctx context.Context, workspace string, from, to, treeSize int64) (LeafRange, error)
 }

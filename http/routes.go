@@ -27,6 +27,7 @@ func (s *Server) registerRoutes() {
 	s.api("GET /api/v1/events/{id}/proof", s.eventProof, vigil.RoleAuditor)
 	s.api("GET /api/v1/ledger/checkpoint", s.checkpoint, vigil.RoleAuditor)
 	s.api("GET /api/v1/ledger/consistency", s.consistency, vigil.RoleAuditor)
+	s.api("GET /api/v1/ledger/leaves", s.leaves, vigil.RoleAuditor)
 	s.api("GET /api/v1/ledger/key", s.ledgerKey, vigil.RoleAuditor, vigil.RoleIngest, vigil.RoleAdmin)
 	s.api("GET /api/v1/verify", s.verify, vigil.RoleAuditor)
 	s.api("GET /api/v1/keys", s.listKeys, vigil.RoleAdmin)
