@@ -39,7 +39,7 @@ func (db *DB) covering(ctx context.Context, ws int64, workspace string) (vigil.C
 		case n == 0:
 			return cp, vigil.Errorf(vigil.ENOTFOUND, "no checkpoint yet: the log is empty")
 		case attempt == 3:
-			// The writer signed everything it committed, twice over: the
+			// The writer signed everything it committed, three times over: the
 			// database holds rows it never wrote (verification says so).
 			if err != nil {
 				return cp, vigil.Errorf(vigil.ENOTFOUND, "no checkpoint yet")

@@ -156,6 +156,13 @@ func sample(n int64, k int) []int64 {
 	return out
 }
 
+// noteState keeps what the server says of its own verification.
+func (l *leafCheck) noteState(h nethttp.Header) {
+	if v := h.Get("Vigil-Integrity"); strings.HasPrefix(v, "broken") {
+		l.serverState = v
+	}
+}
+
 // page fetches the events [from, to) at the pinned tree size and checks
 // them: each re-derived leaf against the leaf hash the server shows for it
 // (which says where a change lies), and all of them with the subtrees
@@ -166,9 +173,7 @@ func (l *leafCheck) page(from, to int64, contiguous bool) error {
 	if err != nil {
 		return err
 	}
-	if h := header.Get("Vigil-Integrity"); strings.HasPrefix(h, "broken") {
-		l.serverState = h
-	}
+	l.noteState(header)
 	var resp api.Data[api.Leaves]
 	if err := json.Unmarshal(body, &resp); err != nil {
 		return fmt.Errorf("the server's leaves [%d, %d): %w", from, to, err)

@@ -148,6 +148,15 @@ func TestVerifyURLRehashesLeaves(t *testing.T) {
 					t.Fatalf("--leaves %s passed an altered log (%v), want %q:\n%s", leaves, err, c.want, out)
 				}
 			}
+			// Once the server's own verification has found the change, it
+			// says so on every read, and the remote check fails on that too.
+			if status, body := curl(t, base+"/api/v1/verify", "-H", "Authorization: Bearer "+auditor); status != 200 || !strings.Contains(body, `"valid":false`) {
+				t.Fatalf("the server's verification: %d %s", status, body)
+			}
+			out, err := verify(base, "--checkpoint", saved, "--leaves", "none")
+			if err == nil || !strings.Contains(out, "the server's own verification found breaks") {
+				t.Fatalf("the server reports breaks, and the remote check passed (%v):\n%s", err, out)
+			}
 		})
 	}
 }

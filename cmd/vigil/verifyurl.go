@@ -42,7 +42,7 @@ func verifyURL(ctx context.Context, env *Env, base, savedPath, vkey, apiKey stri
 		old = &cp
 	}
 	c := &nethttp.Client{Timeout: 30 * time.Second}
-	note, _, err := fetch(ctx, c, base, "/api/v1/ledger/checkpoint", nil, apiKey, 1<<20)
+	note, header, err := fetch(ctx, c, base, "/api/v1/ledger/checkpoint", nil, apiKey, 1<<20)
 	if err != nil {
 		return err
 	}
@@ -58,6 +58,7 @@ func verifyURL(ctx context.Context, env *Env, base, savedPath, vkey, apiKey stri
 		fmt.Fprintf(env.Stdout, "current checkpoint: size %d root %s\n", cur.Size, cur.Root)
 	}
 	lc := &leafCheck{ctx: ctx, c: c, base: base, key: apiKey, cp: cur, workspace: cur.Origin[strings.LastIndex(cur.Origin, "/")+1:]}
+	lc.noteState(header)
 	what, err := lc.run(plan)
 	if err != nil {
 		return err
