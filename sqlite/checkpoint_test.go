@@ -17,6 +17,10 @@ import (
 // hour: every checkpoint a reader gets in a test is one signed because
 // it asked.
 func openSlowCadence(t *testing.T, demand time.Duration) *sqlite.DB {
+	return openSlowCadenceB(t, demand)
+}
+
+func openSlowCadenceB(t testing.TB, demand time.Duration) *sqlite.DB {
 	t.Helper()
 	dir := t.TempDir()
 	db, err := sqlite.Open(context.Background(), sqlite.Config{
@@ -27,7 +31,7 @@ func openSlowCadence(t *testing.T, demand time.Duration) *sqlite.DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if _, err := db.EnsureWorkspace(ctx(t), "ws"); err != nil {
+	if _, err := db.EnsureWorkspace(context.Background(), "ws"); err != nil {
 		t.Fatal(err)
 	}
 	return db
