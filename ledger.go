@@ -30,6 +30,35 @@ type InclusionProof struct {
 	Hashes    []Hash
 }
 
+// MaxLeavesPerRead bounds the events of one LeafRange, as MaxQueryLimit
+// bounds a page of events.
+const MaxLeavesPerRead = 100
+
+// LeafRange is a stretch of a log as stored: the events with sequences in
+// [From, To), and the stored roots of the complete subtrees that tile
+// [0, From) and [To, TreeSize) (ledger.SubtreesOutside), left to right.
+// From the events' leaves and those roots a verifier recomputes the root
+// of the tree of TreeSize leaves and compares it with a signed checkpoint.
+type LeafRange struct {
+	TreeSize, From, To int64
+	// Events are the rows found, in sequence order, as they are: a gap or
+	// an altered row is for the verifier to find.
+	Events []Event
+	// Integrity holds each event's stored leaf hash and its
+	// predecessor's; an empty string where none is stored.
+	Integrity []Integrity
+	Subtrees  []SubtreeHash
+}
+
+// SubtreeHash is the stored root of the complete subtree of 2^Level
+// leaves [Index<<Level, (Index+1)<<Level); a zero Hash when none is
+// stored.
+type SubtreeHash struct {
+	Level int
+	Index int64
+	Hash  Hash
+}
+
 // Break types name what verification found.
 const (
 	BreakModified           = "modified"            // a stored event no longer hashes to its leaf
@@ -40,8 +69,30 @@ const (
 	BreakSignatureInvalid   = "signature_invalid"   // a checkpoint's signature does not verify
 	BreakTruncated          = "truncated"           // the log is shorter than a checkpoint it signed
 	BreakRollback           = "rollback"            // the log disagrees with the last checkpoint kept outside the database
+	BreakWitnessRollback    = "witness_rollback"    // the checkpoint kept outside the database is missing or older than the database's
 	BreakInconsistent       = "inconsistent"        // two checkpoints are not consistent (a fork)
 )
+
+// BreakTypes lists every break type, the one taxonomy.
+var BreakTypes = []string{BreakModified, BreakMissing, BreakReordered, BreakHashMismatch, BreakCheckpointMismatch,
+	BreakSignatureInvalid, BreakTruncated, BreakRollback, BreakWitnessRollback, BreakInconsistent}
+
+// BreakSummary counts the breaks verification has found in one
+// workspace's log and recorded, by type. Evidence is kept, so it only
+// grows.
+type BreakSummary struct {
+	Breaks int64
+	Types  map[string]int64
+}
+
+// Findings is where what verification found (in the background, on
+// request, or the store comparing its witness when it opens) is kept, so
+// the evidence outlives the restoration of what it found.
+type Findings interface {
+	// FoundBreaks returns, by workspace, the breaks recorded so far;
+	// a workspace without any is absent.
+	FoundBreaks() map[string]BreakSummary
+}
 
 // Break is one verification failure.
 type Break struct {
@@ -86,4 +137,9 @@ type Ledger interface {
 	// Verify re-reads the stored events and tree and compares them with
 	// the signed checkpoints.
 	Verify(ctx context.Context, workspace string, opt VerifyOptions) (VerifyReport, error)
+	// Leaves returns the events [from, to) of the tree of treeSize leaves
+	// (the latest checkpoint's size when treeSize <= 0; to <= 0 means
+	// from + MaxLeavesPerRead, within the tree) with what completes them
+	// to its root.
+	Leaves(ctx context.Context, workspace string, from, to, treeSize int64) (LeafRange, error)
 }

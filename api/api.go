@@ -205,6 +205,28 @@ type Consistency struct {
 	Hashes []string `json:"hashes"`
 }
 
+// Leaves answers GET /api/v1/ledger/leaves: the events [from, to) of the
+// log as stored, in sequence order, in the read shape of GET /events, and
+// the stored roots of the complete subtrees that tile [0, from) and
+// [to, tree_size), left to right. A verifier derives each event's leaf,
+// recomputes the root of the tree of tree_size leaves from them and the
+// subtrees, and compares it with a signed checkpoint of that size.
+type Leaves struct {
+	TreeSize int64     `json:"tree_size"`
+	From     int64     `json:"from"`
+	To       int64     `json:"to"`
+	Events   []Event   `json:"events"`
+	Subtrees []Subtree `json:"subtrees"`
+}
+
+// Subtree is the stored root of the complete subtree of 2^level leaves
+// starting at leaf index<<level.
+type Subtree struct {
+	Level int    `json:"level"`
+	Index int64  `json:"index"`
+	Hash  string `json:"hash"`
+}
+
 // Verification answers GET /api/v1/verify (Immutable's shape).
 type Verification struct {
 	Valid         bool    `json:"valid"`

@@ -15,6 +15,7 @@ const (
 	ActionEventsRead   = "vigil.events.read"
 	ActionEventsProof  = "vigil.events.proof"
 	ActionLedgerVerify = "vigil.ledger.verify"
+	ActionLedgerLeaves = "vigil.ledger.leaves"
 	ActionKeysCreated  = "vigil.keys.created"
 	ActionKeysRevoked  = "vigil.keys.revoked"
 	ActionKeysListed   = "vigil.keys.listed"
@@ -26,10 +27,14 @@ const (
 // audited runs read and records it through the one write path, with the
 // read's outcome: a lookup that found nothing or failed is recorded as a
 // failed attempt (probing the trail is what this record exists to show).
-// Nothing is returned until the record is durable: if it cannot be
-// written, the read fails closed.
+// A request the store refuses as invalid read nothing and, like any bad
+// input, changes nothing: it is not recorded. Nothing is returned until
+// the record is durable: if it cannot be written, the read fails closed.
 func (s *Server) audited(r *http.Request, k vigil.APIKey, action string, params map[string]string, read func() error) error {
 	readErr := read()
+	if vigil.ErrorCode(readErr) == vigil.EINVALID {
+		return readErr
+	}
 	outcome := vigil.OutcomeSuccess
 	if readErr != nil {
 		outcome = vigil.OutcomeFailure

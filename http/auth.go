@@ -47,6 +47,9 @@ func (s *Server) authenticateWith(roles []vigil.Role, h handlerFunc, writeError 
 			writeError(w, r, vigil.Errorf(vigil.EFORBIDDEN, "the %s role may not %s %s", key.Role, r.Method, r.URL.Path))
 			return
 		}
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			s.integrityHeader(w, key.Workspace)
+		}
 		if err := h(w, r, key); err != nil {
 			writeError(w, r, err)
 		}

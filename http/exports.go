@@ -140,6 +140,7 @@ func (s *Server) signedDownload(w http.ResponseWriter, r *http.Request) error {
 		return vigil.Errorf(vigil.EFORBIDDEN, "the key that requested this export was revoked; its links no longer work")
 	}
 	k := vigil.APIKey{ID: job.CreatedBy, Workspace: ws, TenantID: job.TenantScope, Role: vigil.RoleAuditor, Name: "signed download link"}
+	s.integrityHeader(w, ws)
 	return s.serveFile(w, r, k, vigil.KindExport, id, ActionExportsDownloaded, map[string]string{"via": "signed_link"})
 }
 

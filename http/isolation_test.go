@@ -164,6 +164,8 @@ func TestIsolationMatrix(t *testing.T) {
 			paths = []string{pattern, pattern + "?limit=1"}
 		case pattern == "/api/v1/ledger/consistency":
 			paths = []string{pattern + "?first=1&second=2"}
+		case pattern == "/api/v1/ledger/leaves":
+			paths = []string{pattern, pattern + "?from=0&to=5", pattern + "?from=3"}
 		default:
 			paths = []string{pattern}
 		}
@@ -181,6 +183,11 @@ func TestIsolationMatrix(t *testing.T) {
 					continue
 				}
 				checked++
+				if strings.HasPrefix(p, "/api/v1/ledger/leaves") {
+					// The log holds this matrix's own recorded probes, which
+					// name what was asked for; the events are what counts.
+					r.body = withoutMetaAudit(t, r.body)
+				}
 				for _, d := range data {
 					if !k.sees(d) && strings.Contains(withoutLinks(r.body), d.marker()) {
 						t.Fatalf("%s by %s key of %v shows data of %v: %.400s", p, k.role, k.scope, d, r.body)
@@ -304,6 +311,27 @@ func eventIDIn(path string) string {
 		}
 	}
 	return ""
+}
+
+// withoutMetaAudit is a leaves answer without the server's records of
+// reads (source "vigil"), which echo what each read asked for.
+func withoutMetaAudit(t *testing.T, body []byte) []byte {
+	var lv api.Data[api.Leaves]
+	if json.Unmarshal(body, &lv) != nil {
+		return body
+	}
+	events := lv.Data.Events[:0]
+	for _, e := range lv.Data.Events {
+		if e.Source == nil || *e.Source != "vigil" {
+			events = append(events, e)
+		}
+	}
+	lv.Data.Events = events
+	b, err := json.Marshal(lv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // withoutLinks is a body without a FHIR Bundle's links, which echo the

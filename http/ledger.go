@@ -150,6 +150,59 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request, k vigil.APIKey) 
 	return nil
 }
 
+// leaves serves a stretch of the log with what proves it, for a verifier
+// that re-hashes the events it is served. Each request is a read of the
+// trail and is recorded; the verifier pins a tree size first, so its own
+// records (which come after it) are not what it checks.
+func (s *Server) leaves(w http.ResponseWriter, r *http.Request, k vigil.APIKey) error {
+	if k.TenantID != "" {
+		// A tree's leaves are every tenant's events.
+		return vigil.Errorf(vigil.EFORBIDDEN, "the ledger's leaves are the whole workspace's events; use a key without a tenant restriction")
+	}
+	if err := onlyParams(r, "from", "to", "tree_size"); err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	var from, to, treeSize int64
+	var err error
+	if v := q.Get("from"); v != "" {
+		if from, err = parseCount("from", v, 0); err != nil {
+			return err
+		}
+	}
+	if v := q.Get("to"); v != "" {
+		if to, err = parseCount("to", v, 1); err != nil {
+			return err
+		}
+		if to <= from {
+			return vigil.Invalid(vigil.ErrorDetail{Field: "to", Message: "must be greater than from"})
+		}
+	}
+	if v := q.Get("tree_size"); v != "" {
+		if treeSize, err = parseCount("tree_size", v, 1); err != nil {
+			return err
+		}
+	}
+	var lr vigil.LeafRange
+	err = s.audited(r, k, ActionLedgerLeaves, joinQuery(q), func() error {
+		var err error
+		lr, err = s.store.Leaves(r.Context(), k.Workspace, from, to, treeSize)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	out := api.Leaves{TreeSize: lr.TreeSize, From: lr.From, To: lr.To, Events: make([]api.Event, len(lr.Events)), Subtrees: make([]api.Subtree, len(lr.Subtrees))}
+	for i, e := range lr.Events {
+		out.Events[i] = toAPIEvent(e, &lr.Integrity[i])
+	}
+	for i, st := range lr.Subtrees {
+		out.Subtrees[i] = api.Subtree{Level: st.Level, Index: st.Index, Hash: st.Hash.String()}
+	}
+	writeJSON(w, http.StatusOK, api.Data[api.Leaves]{Data: out})
+	return nil
+}
+
 func hexes(hs []vigil.Hash) []string {
 	out := make([]string, len(hs))
 	for i, h := range hs {

@@ -187,9 +187,17 @@ func TestBadInputMatrix(t *testing.T) {
 			for _, q := range []string{"zz_unknown=1", "limit=-1", "limit=0", "limit=99999999999999999999", "limit=ten",
 				"cursor=forged", "cursor=eyJzIjo5OTk5OTk5OTk5fQ", "from=yesterday", "from=2024-01-01T00:00:00%2B25:00",
 				"to=2024-13-01", "from=2024-06-02&to=2024-06-01", "limit=1&limit=2", "actor_id=%00", "size=-5", "size=abc",
-				"first=2&second=1", "action=" + strings.Repeat("a", 5000)} {
+				"first=2&second=1", "action=" + strings.Repeat("a", 5000), "tree_size=0", "tree_size=100000", "from=-1", "from=9&to=3"} {
 				add(request{name: "query " + q[:min(len(q), 40)], method: method, path: path + "?" + q, key: auth})
 			}
+		}
+		if pattern == "/api/v1/ledger/leaves" {
+			// Ranges the log cannot answer are refused before any
+			// checkpoint is signed for them.
+			for _, q := range []string{"to=100000", "tree_size=100000", "from=0&to=101", "from=100000", "from=5&to=5", "tree_size=1&to=2"} {
+				add(request{name: "range " + q, method: method, path: path + "?" + q, key: auth})
+			}
+			add(request{name: "tenant key", method: method, path: path, key: "Bearer " + tenantKeys[vigil.RoleAuditor], want: 403})
 		}
 	}
 

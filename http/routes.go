@@ -27,6 +27,7 @@ func (s *Server) registerRoutes() {
 	s.api("GET /api/v1/events/{id}/proof", s.eventProof, vigil.RoleAuditor)
 	s.api("GET /api/v1/ledger/checkpoint", s.checkpoint, vigil.RoleAuditor)
 	s.api("GET /api/v1/ledger/consistency", s.consistency, vigil.RoleAuditor)
+	s.api("GET /api/v1/ledger/leaves", s.leaves, vigil.RoleAuditor)
 	s.api("GET /api/v1/ledger/key", s.ledgerKey, vigil.RoleAuditor, vigil.RoleIngest, vigil.RoleAdmin)
 	s.api("GET /api/v1/verify", s.verify, vigil.RoleAuditor)
 	s.api("GET /api/v1/keys", s.listKeys, vigil.RoleAdmin)
@@ -119,5 +120,22 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	// Evidence of tampering does not take the server out of rotation:
+	// ingest must go on so that what happens next is recorded too. It
+	// answers 200, degraded, with the breaks counted (not named: this
+	// route is open to anyone who reaches it).
+	total, types, workspaces := int64(0), map[string]int64{}, 0
+	for _, b := range s.store.FoundBreaks() {
+		total += b.Breaks
+		workspaces++
+		for t, n := range b.Types {
+			types[t] += n
+		}
+	}
+	if total == 0 {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "degraded",
+		"ledger": map[string]any{"integrity": "broken", "breaks": total, "workspaces": workspaces, "types": types}})
 }

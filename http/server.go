@@ -18,6 +18,7 @@ type Store interface {
 	vigil.EventStore
 	vigil.KeyStore
 	vigil.Ledger
+	vigil.Findings
 	Ready(ctx context.Context) error
 }
 
@@ -119,6 +120,9 @@ func NewServer(cfg Config) *Server {
 		limits:  newAuthLimiter(cfg.AuthFailuresPerMinute, cfg.Now),
 		keys:    newKeyCache(cfg.KeyCacheTTL, cfg.Now),
 		rates:   newKeyLimiter(cfg.KeyRate, cfg.KeyBurst, cfg.Now),
+	}
+	if cfg.Store != nil {
+		cfg.Registry.MustRegister(breaksCollector{cfg.Store})
 	}
 	s.registerRoutes()
 	return s

@@ -52,11 +52,22 @@ func newEnvWith(t testing.TB, cfg vhttp.Config) *env {
 // is false (or cfg brings its own).
 func newEnvReports(t testing.TB, cfg vhttp.Config, withReports bool) *env {
 	t.Helper()
+	return newEnvStore(t, cfg, withReports, nil)
+}
+
+// newEnvStore is newEnvReports with the store's configuration adjusted by
+// store, when not nil.
+func newEnvStore(t testing.TB, cfg vhttp.Config, withReports bool, store func(*sqlite.Config)) *env {
+	t.Helper()
 	dir := t.TempDir()
-	db, err := sqlite.Open(context.Background(), sqlite.Config{
+	scfg := sqlite.Config{
 		Path: filepath.Join(dir, "vigil.db"), LogName: "test.vigil", SigningKey: testKey,
 		WitnessPath: filepath.Join(dir, "ledger.witness"), Index: fhir.Terms,
-	})
+	}
+	if store != nil {
+		store(&scfg)
+	}
+	db, err := sqlite.Open(context.Background(), scfg)
 	if err != nil {
 		t.Fatal(err)
 	}

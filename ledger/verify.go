@@ -137,6 +137,10 @@ type verifier struct {
 	lastCreated time.Time
 	leaf        leafReader // reused from line to line
 	buf         []byte
+
+	// served: the events are a server's answer for the range, not a
+	// file's lines (CheckRange), so one absent is missing, not truncated.
+	served bool
 }
 
 type pinnedRoot struct {

@@ -82,7 +82,7 @@ func (v *verifier) end(extraLines int) {
 	}
 	v.pending = nil
 	if v.next < v.h.To {
-		if v.rep.EventsChecked < v.h.Evs {
+		if v.rep.EventsChecked < v.h.Evs && !v.served {
 			v.add(vigil.Break{Type: vigil.BreakTruncated, Sequence: v.next,
 				Detail: fmt.Sprintf("the bundle ends after %d of its %d events: sequences %d to %d are absent", v.rep.EventsChecked, v.h.Evs, v.next, v.h.To-1)})
 		} else {
@@ -90,8 +90,11 @@ func (v *verifier) end(extraLines int) {
 		}
 	}
 	if extraLines > 0 {
-		v.add(vigil.Break{Type: vigil.BreakModified, Sequence: -1,
-			Detail: fmt.Sprintf("%d lines after the last of the %d events the header counts", extraLines, v.h.Evs)})
+		detail := fmt.Sprintf("%d lines after the last of the %d events the header counts", extraLines, v.h.Evs)
+		if v.served {
+			detail = fmt.Sprintf("%d events beyond the %d of the range", extraLines, v.h.Evs)
+		}
+		v.add(vigil.Break{Type: vigil.BreakModified, Sequence: -1, Detail: detail})
 	}
 	if v.frontier.Size() == v.h.To && v.h.To < v.h.TreeSize && !v.rootless {
 		for _, s := range v.right {

@@ -44,7 +44,7 @@ func (db *DB) VerifyPass(ctx context.Context, rate int, onTamper func(workspace 
 		if err != nil {
 			return err
 		}
-		fresh, err := db.recordFindings(ctx, ws, rep.Breaks)
+		fresh, err := db.recordFindings(ctx, ws, name, "the background verifier", rep.Breaks)
 		if err != nil {
 			return err
 		}
@@ -76,31 +76,4 @@ func throttle(ctx context.Context, rate int) func() {
 			}
 		}
 	}
-}
-
-// recordFindings stores the breaks not already recorded and returns them.
-func (db *DB) recordFindings(ctx context.Context, ws int64, breaks []vigil.Break) ([]vigil.Break, error) {
-	var fresh []vigil.Break
-	for _, b := range breaks {
-		var seq any
-		if b.Sequence >= 0 {
-			seq = b.Sequence
-		}
-		var exists int
-		err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM ledger_findings WHERE ws = ? AND type = ? AND seq IS ? AND coalesce(expected, '') = ? AND coalesce(actual, '') = ?`,
-			ws, b.Type, seq, b.ExpectedHash, b.ActualHash).Scan(&exists)
-		if err != nil {
-			return nil, err
-		}
-		if exists > 0 {
-			continue
-		}
-		_, err = db.write.ExecContext(ctx, `INSERT INTO ledger_findings (ws, type, seq, event_id, expected, actual, detail, found_at) VALUES (?,?,?,?,?,?,?,?)`,
-			ws, b.Type, seq, null(b.EventID), null(b.ExpectedHash), null(b.ActualHash), b.Detail, db.cfg.Now().UnixNano())
-		if err != nil {
-			return nil, err
-		}
-		fresh = append(fresh, b)
-	}
-	return fresh, nil
 }

@@ -66,6 +66,10 @@ func (db *DB) Bundle(ctx context.Context, workspace string, from, to int64, veri
 	if err != nil {
 		return nil, err
 	}
+	// With what was found and recorded before (the evidence may be gone).
+	if rep, err = db.withFindings(ctx, ws, workspace, "", rep); err != nil {
+		return nil, err
+	}
 	b.Findings = rep.Breaks
 	b.Events = db.canonicalEvents(ctx, ws, workspace, from, to)
 	return b, nil

@@ -3,11 +3,8 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/vigilhq/vigil"
@@ -62,86 +59,47 @@ func (w *writer) issueCheckpoint(ws int64, st *logState, now time.Time) error {
 	if err != nil {
 		return err
 	}
+	// The witness first: it is then never older than the database's
+	// latest checkpoint, whatever crash comes between the two, so an older
+	// one is always the sign of a replaced file.
+	if w.db.cfg.WitnessPath != "" {
+		if err := w.witness(ctx, ws, name, st.size, note); err != nil {
+			return fmt.Errorf("writing the witness file: %w", err)
+		}
+	}
 	_, err = w.db.write.ExecContext(ctx, "INSERT INTO checkpoints (ws, size, root, note, created_at) VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING",
 		ws, st.size, root[:], string(note), now.UnixNano())
 	if err != nil {
 		return err
 	}
 	st.checkpointSize, st.checkpointAt = st.size, now
-	if w.db.cfg.WitnessPath != "" {
-		if err := w.db.writeWitness(name, note); err != nil {
-			return fmt.Errorf("writing the witness file: %w", err)
-		}
-	}
 	return nil
 }
 
 // origin names a workspace's log in its checkpoints.
 func (db *DB) origin(workspace string) string { return db.cfg.LogName + "/" + workspace }
 
-// writeWitness records the latest checkpoint of a workspace in a file
-// outside the database, replaced atomically and fsync'd. A database rolled
-// back to an older copy then disagrees with it.
-func (db *DB) writeWitness(workspace string, note []byte) error {
-	notes, err := db.readWitness()
-	if err != nil {
-		return err
-	}
-	notes[workspace] = string(note)
-	b, err := json.MarshalIndent(notes, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp := db.cfg.WitnessPath + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, db.cfg.WitnessPath); err != nil {
-		return err
-	}
-	dir, err := os.Open(filepath.Dir(db.cfg.WitnessPath))
-	if err != nil {
-		return err
-	}
-	defer dir.Close()
-	return dir.Sync()
-}
-
-func (db *DB) readWitness() (map[string]string, error) {
-	notes := map[string]string{}
-	if db.cfg.WitnessPath == "" {
-		return notes, nil
-	}
-	b, err := os.ReadFile(db.cfg.WitnessPath)
-	if errors.Is(err, os.ErrNotExist) {
-		return notes, nil
-	} else if err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal(b, &notes); err != nil {
-		return nil, fmt.Errorf("witness file %s: %w", db.cfg.WitnessPath, err)
-	}
-	return notes, nil
-}
-
-// Checkpoint implements vigil.Ledger.
+// Checkpoint implements vigil.Ledger: the latest (size < 0) covers every
+// event acknowledged before the call, signed on demand if need be.
 func (db *DB) Checkpoint(ctx context.Context, workspace string, size int64) (vigil.Checkpoint, error) {
 	ws, err := db.workspaceID(ctx, workspace)
 	if err != nil {
 		return vigil.Checkpoint{}, err
 	}
+	if size < 0 {
+		return db.covering(ctx, ws, workspace)
+	}
+	return db.storedCheckpoint(ctx, ws, workspace, size)
+}
+
+// latestCheckpoint is the latest stored checkpoint; ENOTFOUND if none.
+func (db *DB) latestCheckpoint(ctx context.Context, ws int64, workspace string) (vigil.Checkpoint, error) {
+	return db.storedCheckpoint(ctx, ws, workspace, -1)
+}
+
+// storedCheckpoint reads the kept checkpoint of size, or the latest when
+// size < 0.
+func (db *DB) storedCheckpoint(ctx context.Context, ws int64, workspace string, size int64) (vigil.Checkpoint, error) {
 	q := "SELECT size, root, note, created_at FROM checkpoints WHERE ws = ? ORDER BY size DESC LIMIT 1"
 	args := []any{ws}
 	if size >= 0 {
@@ -152,7 +110,7 @@ func (db *DB) Checkpoint(ctx context.Context, workspace string, size int64) (vig
 	var root []byte
 	var note string
 	var created int64
-	err = db.read.QueryRowContext(ctx, q, args...).Scan(&c.Size, &root, &note, &created)
+	err := db.read.QueryRowContext(ctx, q, args...).Scan(&c.Size, &root, &note, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		if size >= 0 {
 			return c, vigil.Errorf(vigil.ENOTFOUND, "no checkpoint of size %d", size)

@@ -36,6 +36,11 @@ type Config struct {
 	// CheckpointInterval is the least time between two checkpoints of a
 	// workspace. Zero means after every commit.
 	CheckpointInterval time.Duration
+	// DemandInterval is the least time between two checkpoints of a
+	// workspace signed on demand, because a reader asked for the latest
+	// one and the last signed lagged behind what was acknowledged. Zero
+	// means DefaultDemandInterval.
+	DemandInterval time.Duration
 
 	// WitnessPath, when set, is a file outside the database where the
 	// latest checkpoint of each workspace is also written, so a database
@@ -72,12 +77,15 @@ type DB struct {
 	read  *sql.DB // readers, concurrent under WAL
 
 	writer *writer
+	demand *demand // checkpoints signed because readers need them
 	log    *slog.Logger
 
 	wsMu  sync.RWMutex
 	wsIDs map[string]int64 // workspace name -> id, for workspaces that exist
 
 	stmts stmtCache // prepared reads of the alert rules' look-ups
+
+	found found // what verification has found (findings.go)
 }
 
 var (
@@ -107,7 +115,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if cfg.LogName == "" {
 		cfg.LogName = "vigil"
 	}
-	db := &DB{cfg: cfg, log: cfg.Logger, wsIDs: map[string]int64{}}
+	db := &DB{cfg: cfg, log: cfg.Logger, wsIDs: map[string]int64{}, demand: newDemand(cfg.DemandInterval)}
 	var err error
 	if db.write, err = sql.Open("sqlite", dsn(cfg.Path, false)); err != nil {
 		return nil, err
@@ -124,6 +132,10 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: indexing search terms: %w", err)
 	} else if n > 0 {
 		db.log.Info("indexed the search terms of earlier events", "events", n)
+	}
+	if err := db.loadFound(ctx); err != nil {
+		db.write.Close()
+		return nil, fmt.Errorf("sqlite: reading findings: %w", err)
 	}
 	if db.read, err = sql.Open("sqlite", dsn(cfg.Path, true)); err != nil {
 		db.write.Close()

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -23,17 +24,19 @@ func (db *DB) Verify(ctx context.Context, workspace string, opt vigil.VerifyOpti
 	if err != nil {
 		return vigil.VerifyReport{}, err
 	}
+	// Sign what was acknowledged, so the log is compared with a signed
+	// root all the way. A signature that cannot be made leaves the
+	// verification to say what it can.
+	if _, err := db.covering(ctx, ws, workspace); ctx.Err() != nil {
+		return vigil.VerifyReport{}, ctx.Err()
+	} else if err != nil && vigil.ErrorCode(err) != vigil.ENOTFOUND {
+		db.log.Warn("no checkpoint before verification", "workspace", workspace, "err", err)
+	}
 	rep, err := db.verify(ctx, ws, workspace, opt, nil)
 	if err != nil {
 		return rep, err
 	}
-	findings, err := db.findings(ctx, ws)
-	if err != nil {
-		return rep, err
-	}
-	rep.Breaks = append(rep.Breaks, findings...)
-	rep.Valid = len(rep.Breaks) == 0
-	return rep, nil
+	return db.withFindings(ctx, ws, workspace, "a verification on request", rep)
 }
 
 type verification struct {
@@ -63,15 +66,16 @@ func (db *DB) verify(ctx context.Context, ws int64, workspace string, opt vigil.
 		v.vkey = vkey
 	}
 	// The log grows while it is verified (reads are themselves recorded).
-	// What was signed is read before what was stored: the witness (written
-	// after its checkpoint's commit), then the checkpoints, then the size.
-	// A checkpoint larger than the log read after it is then a truncation,
-	// never a race with an append.
-	witness, err := v.witness()
+	// What was signed is read before what was stored: the checkpoints,
+	// then the witness (written before its checkpoint is stored, after the
+	// events it covers), then the size. A witness older than a checkpoint
+	// read before it, or a checkpoint larger than the log read after it,
+	// is then tampering, never a race with an append.
+	cps, err := db.allCheckpoints(ctx, ws)
 	if err != nil {
 		return v.rep, err
 	}
-	cps, err := db.allCheckpoints(ctx, ws)
+	witness, err := v.witness(cps)
 	if err != nil {
 		return v.rep, err
 	}
@@ -227,33 +231,35 @@ func (v *verification) checkCheckpoint(cp vigil.Checkpoint, root vigil.Hash) {
 	}
 }
 
-// witness returns the latest checkpoint kept outside the database.
-func (v *verification) witness() (*vigil.Checkpoint, error) {
+// witness returns the latest checkpoint kept outside the database, after
+// judging it against the stored checkpoints cps.
+func (v *verification) witness(cps []vigil.Checkpoint) (*vigil.Checkpoint, error) {
+	if v.db.cfg.WitnessPath == "" || v.vkey == "" {
+		return nil, nil
+	}
 	notes, err := v.db.readWitness()
-	if err != nil {
+	var garbled *witnessFormatError
+	if err != nil && !errors.As(err, &garbled) {
 		return nil, vigil.Unavailable("reading the witness file failed", err)
 	}
-	note, ok := notes[v.workspace]
-	if !ok || v.vkey == "" {
-		return nil, nil
+	latest := int64(-1)
+	if len(cps) > 0 {
+		latest = cps[len(cps)-1].Size
 	}
-	cp, err := ledger.Open([]byte(note), v.vkey)
-	if err != nil {
-		v.add(vigil.Break{Type: vigil.BreakSignatureInvalid, Sequence: -1, Detail: "the witness checkpoint: " + err.Error()})
-		return nil, nil
+	cp, breaks := judgeWitness(notes, garbled, v.workspace, v.db.origin(v.workspace), v.vkey, latest)
+	for _, b := range breaks {
+		v.add(b)
 	}
-	return &cp, nil
+	return cp, nil
 }
 
 func (v *verification) checkWitness(w *vigil.Checkpoint, root *vigil.Hash, n int64) {
 	switch {
 	case w == nil:
 	case w.Size > n:
-		v.add(vigil.Break{Type: vigil.BreakRollback, Sequence: -1, ExpectedHash: w.Root.String(),
-			Detail: fmt.Sprintf("the last checkpoint issued covered %d events; the database holds %d: it was rolled back or truncated", w.Size, n)})
+		v.add(rollbackBreak(*w, n))
 	case root != nil && *root != w.Root:
-		v.add(vigil.Break{Type: vigil.BreakRollback, Sequence: -1, ExpectedHash: w.Root.String(), ActualHash: root.String(),
-			Detail: fmt.Sprintf("the tree of %d events differs from the last checkpoint issued: the log was rewritten", w.Size)})
+		v.add(rewrittenBreak(*w, *root))
 	}
 }
 
@@ -410,31 +416,4 @@ func (s *eventStream) rest() ([]vigil.Event, error) {
 		s.peeked = false
 	}
 	return out, nil
-}
-
-// findings returns what the background verifier found.
-func (db *DB) findings(ctx context.Context, ws int64) ([]vigil.Break, error) {
-	rows, err := db.read.QueryContext(ctx, "SELECT type, seq, event_id, expected, actual, detail, found_at FROM ledger_findings WHERE ws = ? ORDER BY id LIMIT ?", ws, maxBreaks)
-	if err != nil {
-		return nil, vigil.Unavailable("reading findings failed", err)
-	}
-	defer rows.Close()
-	var out []vigil.Break
-	for rows.Next() {
-		var b vigil.Break
-		var seq sql.NullInt64
-		var id, exp, act, detail sql.NullString
-		var at int64
-		if err := rows.Scan(&b.Type, &seq, &id, &exp, &act, &detail, &at); err != nil {
-			return nil, err
-		}
-		b.Sequence = -1
-		if seq.Valid {
-			b.Sequence = seq.Int64
-		}
-		b.EventID, b.ExpectedHash, b.ActualHash = id.String, exp.String, act.String
-		b.Detail = "found by the background verifier at " + time.Unix(0, at).UTC().Format(time.RFC3339) + ": " + detail.String
-		out = append(out, b)
-	}
-	return out, rows.Err()
 }

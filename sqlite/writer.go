@@ -22,6 +22,7 @@ import (
 type writer struct {
 	db    *DB
 	queue chan *appendReq
+	signs chan *signReq // checkpoints readers need now (demand.go)
 	stop  chan struct{}
 	done  chan struct{}
 
@@ -30,6 +31,7 @@ type writer struct {
 
 	lastErr   atomic.Pointer[commitFailure]
 	logs      map[int64]*logState // by workspace id; only the writer goroutine touches it
+	witnessed map[string]string   // what the writer last wrote to (or found in) the witness, by workspace (witness.go)
 	leafBuf   []byte
 	batchHook func(events int) // observes commit batch sizes (metrics)
 }
@@ -72,6 +74,7 @@ func newWriter(ctx context.Context, db *DB) (*writer, error) {
 	w := &writer{
 		db:    db,
 		queue: make(chan *appendReq, db.cfg.QueueSize),
+		signs: make(chan *signReq, 64),
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
 		logs:  map[int64]*logState{},
@@ -94,6 +97,9 @@ func newWriter(ctx context.Context, db *DB) (*writer, error) {
 		if _, err := w.loadState(ctx, id); err != nil {
 			return nil, err
 		}
+	}
+	if err := w.openWitness(ctx); err != nil {
+		return nil, err
 	}
 	go w.run()
 	return w, nil
@@ -186,6 +192,8 @@ func (w *writer) run() {
 			w.commitGroup(r)
 		case <-tick.C:
 			w.checkpointDue(false)
+		case r := <-w.signs:
+			w.signNow(r)
 		case <-w.stop:
 			// Enqueues have stopped; commit what is waiting, then sign.
 			for {

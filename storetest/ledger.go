@@ -128,3 +128,71 @@ func testVerify(t *testing.T, open Opener) {
 		t.Fatalf("limit: %+v %v", rep, err)
 	}
 }
+
+// testLatestCovers: the latest checkpoint, asked for right after an
+// append, covers it (signed on demand if the cadence has not come round).
+func testLatestCovers(t *testing.T, open Opener) {
+	s, vkey := mustOpen(t, open)
+	if _, err := s.Checkpoint(ctx(t), "ws", -1); err == nil {
+		// An empty log may have a checkpoint of size 0, and no other.
+		if cp, _ := s.Checkpoint(ctx(t), "ws", -1); cp.Size != 0 {
+			t.Fatalf("an empty log has a checkpoint of size %d", cp.Size)
+		}
+	} else {
+		wantCode(t, err, vigil.ENOTFOUND)
+	}
+	for i := range 15 {
+		res := mustAppend(t, s, "ws", event("a", fmt.Sprint(i)))
+		cp, err := s.Checkpoint(ctx(t), "ws", -1)
+		if err != nil || cp.Size <= res[0].Sequence {
+			t.Fatalf("after event %d was acknowledged the latest checkpoint is %+v (%v)", res[0].Sequence, cp.Size, err)
+		}
+		if _, err := ledger.Open(cp.Note, vkey); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// testLeaves: every range of the log, with its subtrees, recomputes the
+// signed root; ranges the log cannot answer are refused.
+func testLeaves(t *testing.T, open Opener) {
+	s, vkey := mustOpen(t, open)
+	for i := range 23 {
+		mustAppend(t, s, "ws", event("a", fmt.Sprint(i)))
+	}
+	cp := waitCheckpoint(t, s, "ws", 23)
+	signed, err := ledger.Open(cp.Note, vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range [][2]int64{{0, 23}, {0, 1}, {22, 23}, {5, 17}, {8, 16}} {
+		lr, err := s.Leaves(ctx(t), "ws", r[0], r[1], cp.Size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if lr.TreeSize != cp.Size || lr.From != r[0] || lr.To != r[1] || int64(len(lr.Events)) != r[1]-r[0] || len(lr.Integrity) != len(lr.Events) {
+			t.Fatalf("range %v: %+v", r, lr)
+		}
+		leaves := make([][]byte, len(lr.Events))
+		for i := range lr.Events {
+			leaves[i] = ledger.AppendEvent(nil, &lr.Events[i])
+			if ledger.LeafHash(leaves[i]).String() != lr.Integrity[i].EventHash {
+				t.Fatalf("range %v: event %d does not hash to its stored leaf", r, lr.Events[i].Sequence)
+			}
+		}
+		rep, err := ledger.CheckRange(signed, r[0], r[1], lr.Subtrees, leaves)
+		if err != nil || !rep.Valid {
+			t.Fatalf("range %v: %+v %v", r, rep, err)
+		}
+	}
+	// Defaults: from 0, a page, the latest checkpoint.
+	lr, err := s.Leaves(ctx(t), "ws", 0, 0, 0)
+	if err != nil || lr.From != 0 || lr.To != lr.TreeSize || lr.TreeSize < 23 {
+		t.Fatalf("default range: %+v %v", lr, err)
+	}
+	for _, r := range [][3]int64{{-1, 2, 0}, {5, 5, 0}, {0, vigil.MaxLeavesPerRead + 1, 0}, {0, 5, 1000}, {0, 1000, 0}, {3, 0, 2}, {50, 0, 0}} {
+		if _, err := s.Leaves(ctx(t), "ws", r[0], r[1], r[2]); vigil.ErrorCode(err) != vigil.EINVALID {
+			t.Fatalf("leaves %v: %v", r, err)
+		}
+	}
+}

@@ -42,6 +42,8 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Keys", func(t *testing.T) { testKeys(t, open) })
 	t.Run("LedgerProofs", func(t *testing.T) { testLedgerProofs(t, open) })
 	t.Run("Verify", func(t *testing.T) { testVerify(t, open) })
+	t.Run("LatestCovers", func(t *testing.T) { testLatestCovers(t, open) })
+	t.Run("Leaves", func(t *testing.T) { testLeaves(t, open) })
 	t.Run("Closed", func(t *testing.T) { testClosed(t, open) })
 }
 

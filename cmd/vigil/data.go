@@ -21,14 +21,19 @@ import (
 const (
 	dbFile      = "vigil.db"
 	keyFile     = "ledger.key"     // the checkpoint signing key (note signer key), mode 0600
-	witnessFile = "ledger.witness" // the latest checkpoint of each workspace, outside the database
+	witnessFile = "ledger.witness" // the latest checkpoint of each workspace, outside the database (default place; --witness-file)
 	defaultWS   = "default"
 	defaultLog  = "vigil.local"
 )
 
+// witnessUsage documents --witness-file, the same for every command that
+// verifies on a data directory.
+const witnessUsage = "the witness file: the latest checkpoint of each workspace, kept outside the database (default: ledger.witness in the data directory; put it outside the data directory so that replacing the directory with an older copy is caught)"
+
 type dataOptions struct {
 	logName            string
 	checkpointInterval time.Duration
+	demandInterval     time.Duration
 	queueSize          int
 	maxBatchEvents     int
 	logger             *slog.Logger
@@ -37,6 +42,9 @@ type dataOptions struct {
 	// stays the only one that extends the log.
 	offline bool
 	enrich  func(*vigil.Event)
+	// witness is the witness file (--witness-file); empty means
+	// ledger.witness in the data directory.
+	witness string
 }
 
 // dataDir is an opened data directory.
@@ -79,12 +87,19 @@ func openData(ctx context.Context, dir string, opt dataOptions) (*dataDir, error
 	if opt.offline {
 		signWith = ""
 	}
+	witness := opt.witness
+	if witness == "" {
+		witness = filepath.Join(dir, witnessFile)
+	} else if fi, err := os.Stat(filepath.Dir(witness)); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("--witness-file %s: its directory does not exist", witness)
+	}
 	d.db, err = sqlite.Open(ctx, sqlite.Config{
 		Path:               filepath.Join(dir, dbFile),
 		LogName:            name,
 		SigningKey:         signWith,
 		CheckpointInterval: opt.checkpointInterval,
-		WitnessPath:        filepath.Join(dir, witnessFile),
+		DemandInterval:     opt.demandInterval,
+		WitnessPath:        witness,
 		QueueSize:          opt.queueSize,
 		MaxBatchEvents:     opt.maxBatchEvents,
 		Logger:             opt.logger,

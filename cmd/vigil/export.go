@@ -13,6 +13,7 @@ import (
 func ledgerExport(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "ledger export")
 	data := fs.String("data", "./vigil-data", "data directory")
+	witness := fs.String("witness-file", "", witnessUsage)
 	ws := fs.String("workspace", defaultWS, "workspace")
 	out := fs.String("out", "", "bundle file to write (required)")
 	from := fs.Int64("from", 0, "first sequence number")
@@ -23,7 +24,7 @@ func ledgerExport(ctx context.Context, env *Env, args []string) error {
 	if *out == "" {
 		return errors.New("--out is required")
 	}
-	d, err := openData(ctx, *data, dataOptions{offline: true})
+	d, err := openData(ctx, *data, dataOptions{offline: true, witness: *witness})
 	if err != nil {
 		return err
 	}

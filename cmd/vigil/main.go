@@ -81,7 +81,7 @@ commands:
   serve    run the service (default data ./vigil-data, address 127.0.0.1:8080)
   keys     create | list | revoke API keys on a data directory
   ledger   key | export: the checkpoint verifier key, an offline bundle
-  verify   --bundle FILE | --url URL --checkpoint FILE: independent verification
+  verify   --bundle FILE | --url URL [--checkpoint FILE]: independent verification
   bench    measure ingest and queries against a raw SQLite baseline
   report   TYPE --format pdf|csv|json --out FILE: a compliance report, offline
   export   --format csv|ndjson|parquet --out FILE: events, offline

@@ -13,14 +13,17 @@ import (
 
 	"github.com/vigilhq/vigil"
 	vhttp "github.com/vigilhq/vigil/http"
+	"github.com/vigilhq/vigil/sqlite"
 )
 
 type serveConfig struct {
 	data, addr, logName, trustedProxies, logLevel string
+	witness                                       string
 	geoipFiles                                    string
 	pprofAddr                                     string
 	tlsCert, tlsKey                               string
 	checkpointInterval, verifyPause               time.Duration
+	demandInterval                                time.Duration
 	batchLimit, queueSize, verifyRate             int
 	reportWorkers                                 int
 	reportRetention                               time.Duration
@@ -41,9 +44,11 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	var c serveConfig
 	fs := newFlags(env, "serve")
 	fs.StringVar(&c.data, "data", "./vigil-data", "data directory")
+	fs.StringVar(&c.witness, "witness-file", "", witnessUsage)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address")
 	fs.StringVar(&c.logName, "log-name", defaultLog, "ledger name in checkpoints, used when the signing key is created")
 	fs.DurationVar(&c.checkpointInterval, "checkpoint-interval", time.Second, "least time between two checkpoints")
+	fs.DurationVar(&c.demandInterval, "checkpoint-demand-interval", sqlite.DefaultDemandInterval, "least time between two checkpoints signed because a reader needed one covering every acknowledged event")
 	fs.IntVar(&c.batchLimit, "batch-limit", vigil.DefaultBatchLimit, "events per batch request")
 	fs.IntVar(&c.queueSize, "queue-size", 8192, "ingest requests waiting for the writer; beyond it, 503")
 	fs.StringVar(&c.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs whose X-Forwarded-For is believed")
@@ -92,7 +97,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	d, err := openData(ctx, c.data, dataOptions{logName: c.logName, checkpointInterval: c.checkpointInterval,
-		queueSize: c.queueSize, logger: logger, enrich: enrich})
+		demandInterval: c.demandInterval, queueSize: c.queueSize, logger: logger, enrich: enrich, witness: c.witness})
 	if err != nil {
 		return err
 	}

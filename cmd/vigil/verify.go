@@ -20,7 +20,8 @@ func runVerify(ctx context.Context, env *Env, args []string) error {
 	saved := fs.String("checkpoint", "", "a signed checkpoint saved earlier: the log must extend it")
 	url := fs.String("url", "", "a running server to check against --checkpoint")
 	export := fs.String("export", "", "NDJSON export file to verify (from vigil export or GET /api/v1/exports)")
-	save := fs.Bool("save", false, "with --url: replace the saved checkpoint with the current one when it verifies")
+	save := fs.Bool("save", false, "with --url: replace the saved checkpoint with the current one when it verifies (creating the file on a first run)")
+	leaves := fs.String("leaves", "auto", "with --url: "+leavesUsage)
 	if err := parse(env, fs, args); err != nil {
 		return err
 	}
@@ -35,18 +36,22 @@ func runVerify(ctx context.Context, env *Env, args []string) error {
 		if *key == "" {
 			return errNoKey
 		}
-		if *saved == "" {
-			return errors.New("--url needs --checkpoint FILE, a checkpoint saved earlier")
+		if *save && *saved == "" {
+			return errors.New("--save needs --checkpoint FILE, where the checkpoint is kept")
+		}
+		plan, err := parseLeafPlan(*leaves)
+		if err != nil {
+			return err
 		}
 		apiKey := env.Getenv("VIGIL_API_KEY")
 		if apiKey == "" {
 			return errors.New("set VIGIL_API_KEY to an auditor key of the server")
 		}
-		return verifyURL(ctx, env, *url, *saved, *key, apiKey, *save)
+		return verifyURL(ctx, env, *url, *saved, *key, apiKey, *save, plan)
 	case *bundle != "":
 		return verifyBundle(env, *bundle, *key, *saved)
 	}
-	fmt.Fprintln(env.Stderr, "usage: vigil verify --bundle FILE [--key VKEY] [--checkpoint SAVED]\n       vigil verify --url URL --checkpoint SAVED --key VKEY\n       vigil verify --export FILE [--key VKEY]")
+	fmt.Fprintln(env.Stderr, "usage: vigil verify --bundle FILE [--key VKEY] [--checkpoint SAVED]\n       vigil verify --url URL --key VKEY [--checkpoint SAVED [--save]] [--leaves all|none|FROM-TO|sample:N]\n       vigil verify --export FILE [--key VKEY]")
 	return errUsage
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,26 +13,36 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/api"
 	"github.com/vigilhq/vigil/ledger"
-	"golang.org/x/mod/sumdb/tlog"
 )
 
-// verifyURL checks that a running server's log still extends a checkpoint
-// saved earlier: the new checkpoint is signed by the trusted key, is not
-// smaller, and a consistency proof links the two roots. A log rewritten
-// or forked since the saved checkpoint fails.
-func verifyURL(ctx context.Context, env *Env, base, savedPath, vkey, apiKey string, save bool) error {
-	saved, err := os.ReadFile(savedPath)
-	if err != nil {
+// verifyURL checks a running server against the trusted key: its current
+// checkpoint is signed, and, given a checkpoint saved earlier, is not
+// smaller and is linked to it by a consistency proof (a log rewritten or
+// forked since fails). Then it re-hashes the events the server serves
+// (plan) against that checkpoint, so a log whose rows were edited,
+// swapped or hidden fails too. The checkpoint is pinned first: the
+// server records each of these reads as an event, after it.
+func verifyURL(ctx context.Context, env *Env, base, savedPath, vkey, apiKey string, save bool, plan leafPlan) error {
+	var old *vigil.Checkpoint
+	switch saved, err := os.ReadFile(savedPath); {
+	case savedPath == "":
+		fmt.Fprintln(env.Stderr, "warning: no --checkpoint: nothing shows this log extends what it held before (a rollback or a rewritten history shows only against a checkpoint saved earlier); keep one with --checkpoint FILE --save")
+	case errors.Is(err, os.ErrNotExist) && save:
+		fmt.Fprintf(env.Stderr, "warning: %s does not exist yet: it will hold this checkpoint if the log verifies\n", savedPath)
+	case err != nil:
 		return err
-	}
-	old, err := ledger.Open(saved, vkey)
-	if err != nil {
-		return fmt.Errorf("the saved checkpoint %s: %w", savedPath, err)
+	default:
+		cp, err := ledger.Open(saved, vkey)
+		if err != nil {
+			return fmt.Errorf("the saved checkpoint %s: %w", savedPath, err)
+		}
+		old = &cp
 	}
 	c := &nethttp.Client{Timeout: 30 * time.Second}
-	note, err := fetch(ctx, c, base, "/api/v1/ledger/checkpoint", nil, apiKey)
+	note, header, err := fetch(ctx, c, base, "/api/v1/ledger/checkpoint", nil, apiKey, 1<<20)
 	if err != nil {
 		return err
 	}
@@ -41,6 +50,46 @@ func verifyURL(ctx context.Context, env *Env, base, savedPath, vkey, apiKey stri
 	if err != nil {
 		return fmt.Errorf("the server's checkpoint: %w", err)
 	}
+	if old != nil {
+		if err := checkExtends(ctx, env, c, base, apiKey, *old, cur); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(env.Stdout, "current checkpoint: size %d root %s\n", cur.Size, cur.Root)
+	}
+	lc := &leafCheck{ctx: ctx, c: c, base: base, key: apiKey, cp: cur, workspace: cur.Origin[strings.LastIndex(cur.Origin, "/")+1:]}
+	lc.noteState(header)
+	what, err := lc.run(plan)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(env.Stdout, what)
+	printBreaks(env.Stdout, lc.breaks, lc.omitted)
+	if lc.serverState != "" {
+		// Its findings are evidence too (of what only the server can see).
+		fmt.Fprintf(env.Stdout, "the server's own verification found breaks (Vigil-Integrity: %s): GET /api/v1/verify lists them\n", lc.serverState)
+	}
+	if len(lc.breaks) > 0 || lc.omitted > 0 || lc.serverState != "" {
+		fmt.Fprintf(env.Stdout, "FAIL: %d breaks\n", int64(len(lc.breaks))+lc.omitted)
+		return exitCode(1)
+	}
+	if old != nil {
+		fmt.Fprintf(env.Stdout, "OK: the log of %d events extends the saved checkpoint of %d events", cur.Size, old.Size)
+	} else {
+		fmt.Fprintf(env.Stdout, "OK: the checkpoint of %d events is signed by the trusted key", cur.Size)
+	}
+	if lc.checked > 0 {
+		fmt.Fprintf(env.Stdout, "; the %d events re-hashed are its leaves", lc.checked)
+	}
+	fmt.Fprintln(env.Stdout)
+	if save && savedPath != "" {
+		return os.WriteFile(savedPath, note, 0o600)
+	}
+	return nil
+}
+
+// checkExtends checks that cur extends the saved checkpoint old.
+func checkExtends(ctx context.Context, env *Env, c *nethttp.Client, base, apiKey string, old, cur vigil.Checkpoint) error {
 	if cur.Origin != old.Origin {
 		return fmt.Errorf("the server's log is %q, the saved checkpoint is of %q", cur.Origin, old.Origin)
 	}
@@ -58,8 +107,8 @@ func verifyURL(ctx context.Context, env *Env, base, savedPath, vkey, apiKey stri
 	case old.Size == 0:
 		// Every tree extends the empty one.
 	default:
-		body, err := fetch(ctx, c, base, "/api/v1/ledger/consistency", url.Values{
-			"first": {strconv.FormatInt(old.Size, 10)}, "second": {strconv.FormatInt(cur.Size, 10)}}, apiKey)
+		body, _, err := fetch(ctx, c, base, "/api/v1/ledger/consistency", url.Values{
+			"first": {strconv.FormatInt(old.Size, 10)}, "second": {strconv.FormatInt(cur.Size, 10)}}, apiKey, 1<<20)
 		if err != nil {
 			return err
 		}
@@ -67,53 +116,48 @@ func verifyURL(ctx context.Context, env *Env, base, savedPath, vkey, apiKey stri
 		if err := json.Unmarshal(body, &resp); err != nil {
 			return fmt.Errorf("the server's consistency proof: %w", err)
 		}
-		proof := make(tlog.TreeProof, len(resp.Data.Hashes))
-		for i, h := range resp.Data.Hashes {
-			b, err := hex.DecodeString(h)
-			if err != nil || len(b) != len(proof[i]) {
-				return fmt.Errorf("the server's consistency proof holds a malformed hash")
-			}
-			copy(proof[i][:], b)
+		proof, err := ledger.ParseHashes(resp.Data.Hashes)
+		if err != nil {
+			return fmt.Errorf("the server's consistency proof holds a malformed hash")
 		}
-		if err := tlog.CheckTree(proof, cur.Size, ledger.TlogHash(cur.Root), old.Size, ledger.TlogHash(old.Root)); err != nil {
+		if err := ledger.CheckConsistency(proof, old.Size, old.Root, cur.Size, cur.Root); err != nil {
 			fmt.Fprintf(env.Stdout, "FAIL inconsistent: the current log does not extend the saved checkpoint: %v\n", err)
 			return exitCode(1)
 		}
 	}
-	fmt.Fprintf(env.Stdout, "OK: the log of %d events extends the saved checkpoint of %d events\n", cur.Size, old.Size)
-	if save {
-		return os.WriteFile(savedPath, note, 0o600)
-	}
 	return nil
 }
 
-func fetch(ctx context.Context, c *nethttp.Client, base, path string, q url.Values, apiKey string) ([]byte, error) {
+func fetch(ctx context.Context, c *nethttp.Client, base, path string, q url.Values, apiKey string, limit int64) ([]byte, nethttp.Header, error) {
 	u := strings.TrimRight(base, "/") + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
 	req, err := nethttp.NewRequestWithContext(ctx, "GET", u, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+apiKey)
 	resp, err := c.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	if int64(len(body)) > limit {
+		return nil, nil, fmt.Errorf("%s: the answer is larger than %d bytes", path, limit)
 	}
 	if resp.StatusCode != nethttp.StatusOK {
 		var e api.Error
 		if json.Unmarshal(body, &e) == nil && e.Message != "" {
-			return nil, fmt.Errorf("%s: %s (%s)", path, e.Message, e.Error)
+			return nil, nil, fmt.Errorf("%s: %s (%s)", path, e.Message, e.Error)
 		}
-		return nil, fmt.Errorf("%s: HTTP %d", path, resp.StatusCode)
+		return nil, nil, fmt.Errorf("%s: HTTP %d", path, resp.StatusCode)
 	}
-	return body, nil
+	return body, resp.Header, nil
 }
 
 var errNoKey = errors.New("a trusted verifier key is required: --key VKEY or VIGIL_KEY (print it with vigil ledger key)")
