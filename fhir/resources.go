@@ -25,6 +25,8 @@ type Issue struct {
 var issueCodes = map[string]string{
 	vigil.EINVALID:      "invalid",
 	vigil.EMALFORMED:    "structure",
+	vigil.EBADQUERY:     "structure",
+	vigil.EMEDIATYPE:    "not-supported",
 	vigil.ETOOLARGE:     "too-costly",
 	vigil.ENOTFOUND:     "not-found",
 	vigil.ECONFLICT:     "conflict",

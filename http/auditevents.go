@@ -15,7 +15,7 @@ import (
 // API's errors.
 
 func (s *Server) createAuditEvent(w http.ResponseWriter, r *http.Request, k vigil.APIKey) error {
-	e, err := s.ingestAuditEvent(r, k, fhir.ParseSimple)
+	e, err := s.ingestAuditEvent(r, k, jsonTypes, fhir.ParseSimple)
 	if err != nil {
 		return err
 	}

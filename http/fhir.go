@@ -125,8 +125,8 @@ func (s *Server) fhirMetadata(w http.ResponseWriter, r *http.Request) {
 // ingestAuditEvent stores an AuditEvent through the one write path and
 // returns the stored event (read back, not meta-audited: it is the
 // caller's own record echoed, with the ids the store assigned).
-func (s *Server) ingestAuditEvent(r *http.Request, k vigil.APIKey, parse func([]byte) (fhir.AuditEvent, error)) (vigil.Event, error) {
-	body, err := readBody(r, int64(vigil.MaxEventBytes))
+func (s *Server) ingestAuditEvent(r *http.Request, k vigil.APIKey, types []string, parse func([]byte) (fhir.AuditEvent, error)) (vigil.Event, error) {
+	body, err := readBodyAs(r, int64(vigil.MaxEventBytes), types)
 	if err != nil {
 		return vigil.Event{}, err
 	}
@@ -151,7 +151,7 @@ func (s *Server) ingestAuditEvent(r *http.Request, k vigil.APIKey, parse func([]
 }
 
 func (s *Server) fhirCreate(w http.ResponseWriter, r *http.Request, k vigil.APIKey) error {
-	e, err := s.ingestAuditEvent(r, k, fhir.ParseAuditEvent)
+	e, err := s.ingestAuditEvent(r, k, fhirTypes, fhir.ParseAuditEvent)
 	if err != nil {
 		return err
 	}

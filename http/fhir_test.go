@@ -202,7 +202,7 @@ func TestFHIRErrors(t *testing.T) {
 		{"missing observer", "POST", "/fhir/R4/AuditEvent", e.ingest, strings.Replace(valid, `"observer": {`, `"x": {`, 1), nil, 422, "AuditEvent.source.x"},
 		{"unknown element", "POST", "/fhir/R4/AuditEvent", e.ingest, strings.Replace(valid, `"outcome": "0",`, `"outcome": "0", "severity": "high",`, 1), nil, 422, "AuditEvent.severity"},
 		{"bad action", "POST", "/fhir/R4/AuditEvent", e.ingest, strings.Replace(valid, `"action": "E"`, `"action": "read"`, 1), nil, 422, "AuditEvent.action"},
-		{"wrong content type", "POST", "/fhir/R4/AuditEvent", e.ingest, valid, []string{"Content-Type", "application/fhir+xml"}, 400, ""},
+		{"wrong content type", "POST", "/fhir/R4/AuditEvent", e.ingest, valid, []string{"Content-Type", "application/fhir+xml"}, 415, "Content-Type"},
 		{"larger than metadata", "POST", "/fhir/R4/AuditEvent", e.ingest, strings.Replace(valid, `"outcome": "0",`, `"outcome": "0", "text": {"status": "generated", "div": "<div>`+strings.Repeat("x", 70<<10)+`</div>"},`, 1), nil, 413, "AuditEvent"},
 		{"too large", "POST", "/fhir/R4/AuditEvent", e.ingest, `{"resourceType":"AuditEvent","text":{"status":"generated","div":"` + strings.Repeat("x", 300<<10) + `"}}`, nil, 413, ""},
 		{"no key", "POST", "/fhir/R4/AuditEvent", "", valid, nil, 401, ""},
