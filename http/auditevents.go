@@ -15,6 +15,9 @@ import (
 // API's errors.
 
 func (s *Server) createAuditEvent(w http.ResponseWriter, r *http.Request, k vigil.APIKey) error {
+	if err := onlyParams(r); err != nil {
+		return err
+	}
 	e, err := s.ingestAuditEvent(r, k, jsonTypes, fhir.ParseSimple)
 	if err != nil {
 		return err

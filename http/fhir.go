@@ -29,7 +29,7 @@ func (s *Server) registerFHIR() {
 	s.fhirAPI("GET "+fhirBase+"/AuditEvent", s.fhirSearch, vigil.RoleAuditor)
 	s.fhirAPI("GET "+fhirBase+"/AuditEvent/{id}", s.fhirRead, vigil.RoleAuditor)
 	s.fhirAPI("GET "+fhirBase+"/AuditEvent/{id}/_history/{vid}", s.fhirRead, vigil.RoleAuditor)
-	s.open("GET "+fhirBase+"/metadata", acceptsJSON(s.fhirMetadata))
+	s.openWith("GET "+fhirBase+"/metadata", acceptsJSON(s.fhirMetadata), s.writeOutcome)
 	// Everything else under the base, including PUT, PATCH and DELETE of
 	// an AuditEvent, answers an OperationOutcome.
 	s.mux.HandleFunc(fhirBase+"/", s.fhirNotFound)
@@ -40,7 +40,7 @@ func (s *Server) registerFHIR() {
 func (s *Server) fhirAPI(pattern string, h handlerFunc, roles ...vigil.Role) {
 	method, path, _ := strings.Cut(pattern, " ")
 	s.routes = append(s.routes, route{method, path, roles})
-	s.mux.Handle(pattern, s.instrument(path, acceptsJSON(s.authenticateWith(roles, h, s.writeOutcome).ServeHTTP)))
+	s.mux.Handle(pattern, s.instrument(path, acceptsJSON(s.authenticateWith(roles, queryChecked(h), s.writeOutcome).ServeHTTP)))
 }
 
 // acceptsJSON answers 406 to a client that accepts no JSON (FHIR's XML or
@@ -151,6 +151,9 @@ func (s *Server) ingestAuditEvent(r *http.Request, k vigil.APIKey, types []strin
 }
 
 func (s *Server) fhirCreate(w http.ResponseWriter, r *http.Request, k vigil.APIKey) error {
+	if err := formatParam(r); err != nil {
+		return err
+	}
 	e, err := s.ingestAuditEvent(r, k, fhirTypes, fhir.ParseAuditEvent)
 	if err != nil {
 		return err
@@ -182,7 +185,7 @@ func (s *Server) fhirRead(w http.ResponseWriter, r *http.Request, k vigil.APIKey
 		// vread: an audit event has one version, 1.
 		return vigil.Errorf(vigil.ENOTFOUND, "AuditEvent %s has only version 1", id)
 	}
-	if err := readParams(r); err != nil {
+	if err := formatParam(r); err != nil {
 		return err
 	}
 	var e vigil.Event
@@ -200,16 +203,17 @@ func (s *Server) fhirRead(w http.ResponseWriter, r *http.Request, k vigil.APIKey
 	return nil
 }
 
-// readParams checks a read's query: FHIR's _format, when it asks for JSON,
-// is the only parameter a read takes. Lenient handling is for search
-// parameters; on a read an unknown parameter is refused, as anything the
-// server would silently ignore could change what the client meant.
-func readParams(r *http.Request) error {
+// formatParam checks the query of a read or a create: FHIR's _format,
+// when it asks for JSON, is the only parameter they take. Lenient handling
+// is for search parameters; here an unknown parameter is refused, as
+// anything the server would silently ignore could change what the client
+// meant.
+func formatParam(r *http.Request) error {
 	var details []vigil.ErrorDetail
 	for name, vs := range r.URL.Query() {
 		switch {
 		case name != "_format":
-			details = append(details, vigil.ErrorDetail{Field: name, Message: "unknown parameter: a read takes only _format"})
+			details = append(details, vigil.ErrorDetail{Field: name, Message: "unknown parameter: only _format is taken here"})
 		case len(vs) > 1:
 			details = append(details, vigil.ErrorDetail{Field: name, Message: "must be given once"})
 		default:

@@ -182,6 +182,14 @@ func TestBadInputMatrix(t *testing.T) {
 				add(request{name: name, method: method, path: path, key: auth, ctype: ct, body: []byte(`{"actor_id":"a","action":"a"}`), want: media})
 			}
 		}
+		// A query string that does not parse whole is refused on every
+		// route, and an empty value on every route that takes a key.
+		for q, want := range map[string]int{"actor_id=%": 400, "actor_id=qz;action=x": 400, "action=%E2%82": 400, "=x": 400} {
+			add(request{name: "query " + q, method: method, path: path + "?" + q, key: auth, body: okBody, want: want})
+		}
+		if roles != nil {
+			add(request{name: "query empty value", method: method, path: path + "?action=", key: auth, body: okBody, want: 422})
+		}
 		if method == "GET" && roles != nil {
 			for _, q := range []string{"zz_unknown=1", "limit=-1", "limit=0", "limit=99999999999999999999", "limit=ten",
 				"cursor=forged", "cursor=eyJzIjo5OTk5OTk5OTk5fQ", "from=yesterday", "from=2024-01-01T00:00:00%2B25:00",
