@@ -1,7 +1,6 @@
 package fhir
 
 import (
-	"encoding/base64"
 	"net/url"
 	"sort"
 	"strconv"
@@ -46,6 +45,10 @@ type Search struct {
 	Total   bool        // include Bundle.total (_total other than none)
 	Ignored []string    // unknown parameters left out in lenient handling
 	Used    url.Values  // the parameters applied, for the self link (without _cursor)
+	// Cursor is _cursor as sent. The caller opens it, since a cursor is
+	// bound to the workspace and key scope as well as to the query, and
+	// sets Query.After from it (ParsePosition).
+	Cursor string
 }
 
 // DefaultCount and MaxCount bound _count.
@@ -158,12 +161,7 @@ func (s *Search) result(name, v string, bad func(string, string)) {
 			bad(name, "only JSON is served: json, application/json or application/fhir+json")
 		}
 	case "_cursor":
-		p, ok := DecodeCursor(v)
-		if !ok {
-			bad(name, "is not a cursor this server issued")
-			return
-		}
-		s.Query.After = &p
+		s.Cursor = v
 	}
 }
 
@@ -335,21 +333,15 @@ func dateRange(v string) (start, end time.Time, ok bool) {
 	return start, end, false
 }
 
-// Cursors carry the position of the last entry of a page in date order.
-const cursorPrefix = "f1."
-
-// EncodeCursor makes the opaque _cursor of the page after p.
-func EncodeCursor(p vigil.Position) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + strconv.FormatInt(p.Occurred, 10) + "." + strconv.FormatInt(p.Sequence, 10)))
+// FormatPosition writes the position of the last entry of a page in date
+// order, as a cursor carries it.
+func FormatPosition(p vigil.Position) string {
+	return strconv.FormatInt(p.Occurred, 10) + "." + strconv.FormatInt(p.Sequence, 10)
 }
 
-// DecodeCursor reads a _cursor made by EncodeCursor.
-func DecodeCursor(s string) (vigil.Position, bool) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || !strings.HasPrefix(string(b), cursorPrefix) {
-		return vigil.Position{}, false
-	}
-	occ, seq, ok := strings.Cut(string(b[len(cursorPrefix):]), ".")
+// ParsePosition reads a position written by FormatPosition.
+func ParsePosition(s string) (vigil.Position, bool) {
+	occ, seq, ok := strings.Cut(s, ".")
 	o, err1 := strconv.ParseInt(occ, 10, 64)
 	n, err2 := strconv.ParseInt(seq, 10, 64)
 	if !ok || err1 != nil || err2 != nil || n < 0 {

@@ -111,10 +111,20 @@ func TestSearchResultParams(t *testing.T) {
 	if err != nil || s.Count != 25 || s.Query.Order != vigil.OrderOccurredDesc || !s.Total {
 		t.Errorf("defaults: %+v %v", s, err)
 	}
-	c := fhir.EncodeCursor(vigil.Position{Occurred: 1718440200000000000, Sequence: 7})
-	s, err = parse(t, "_cursor="+c, true)
-	if err != nil || s.Query.After == nil || *s.Query.After != (vigil.Position{Occurred: 1718440200000000000, Sequence: 7}) {
-		t.Errorf("cursor: %+v %v", s.Query.After, err)
+	// The cursor is the caller's to open (it is bound to the workspace and
+	// key scope too); the search keeps it as sent and does not page.
+	s, err = parse(t, "_cursor=abc", true)
+	if err != nil || s.Cursor != "abc" || s.Query.After != nil || s.Used.Has("_cursor") {
+		t.Errorf("cursor: %q %+v %v", s.Cursor, s.Query.After, err)
+	}
+	p := vigil.Position{Occurred: -1718440200000000000, Sequence: 7}
+	if got, ok := fhir.ParsePosition(fhir.FormatPosition(p)); !ok || got != p {
+		t.Errorf("position %+v read back as %+v", p, got)
+	}
+	for _, bad := range []string{"", "1", "1.", ".1", "1.-1", "a.1", "1.2.3"} {
+		if _, ok := fhir.ParsePosition(bad); ok {
+			t.Errorf("position %q accepted", bad)
+		}
 	}
 	s, err = parse(t, "_count=0", true)
 	if err != nil || s.Count != 0 || s.Query.Limit != 1 {
@@ -135,7 +145,6 @@ func TestSearchErrors(t *testing.T) {
 		"_count=ten":               "_count",
 		"_sort=agent":              "_sort",
 		"_total=all":               "_total",
-		"_cursor=nope":             "_cursor",
 		"_format=xml":              "_format",
 		"_count=1&_count=2":        "_count",
 		"agent:identifier=x":       "agent:identifier",

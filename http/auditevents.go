@@ -113,6 +113,9 @@ func (s *Server) searchAuditEvents(w http.ResponseWriter, r *http.Request, k vig
 	}
 	q := search.Query
 	q.Workspace, q.TenantScope = k.Workspace, k.TenantID
+	if err := continueAfter(&q, search.Cursor, "cursor"); err != nil {
+		return err
+	}
 	var page vigil.Page
 	err = s.audited(r, k, ActionEventsQuery, joinQuery(values), func() error {
 		var err error
@@ -127,8 +130,7 @@ func (s *Server) searchAuditEvents(w http.ResponseWriter, r *http.Request, k vig
 		out.Data = append(out.Data, fhir.ToSimple(fhir.FromEvent(e)))
 	}
 	if page.HasMore {
-		last := page.Events[len(page.Events)-1]
-		c := fhir.EncodeCursor(vigil.Position{Occurred: last.OccurredAt.UnixNano(), Sequence: last.Sequence})
+		c := nextSearchCursor(q, page)
 		out.Pagination.NextCursor = &c
 	}
 	writeJSON(w, http.StatusOK, out)

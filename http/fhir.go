@@ -238,6 +238,9 @@ func (s *Server) fhirSearch(w http.ResponseWriter, r *http.Request, k vigil.APIK
 	}
 	q := search.Query
 	q.Workspace, q.TenantScope = k.Workspace, k.TenantID
+	if err := continueAfter(&q, search.Cursor, "_cursor"); err != nil {
+		return err
+	}
 	var page vigil.Page
 	err = s.audited(r, k, ActionEventsQuery, joinQuery(values), func() error {
 		var err error
@@ -269,12 +272,11 @@ func (s *Server) fhirSearch(w http.ResponseWriter, r *http.Request, k vigil.APIK
 			b.Entry = append(b.Entry, fhir.BundleEntry{FullURL: base + "/" + e.ID, Resource: res, Search: &fhir.EntrySearch{Mode: "match"}})
 		}
 		if page.HasMore {
-			last := page.Events[len(page.Events)-1]
 			next := url.Values{}
 			for k, v := range search.Used {
 				next[k] = v
 			}
-			next.Set("_cursor", fhir.EncodeCursor(vigil.Position{Occurred: last.OccurredAt.UnixNano(), Sequence: last.Sequence}))
+			next.Set("_cursor", nextSearchCursor(q, page))
 			b.Link = append(b.Link, fhir.BundleLink{Relation: "next", URL: withQuery(base, next)})
 		}
 	}
@@ -288,6 +290,31 @@ func (s *Server) fhirSearch(w http.ResponseWriter, r *http.Request, k vigil.APIK
 	}
 	writeFHIR(w, http.StatusOK, b)
 	return nil
+}
+
+// continueAfter opens a search's cursor against the search (its workspace
+// and key scope set) and continues the query after the position it names.
+// field is the cursor's parameter as the caller sent it.
+func continueAfter(q *vigil.Query, cursor, field string) error {
+	if cursor == "" {
+		return nil
+	}
+	pos, err := openCursor(cursorFHIR, cursor, eventsBinding(*q), field)
+	if err != nil {
+		return err
+	}
+	p, ok := fhir.ParsePosition(pos)
+	if !ok {
+		return vigil.Invalid(vigil.ErrorDetail{Field: field, Message: "is not a cursor this server issued"})
+	}
+	q.After = &p
+	return nil
+}
+
+// nextSearchCursor is the cursor of the page after page, bound to q.
+func nextSearchCursor(q vigil.Query, page vigil.Page) string {
+	last := page.Events[len(page.Events)-1]
+	return sealCursor(cursorFHIR, eventsBinding(q), fhir.FormatPosition(vigil.Position{Occurred: last.OccurredAt.UnixNano(), Sequence: last.Sequence}))
 }
 
 // marshalFHIR encodes a resource for a Bundle entry, without HTML

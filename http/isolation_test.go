@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -222,6 +223,42 @@ func TestIsolationMatrix(t *testing.T) {
 					}
 					if len(list.Data) != want || list.Pagination.Total != int64(want) {
 						t.Fatalf("%v sees %d events (total %d), want %d", k.scope, len(list.Data), list.Pagination.Total, want)
+					}
+				}
+			}
+		}
+	}
+	// Cursors: the auditor of each scope pages every listing, and its
+	// cursor is tried by the auditor of every scope. Only its own scope
+	// continues with it; any other is refused (422) with nothing of the
+	// scope that issued it.
+	for _, l := range []pagedListing{
+		{"/api/v1/events?limit=1", "cursor", restCursor},
+		{"/api/v1/alerts?limit=1", "cursor", restCursor},
+		{"/api/v1/audit-events?limit=1", "cursor", restCursor},
+		{"/fhir/R4/AuditEvent?_count=1", "_cursor", fhirCursor},
+	} {
+		for _, a := range keys {
+			if a.role != vigil.RoleAuditor {
+				continue
+			}
+			c := l.next(t, e.get(l.path, a.secret))
+			for _, b := range keys {
+				if b.role != vigil.RoleAuditor {
+					continue
+				}
+				r := e.get(l.path+"&"+l.param+"="+url.QueryEscape(c), b.secret)
+				requests++
+				want := 422
+				if a.scope == b.scope {
+					want = 200
+				}
+				if r.status != want {
+					t.Fatalf("%s with a cursor of %v used by %v: %d, want %d: %.300s", l.path, a.scope, b.scope, r.status, want, r.body)
+				}
+				for _, d := range data {
+					if !b.sees(d) && strings.Contains(withoutLinks(r.body), d.marker()) {
+						t.Fatalf("%s with a cursor of %v used by %v shows data of %v", l.path, a.scope, b.scope, d)
 					}
 				}
 			}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/vigilhq/vigil"
 	vhttp "github.com/vigilhq/vigil/http"
+	"github.com/vigilhq/vigil/sqlite"
 )
 
 // TestBadInputMatrix sends every kind of bad request to every route and
@@ -59,6 +61,41 @@ func TestBadInputMatrix(t *testing.T) {
 			return rule.Data.ID
 		}
 		return mine
+	}
+	// Cursors of other listings: another workspace's, another tenant
+	// scope's, other filters'. Each is refused where it does not belong.
+	e.post("/api/v1/events", otherKeys[vigil.RoleIngest], `{"actor_id":"a","action":"seed.read"}`)
+	for range 2 {
+		e.post("/api/v1/events", e.ingest, `{"actor_id":"vip-reader","action":"seed.read","patient_id":"pt_vip","tenant_id":"t1"}`)
+	}
+	if n, err := e.db.AlertEvaluator(sqlite.AlertOptions{}).Pass(context.Background()); err != nil || n != 2 {
+		t.Fatalf("%d alerts (%v), want 2", n, err)
+	}
+	foreignCursors := map[string][]string{} // route pattern -> queries with a cursor that is not its own
+	for _, l := range []struct {
+		pagedListing
+		filter string
+	}{
+		{pagedListing{"/api/v1/events?limit=1", "cursor", restCursor}, "action=seed.read"},
+		{pagedListing{"/api/v1/alerts?limit=1", "cursor", restCursor}, "status=open"},
+		{pagedListing{"/api/v1/audit-events?limit=1", "cursor", restCursor}, "outcome=0"},
+		{pagedListing{"/fhir/R4/AuditEvent?_count=1", "_cursor", fhirCursor}, "subtype=seed.read"},
+	} {
+		base, query, _ := strings.Cut(l.path, "?")
+		for _, key := range []string{otherKeys[vigil.RoleAuditor], tenantKeys[vigil.RoleAuditor], e.auditor} {
+			r := e.get(l.path, key)
+			if !strings.Contains(string(r.body), `"has_more":true`) && !strings.Contains(string(r.body), `"relation":"next"`) {
+				continue // that scope has one page: no cursor to carry
+			}
+			q := query
+			if key == e.auditor {
+				q += "&" + l.filter // its own cursor, under other filters
+			}
+			foreignCursors[base] = append(foreignCursors[base], q+"&"+l.param+"="+url.QueryEscape(l.next(t, r)))
+		}
+		if len(foreignCursors[base]) < 2 {
+			t.Fatalf("%s: only %d foreign cursors", base, len(foreignCursors[base]))
+		}
 	}
 
 	e.quiesce()
@@ -189,6 +226,12 @@ func TestBadInputMatrix(t *testing.T) {
 		}
 		if roles != nil {
 			add(request{name: "query empty value", method: method, path: path + "?action=", key: auth, body: okBody, want: 422})
+		}
+		for _, q := range foreignCursors[path] {
+			if method != "GET" {
+				break
+			}
+			add(request{name: "foreign cursor", method: method, path: path + "?" + q, key: auth, want: 422})
 		}
 		if method == "GET" && roles != nil {
 			for _, q := range []string{"zz_unknown=1", "limit=-1", "limit=0", "limit=99999999999999999999", "limit=ten",

@@ -31,16 +31,16 @@ func bodyRoutes(t *testing.T, e *env) map[string][2]string {
 		t.Fatalf("%d alerts", len(alerts.Data))
 	}
 	return map[string][2]string{
-		"POST /api/v1/events":       {e.ingest, `{"actor_id":"a","action":"media.test"}`},
-		"POST /api/v1/events/batch": {e.ingest, `{"events":[{"actor_id":"a","action":"media.test"}]}`},
-		"POST /api/v1/keys":         {e.admin, `{"role":"auditor","name":"media"}`},
-		"POST /api/v1/audit-events": {e.ingest, string(fhirFixture(t, "seed001-rest.json"))},
-		"POST /fhir/R4/AuditEvent":  {e.ingest, string(fhirFixture(t, "balp-ex-auditBasicCreate.json"))},
-		"POST /api/v1/alert-rules":  {e.admin, `{"name":"media 2","rule_type":"watchlist","conditions":{"actors":["x"]}}`},
-		"PUT /api/v1/alert-rules/" + rule.Data.ID: {e.admin, `{"name":"media","rule_type":"watchlist","conditions":{"actors":["media-actor","y"]}}`},
+		"POST /api/v1/events":                       {e.ingest, `{"actor_id":"a","action":"media.test"}`},
+		"POST /api/v1/events/batch":                 {e.ingest, `{"events":[{"actor_id":"a","action":"media.test"}]}`},
+		"POST /api/v1/keys":                         {e.admin, `{"role":"auditor","name":"media"}`},
+		"POST /api/v1/audit-events":                 {e.ingest, string(fhirFixture(t, "seed001-rest.json"))},
+		"POST /fhir/R4/AuditEvent":                  {e.ingest, string(fhirFixture(t, "balp-ex-auditBasicCreate.json"))},
+		"POST /api/v1/alert-rules":                  {e.admin, `{"name":"media 2","rule_type":"watchlist","conditions":{"actors":["x"]}}`},
+		"PUT /api/v1/alert-rules/" + rule.Data.ID:   {e.admin, `{"name":"media","rule_type":"watchlist","conditions":{"actors":["media-actor","y"]}}`},
 		"PATCH /api/v1/alerts/" + alerts.Data[0].ID: {e.auditor, `{"status":"investigating"}`},
-		"POST /api/v1/reports": {e.auditor, `{"type":"access_by_interval","params":{"from":"2000-01-01T00:00:00Z","to":"2099-01-01T00:00:00Z"},"format":"csv"}`},
-		"POST /api/v1/exports": {e.auditor, `{"format":"ndjson"}`},
+		"POST /api/v1/reports":                      {e.auditor, `{"type":"access_by_interval","params":{"from":"2000-01-01T00:00:00Z","to":"2099-01-01T00:00:00Z"},"format":"csv"}`},
+		"POST /api/v1/exports":                      {e.auditor, `{"format":"ndjson"}`},
 	}
 }
 
