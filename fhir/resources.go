@@ -171,9 +171,14 @@ func Capabilities() CapabilityStatement {
 		params = append(params, p)
 	}
 	params = append(params,
+		CapabilityParam{Name: "_id", Type: ResourceParams["_id"], Definition: "http://hl7.org/fhir/SearchParameter/Resource-id",
+			Documentation: "The event id; comma-separated ids are ORed, a repeated _id ANDed."},
+		CapabilityParam{Name: "_lastUpdated", Type: ResourceParams["_lastUpdated"], Definition: "http://hl7.org/fhir/SearchParameter/Resource-lastUpdated",
+			Documentation: "meta.lastUpdated, the time Vigil recorded the event; prefixes as for date."},
 		CapabilityParam{Name: "_count", Type: "number", Documentation: "0 to 100, default 25."},
 		CapabilityParam{Name: "_sort", Type: "special", Documentation: "date or -date (default)."},
 		CapabilityParam{Name: "_total", Type: "special", Documentation: "none, estimate or accurate; totals are always accurate."},
+		CapabilityParam{Name: "_summary", Type: "special", Documentation: "count (only the total) or false; true, text and data are ignored (entries are whole resources)."},
 	)
 	return CapabilityStatement{
 		ResourceType: "CapabilityStatement",
@@ -184,9 +189,12 @@ func Capabilities() CapabilityStatement {
 		FHIRVersion:  "4.0.1",
 		Format:       []string{"application/fhir+json", "json"},
 		Rest: []CapabilityRest{{
-			Mode:          "server",
-			Documentation: "Audit events are immutable: update, patch and delete answer 405. Unknown search parameters are ignored and reported unless Prefer: handling=strict.",
-			Security:      &CapabilitySecurity{Description: "Bearer API keys: the ingest role may create, the auditor role may read and search. Every read and search is itself recorded in the audit trail."},
+			Mode: "server",
+			Documentation: "Audit events are immutable: update, patch and delete answer 405. An unsupported search parameter is refused, " +
+				"since ignoring one that could narrow the search would answer more than was asked; only those that shape the entries " +
+				"(_elements, _include, _revinclude, _pretty, _contained, _containedType, _summary=true|text|data) are ignored and reported, " +
+				"unless Prefer: handling=strict.",
+			Security: &CapabilitySecurity{Description: "Bearer API keys: the ingest role may create, the auditor role may read and search. Every read and search is itself recorded in the audit trail."},
 			Resource: []CapabilityResource{{
 				Type:              "AuditEvent",
 				Profile:           "http://hl7.org/fhir/StructureDefinition/AuditEvent",

@@ -111,6 +111,11 @@ func TestIsolationMatrix(t *testing.T) {
 			}
 		}
 	}
+	var allIDs []string
+	for id := range ids {
+		allIDs = append(allIDs, id)
+	}
+	byID := "/fhir/R4/AuditEvent?_id=" + strings.Join(allIDs, ",")
 	srv := vhttp.NewServer(vhttp.Config{})
 	requests, checked := 0, 0
 	for _, rt := range srv.Routes() {
@@ -146,7 +151,8 @@ func TestIsolationMatrix(t *testing.T) {
 			paths = []string{pattern, pattern + "?action=seed.read", pattern + "?search=marker", pattern + "?limit=1",
 				pattern + "?tenant_id=t1", pattern + "?tenant_id=t2", pattern + "?patient_id=" + data[0].marker() + "-pt-0"}
 		case pattern == "/fhir/R4/AuditEvent":
-			paths = []string{pattern, pattern + "?action=R", pattern + "?agent=" + data[0].marker() + "-actor", pattern + "?_count=1"}
+			paths = []string{pattern, pattern + "?action=R", pattern + "?agent=" + data[0].marker() + "-actor", pattern + "?_count=1", byID,
+				pattern + "?_lastUpdated=ge2000"}
 		case pattern == "/api/v1/audit-events":
 			paths = []string{pattern, pattern + "?action=R"}
 		case pattern == "/api/v1/alerts":
@@ -210,6 +216,20 @@ func TestIsolationMatrix(t *testing.T) {
 				for id, d := range alertIDs {
 					if !k.sees(d) && strings.Contains(string(r.body), id) && !strings.Contains(p, id) {
 						t.Fatalf("%s by %s key of %v names alert %s of %v", p, k.role, k.scope, id, d)
+					}
+				}
+				if p == byID {
+					// Searching by every id finds the visible ones only.
+					var b struct{ Total int64 }
+					r.json(t, &b)
+					want := 0
+					for _, d := range ids {
+						if k.sees(d) {
+							want++
+						}
+					}
+					if b.Total != int64(want) {
+						t.Fatalf("%v finds %d events by id, want %d", k.scope, b.Total, want)
 					}
 				}
 				if p == "/api/v1/events?action=seed.read" {

@@ -79,3 +79,36 @@ func TestMalformedQueryStrings(t *testing.T) {
 		}
 	}
 }
+
+// TestQueryParametersNeverIgnored: every authenticated route refuses a
+// parameter it does not take, and a parameter sent without a value, with
+// 422 naming it, on a request it would otherwise answer: an ignored
+// parameter could be a filter the caller meant.
+func TestQueryParametersNeverIgnored(t *testing.T) {
+	e := newEnv(t)
+	for _, rr := range everyRoute(t, e) {
+		if rr.key == "" {
+			continue // operational routes: health, metrics, documents
+		}
+		for _, c := range []struct{ query, field string }{{"zz_unknown=1", "zz_unknown"}, {"zz_empty=", "zz_empty"}, {"zz_bare", "zz_bare"}} {
+			r := e.do(rr.method, rr.path+"?"+c.query, rr.key, rr.body)
+			if r.status != 422 {
+				t.Fatalf("%s ?%s: %d, want 422: %s", rr.route, c.query, r.status, r.body)
+			}
+			if strings.HasPrefix(rr.path, "/fhir/") {
+				if is := r.outcome(t); len(is[0].Expression) != 1 || is[0].Expression[0] != c.field {
+					t.Fatalf("%s ?%s: issue %+v does not name %s", rr.route, c.query, is[0], c.field)
+				}
+			} else if r.errorCode(t) != "validation_failed" || !strings.Contains(string(r.body), `"field":"`+c.field+`"`) {
+				t.Fatalf("%s ?%s: %s", rr.route, c.query, r.body)
+			}
+		}
+	}
+	// A filter sent empty is refused, not read as no filter.
+	for _, p := range []string{"/api/v1/events?action=", "/api/v1/events?actor_id", "/api/v1/alerts?status=", "/api/v1/audit-events?action=",
+		"/fhir/R4/AuditEvent?agent=", "/fhir/R4/AuditEvent?_id="} {
+		if r := e.get(p, e.auditor); r.status != 422 {
+			t.Fatalf("%s: %d, want 422: %s", p, r.status, r.body)
+		}
+	}
+}

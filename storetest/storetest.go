@@ -31,6 +31,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Idempotency", func(t *testing.T) { testIdempotency(t, open) })
 	t.Run("ConcurrentAppends", func(t *testing.T) { testConcurrentAppends(t, open) })
 	t.Run("Filters", func(t *testing.T) { testFilters(t, open) })
+	t.Run("IDsAndRecorded", func(t *testing.T) { testIDsAndRecorded(t, open) })
 	t.Run("Pagination", func(t *testing.T) { testPagination(t, open) })
 	t.Run("OccurredOrder", func(t *testing.T) { testOccurredOrder(t, open) })
 	t.Run("TenantScope", func(t *testing.T) { testTenantScope(t, open) })
