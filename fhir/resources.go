@@ -99,18 +99,23 @@ type EntrySearch struct {
 
 // CapabilityStatement describes what the server does, and no more.
 type CapabilityStatement struct {
-	ResourceType   string            `json:"resourceType"`
-	Status         string            `json:"status"`
-	Date           string            `json:"date"`
-	Kind           string            `json:"kind"`
-	Software       map[string]string `json:"software"`
-	FHIRVersion    string            `json:"fhirVersion"`
-	Format         []string          `json:"format"`
-	Rest           []CapabilityRest  `json:"rest"`
-	Implementation *struct {
-		Description string `json:"description"`
-		URL         string `json:"url,omitempty"`
-	} `json:"implementation,omitempty"`
+	ResourceType   string                    `json:"resourceType"`
+	Status         string                    `json:"status"`
+	Date           string                    `json:"date"`
+	Kind           string                    `json:"kind"`
+	Software       map[string]string         `json:"software"`
+	FHIRVersion    string                    `json:"fhirVersion"`
+	Format         []string                  `json:"format"`
+	Implementation *CapabilityImplementation `json:"implementation"`
+	Rest           []CapabilityRest          `json:"rest"`
+}
+
+// CapabilityImplementation is CapabilityStatement.implementation: the
+// installation answering. R4's invariant cpb-14 requires it of a statement
+// of kind instance.
+type CapabilityImplementation struct {
+	Description string `json:"description"`
+	URL         string `json:"url,omitempty"`
 }
 
 // CapabilityRest is CapabilityStatement.rest.
@@ -155,8 +160,9 @@ type CapabilityParam struct {
 
 // Capabilities is the server's CapabilityStatement: AuditEvent create,
 // read, vread (of version 1) and search-type; no update, patch, delete or
-// history (events are immutable and have one version).
-func Capabilities() CapabilityStatement {
+// history (events are immutable and have one version). base is the FHIR
+// base URL the client addressed, the installation's implementation.url.
+func Capabilities(base string) CapabilityStatement {
 	params := make([]CapabilityParam, 0, len(SearchParams))
 	for _, name := range sortedParams() {
 		p := CapabilityParam{Name: name, Type: KindName(name), Definition: "http://hl7.org/fhir/SearchParameter/AuditEvent-" + name}
@@ -188,6 +194,10 @@ func Capabilities() CapabilityStatement {
 		Software:     map[string]string{"name": "Vigil"},
 		FHIRVersion:  "4.0.1",
 		Format:       []string{"application/fhir+json", "json"},
+		Implementation: &CapabilityImplementation{
+			Description: "Vigil, a tamper-evident audit trail of access to protected health information",
+			URL:         base,
+		},
 		Rest: []CapabilityRest{{
 			Mode: "server",
 			Documentation: "Audit events are immutable: update, patch and delete answer 405. An unsupported search parameter is refused, " +

@@ -119,7 +119,7 @@ func (s *Server) fhirNotFound(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) fhirMetadata(w http.ResponseWriter, r *http.Request) {
-	writeFHIR(w, http.StatusOK, fhir.Capabilities())
+	writeFHIR(w, http.StatusOK, fhir.Capabilities(s.baseURL(r)+fhirBase))
 }
 
 // ingestAuditEvent stores an AuditEvent through the one write path and

@@ -273,6 +273,10 @@ func TestFHIRMetadata(t *testing.T) {
 	if cs.ResourceType != "CapabilityStatement" || cs.FHIRVersion != "4.0.1" || len(cs.Rest) != 1 || len(cs.Rest[0].Resource) != 1 {
 		t.Fatalf("%s", r.body)
 	}
+	// R4's cpb-14: a statement of an instance names the implementation.
+	if cs.Kind != "instance" || cs.Implementation == nil || cs.Implementation.Description == "" || cs.Implementation.URL != e.srv.URL+"/fhir/R4" {
+		t.Fatalf("implementation %+v", cs.Implementation)
+	}
 	res := cs.Rest[0].Resource[0]
 	var interactions []string
 	for _, i := range res.Interaction {
