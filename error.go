@@ -9,6 +9,8 @@ import (
 const (
 	EINVALID      = "invalid"      // a field failed validation (422)
 	EMALFORMED    = "malformed"    // the body is not valid JSON of the expected shape (400)
+	EBADQUERY     = "bad_query"    // the query string does not parse (400)
+	EMEDIATYPE    = "media_type"   // the body's Content-Type is not one the route takes (415)
 	ETOOLARGE     = "too_large"    // the body or a field exceeds its limit (413)
 	ENOTFOUND     = "not_found"    // no such thing, or not visible to the caller (404)
 	ECONFLICT     = "conflict"     // the request conflicts with stored state (409)

@@ -23,6 +23,13 @@ type Query struct {
 	PurposeOfUse string
 	From, To     time.Time // on occurred_at; From inclusive, To exclusive
 
+	// IDs filter on event ids: for each list, the event's id is one of
+	// it (the lists are ANDed, the ids of one list ORed).
+	IDs [][]string
+	// CreatedFrom and CreatedTo filter on created_at, the server's time
+	// of recording (FHIR's meta.lastUpdated): From inclusive, To exclusive.
+	CreatedFrom, CreatedTo time.Time
+
 	// Terms filter on the search terms an index derived from each event
 	// (see Term); every filter must hold.
 	Terms []TermFilter

@@ -26,6 +26,8 @@ type Issue struct {
 var issueCodes = map[string]string{
 	vigil.EINVALID:      "invalid",
 	vigil.EMALFORMED:    "structure",
+	vigil.EBADQUERY:     "structure",
+	vigil.EMEDIATYPE:    "not-supported",
 	vigil.ETOOLARGE:     "too-costly",
 	vigil.ENOTFOUND:     "not-found",
 	vigil.ECONFLICT:     "conflict",
@@ -98,18 +100,23 @@ type EntrySearch struct {
 
 // CapabilityStatement describes what the server does, and no more.
 type CapabilityStatement struct {
-	ResourceType   string            `json:"resourceType"`
-	Status         string            `json:"status"`
-	Date           string            `json:"date"`
-	Kind           string            `json:"kind"`
-	Software       map[string]string `json:"software"`
-	FHIRVersion    string            `json:"fhirVersion"`
-	Format         []string          `json:"format"`
-	Rest           []CapabilityRest  `json:"rest"`
-	Implementation *struct {
-		Description string `json:"description"`
-		URL         string `json:"url,omitempty"`
-	} `json:"implementation,omitempty"`
+	ResourceType   string                    `json:"resourceType"`
+	Status         string                    `json:"status"`
+	Date           string                    `json:"date"`
+	Kind           string                    `json:"kind"`
+	Software       map[string]string         `json:"software"`
+	FHIRVersion    string                    `json:"fhirVersion"`
+	Format         []string                  `json:"format"`
+	Implementation *CapabilityImplementation `json:"implementation"`
+	Rest           []CapabilityRest          `json:"rest"`
+}
+
+// CapabilityImplementation is CapabilityStatement.implementation: the
+// installation answering. R4's invariant cpb-14 requires it of a statement
+// of kind instance.
+type CapabilityImplementation struct {
+	Description string `json:"description"`
+	URL         string `json:"url,omitempty"`
 }
 
 // CapabilityRest is CapabilityStatement.rest.
@@ -154,8 +161,9 @@ type CapabilityParam struct {
 
 // Capabilities is the server's CapabilityStatement: AuditEvent create,
 // read, vread (of version 1) and search-type; no update, patch, delete or
-// history (events are immutable and have one version).
-func Capabilities() CapabilityStatement {
+// history (events are immutable and have one version). base is the FHIR
+// base URL the client addressed, the installation's implementation.url.
+func Capabilities(base string) CapabilityStatement {
 	params := make([]CapabilityParam, 0, len(SearchParams))
 	for _, name := range sortedParams() {
 		p := CapabilityParam{Name: name, Type: KindName(name), Definition: "http://hl7.org/fhir/SearchParameter/AuditEvent-" + name}
@@ -171,9 +179,14 @@ func Capabilities() CapabilityStatement {
 		params = append(params, p)
 	}
 	params = append(params,
+		CapabilityParam{Name: "_id", Type: ResourceParams["_id"], Definition: "http://hl7.org/fhir/SearchParameter/Resource-id",
+			Documentation: "The event id; comma-separated ids are ORed, a repeated _id ANDed."},
+		CapabilityParam{Name: "_lastUpdated", Type: ResourceParams["_lastUpdated"], Definition: "http://hl7.org/fhir/SearchParameter/Resource-lastUpdated",
+			Documentation: "meta.lastUpdated, the time Vigil recorded the event; prefixes as for date."},
 		CapabilityParam{Name: "_count", Type: "number", Documentation: "0 to " + strconv.Itoa(MaxCount) + ", default " + strconv.Itoa(DefaultCount) + "."},
 		CapabilityParam{Name: "_sort", Type: "special", Documentation: "date or -date (default)."},
 		CapabilityParam{Name: "_total", Type: "special", Documentation: "none, estimate or accurate; totals are always accurate."},
+		CapabilityParam{Name: "_summary", Type: "special", Documentation: "count (only the total) or false; true, text and data are ignored (entries are whole resources)."},
 	)
 	return CapabilityStatement{
 		ResourceType: "CapabilityStatement",
@@ -183,10 +196,17 @@ func Capabilities() CapabilityStatement {
 		Software:     map[string]string{"name": "Vigil"},
 		FHIRVersion:  "4.0.1",
 		Format:       []string{"application/fhir+json", "json"},
+		Implementation: &CapabilityImplementation{
+			Description: "Vigil, a tamper-evident audit trail of access to protected health information",
+			URL:         base,
+		},
 		Rest: []CapabilityRest{{
-			Mode:          "server",
-			Documentation: "Audit events are immutable: update, patch and delete answer 405. Unknown search parameters are ignored and reported unless Prefer: handling=strict.",
-			Security:      &CapabilitySecurity{Description: "Bearer API keys: the ingest role may create, the auditor role may read and search. Every read and search is itself recorded in the audit trail."},
+			Mode: "server",
+			Documentation: "Audit events are immutable: update, patch and delete answer 405. An unsupported search parameter is refused, " +
+				"since ignoring one that could narrow the search would answer more than was asked; only those that shape the entries " +
+				"(_elements, _include, _revinclude, _pretty, _contained, _containedType, _summary=true|text|data) are ignored and reported, " +
+				"unless Prefer: handling=strict.",
+			Security: &CapabilitySecurity{Description: "Bearer API keys: the ingest role may create, the auditor role may read and search. Every read and search is itself recorded in the audit trail."},
 			Resource: []CapabilityResource{{
 				Type:              "AuditEvent",
 				Profile:           "http://hl7.org/fhir/StructureDefinition/AuditEvent",

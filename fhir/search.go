@@ -1,7 +1,6 @@
 package fhir
 
 import (
-	"encoding/base64"
 	"net/url"
 	"sort"
 	"strconv"
@@ -36,8 +35,23 @@ func KindName(name string) string {
 	return [...]string{"token", "reference", "string", "date"}[SearchParams[name]]
 }
 
+// ResourceParams are the parameters of every resource type that the
+// server supports, each with its FHIR type: _id is the event id,
+// _lastUpdated its meta.lastUpdated (created_at, the time Vigil recorded
+// it). They filter columns, not search terms.
+var ResourceParams = map[string]string{"_id": "token", "_lastUpdated": "date"}
+
 // Result parameters the server supports.
 var resultParams = map[string]bool{"_count": true, "_sort": true, "_total": true, "_cursor": true, "_format": true}
+
+// shapingParams are the FHIR parameters that only shape each entry or add
+// resources beside the matches: honoured, none could leave a match out.
+// They are the only unsupported parameters lenient handling ignores; the
+// rest (search parameters, _tag, _has, _filter, chains, anything unknown)
+// could narrow the answer if honoured, so ignoring them would answer more
+// than was asked, and they are refused.
+var shapingParams = map[string]bool{"_elements": true, "_include": true, "_revinclude": true, "_pretty": true,
+	"_contained": true, "_containedType": true}
 
 // Search is a parsed AuditEvent search.
 type Search struct {
@@ -46,6 +60,10 @@ type Search struct {
 	Total   bool        // include Bundle.total (_total other than none)
 	Ignored []string    // unknown parameters left out in lenient handling
 	Used    url.Values  // the parameters applied, for the self link (without _cursor)
+	// Cursor is _cursor as sent. The caller opens it, since a cursor is
+	// bound to the workspace and key scope as well as to the query, and
+	// sets Query.After from it (ParsePosition).
+	Cursor string
 }
 
 // DefaultCount and MaxCount bound _count.
@@ -55,11 +73,13 @@ const (
 )
 
 // ParseSearch reads AuditEvent search parameters. Repeated parameters are
-// ANDed, comma-separated values ORed. An unknown parameter is an error
-// when strict is set and is otherwise ignored and reported in Ignored (the
-// FHIR handling=lenient default); a known parameter with a bad value or a
-// modifier the server does not support is always an error, since ignoring
-// it would widen the answer.
+// ANDed, comma-separated values ORed. A parameter the server does not
+// support is an error, except in lenient handling (strict unset, FHIR's
+// default) for those that only shape the entries (shapingParams, and
+// _summary other than count or false), which are ignored and reported in
+// Ignored: an ignored filter would widen the answer. A known parameter
+// with a bad value or a modifier the server does not support is always an
+// error, for the same reason.
 func ParseSearch(values url.Values, strict bool) (Search, error) {
 	s := Search{Query: vigil.Query{Before: -1, Order: vigil.OrderOccurredDesc}, Count: DefaultCount, Total: true, Used: url.Values{}}
 	var ds []vigil.ErrorDetail
@@ -89,17 +109,39 @@ func ParseSearch(values url.Values, strict bool) (Search, error) {
 			s.result(name, vs[0], bad)
 			continue
 		}
+		if name == "_summary" {
+			if modifier != "" || len(vs) > 1 {
+				bad(full, "must be given once, without a modifier")
+				continue
+			}
+			s.summary(vs[0], strict, bad)
+			continue
+		}
 		kind, ok := SearchParams[name]
-		if !ok {
-			if strict {
+		if !ok && ResourceParams[name] == "" {
+			switch {
+			case strict:
 				bad(full, "unknown search parameter for AuditEvent")
-			} else {
+			case shapingParams[name]:
 				s.Ignored = append(s.Ignored, full)
+			default:
+				bad(full, "unknown search parameter for AuditEvent: it is refused even in lenient handling, "+
+					"since ignoring a parameter that could narrow the search would answer more than was asked")
 			}
 			continue
 		}
 		if modifier != "" {
 			bad(full, "the modifier :"+modifier+" is not supported")
+			continue
+		}
+		if !ok {
+			for _, v := range vs {
+				if err := s.resource(name, v); err != "" {
+					bad(full, err)
+					continue
+				}
+				s.Used.Add(full, v)
+			}
 			continue
 		}
 		for _, v := range vs {
@@ -162,13 +204,58 @@ func (s *Search) result(name, v string, bad func(string, string)) {
 			bad(name, "only JSON is served: json, application/json or application/fhir+json")
 		}
 	case "_cursor":
-		p, ok := DecodeCursor(v)
-		if !ok {
-			bad(name, "is not a cursor this server issued")
+		s.Cursor = v
+	}
+}
+
+// summary applies _summary: count asks only for the total (as _count=0),
+// false for whole resources (the default). The others would shorten each
+// entry, which the server does not do: lenient handling ignores them,
+// since honoured they could not leave a match out.
+func (s *Search) summary(v string, strict bool, bad func(string, string)) {
+	switch v {
+	case "count":
+		s.Count = 0
+		s.Used.Set("_summary", v)
+	case "false":
+		s.Used.Set("_summary", v)
+	case "true", "text", "data":
+		if strict {
+			bad("_summary", "only count and false are supported: entries are whole resources")
 			return
 		}
-		s.Query.After = &p
+		s.Ignored = append(s.Ignored, "_summary")
+	default:
+		bad("_summary", "must be true, text, data, count or false")
 	}
+}
+
+// resource applies one value of a ResourceParams parameter: _id (ids,
+// comma-separated, ORed) or _lastUpdated (a date with an optional prefix,
+// read as the date parameter reads it).
+func (s *Search) resource(name, v string) string {
+	switch name {
+	case "_id":
+		ids := splitValues(v)
+		for _, id := range ids {
+			if id == "" {
+				return "must not be empty"
+			}
+		}
+		s.Query.IDs = append(s.Query.IDs, ids)
+	case "_lastUpdated":
+		var d Search
+		if err := d.date(v); err != "" {
+			return err
+		}
+		if !d.Query.From.IsZero() && d.Query.From.After(s.Query.CreatedFrom) {
+			s.Query.CreatedFrom = d.Query.From
+		}
+		if !d.Query.To.IsZero() && (s.Query.CreatedTo.IsZero() || d.Query.To.Before(s.Query.CreatedTo)) {
+			s.Query.CreatedTo = d.Query.To
+		}
+	}
+	return ""
 }
 
 // splitValues splits a parameter value on commas not escaped with '\'.
@@ -302,21 +389,15 @@ func (s *Search) date(v string) string {
 	return ""
 }
 
-// Cursors carry the position of the last entry of a page in date order.
-const cursorPrefix = "f1."
-
-// EncodeCursor makes the opaque _cursor of the page after p.
-func EncodeCursor(p vigil.Position) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + strconv.FormatInt(p.Occurred, 10) + "." + strconv.FormatInt(p.Sequence, 10)))
+// FormatPosition writes the position of the last entry of a page in date
+// order, as a cursor carries it.
+func FormatPosition(p vigil.Position) string {
+	return strconv.FormatInt(p.Occurred, 10) + "." + strconv.FormatInt(p.Sequence, 10)
 }
 
-// DecodeCursor reads a _cursor made by EncodeCursor.
-func DecodeCursor(s string) (vigil.Position, bool) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || !strings.HasPrefix(string(b), cursorPrefix) {
-		return vigil.Position{}, false
-	}
-	occ, seq, ok := strings.Cut(string(b[len(cursorPrefix):]), ".")
+// ParsePosition reads a position written by FormatPosition.
+func ParsePosition(s string) (vigil.Position, bool) {
+	occ, seq, ok := strings.Cut(s, ".")
 	o, err1 := strconv.ParseInt(occ, 10, 64)
 	n, err2 := strconv.ParseInt(seq, 10, 64)
 	if !ok || err1 != nil || err2 != nil || n < 0 {

@@ -111,10 +111,20 @@ func TestSearchResultParams(t *testing.T) {
 	if err != nil || s.Count != 25 || s.Query.Order != vigil.OrderOccurredDesc || !s.Total {
 		t.Errorf("defaults: %+v %v", s, err)
 	}
-	c := fhir.EncodeCursor(vigil.Position{Occurred: 1718440200000000000, Sequence: 7})
-	s, err = parse(t, "_cursor="+c, true)
-	if err != nil || s.Query.After == nil || *s.Query.After != (vigil.Position{Occurred: 1718440200000000000, Sequence: 7}) {
-		t.Errorf("cursor: %+v %v", s.Query.After, err)
+	// The cursor is the caller's to open (it is bound to the workspace and
+	// key scope too); the search keeps it as sent and does not page.
+	s, err = parse(t, "_cursor=abc", true)
+	if err != nil || s.Cursor != "abc" || s.Query.After != nil || s.Used.Has("_cursor") {
+		t.Errorf("cursor: %q %+v %v", s.Cursor, s.Query.After, err)
+	}
+	p := vigil.Position{Occurred: -1718440200000000000, Sequence: 7}
+	if got, ok := fhir.ParsePosition(fhir.FormatPosition(p)); !ok || got != p {
+		t.Errorf("position %+v read back as %+v", p, got)
+	}
+	for _, bad := range []string{"", "1", "1.", ".1", "1.-1", "a.1", "1.2.3"} {
+		if _, ok := fhir.ParsePosition(bad); ok {
+			t.Errorf("position %q accepted", bad)
+		}
 	}
 	s, err = parse(t, "_count=0", true)
 	if err != nil || s.Count != 0 || s.Query.Limit != 1 {
@@ -135,7 +145,6 @@ func TestSearchErrors(t *testing.T) {
 		"_count=ten":               "_count",
 		"_sort=agent":              "_sort",
 		"_total=all":               "_total",
-		"_cursor=nope":             "_cursor",
 		"_format=xml":              "_format",
 		"_count=1&_count=2":        "_count",
 		"agent:identifier=x":       "agent:identifier",
@@ -162,20 +171,51 @@ func TestSearchErrors(t *testing.T) {
 	}
 }
 
-// TestSearchLenient: without strict handling unknown parameters are
-// ignored and reported; bad values of known ones are still refused.
+// TestSearchLenient: without strict handling, parameters that only shape
+// the entries are ignored and reported; any other unsupported parameter,
+// and bad values of known ones, are still refused.
 func TestSearchLenient(t *testing.T) {
-	s, err := parse(t, "action=R&nonsense=1&_summary=true", false)
+	s, err := parse(t, "action=R&_elements=id&_summary=true&_include=AuditEvent:agent", false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(s.Ignored, []string{"_summary", "nonsense"}) {
+	if !reflect.DeepEqual(s.Ignored, []string{"_elements", "_include", "_summary"}) {
 		t.Errorf("ignored %v", s.Ignored)
 	}
 	if s.Used.Encode() != "action=R" {
 		t.Errorf("used %s", s.Used.Encode())
 	}
-	if _, err := parse(t, "date=xx2024&nonsense=1", false); vigil.ErrorCode(err) != vigil.EINVALID {
-		t.Errorf("a bad date passed in lenient mode: %v", err)
+	for _, q := range []string{"date=xx2024&_elements=id", "action=R&nonsense=1", "action=R&_tag=x", "action=R&subject=Patient/1"} {
+		if _, err := parse(t, q, false); vigil.ErrorCode(err) != vigil.EINVALID {
+			t.Errorf("%s passed in lenient mode: %v", q, err)
+		}
+	}
+}
+
+func TestSearchIDAndLastUpdated(t *testing.T) {
+	s, err := parse(t, "_id=a,b&_id=b&_lastUpdated=ge2024-06-01&_lastUpdated=lt2024-07&_lastUpdated=gt2024-06-02", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(s.Query.IDs, [][]string{{"a", "b"}, {"b"}}) {
+		t.Errorf("ids %v", s.Query.IDs)
+	}
+	from, to := time.Date(2024, 6, 3, 0, 0, 0, 0, time.UTC), time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC)
+	if !s.Query.CreatedFrom.Equal(from) || !s.Query.CreatedTo.Equal(to) || !s.Query.From.IsZero() || !s.Query.To.IsZero() {
+		t.Errorf("created %v..%v, occurred %v..%v", s.Query.CreatedFrom, s.Query.CreatedTo, s.Query.From, s.Query.To)
+	}
+	if s.Used.Get("_id") != "a,b" || len(s.Used["_lastUpdated"]) != 3 {
+		t.Errorf("used %s", s.Used.Encode())
+	}
+	s, err = parse(t, "_summary=count&_count=5", true)
+	if err != nil || s.Count != 0 {
+		t.Errorf("_summary=count: %+v %v", s, err)
+	}
+	for q, field := range map[string]string{"_id=": "_id", "_id=a,": "_id", "_id:exact=a": "_id:exact", "_lastUpdated=x": "_lastUpdated",
+		"_lastUpdated=sa2024": "_lastUpdated", "_summary=true": "_summary", "_summary=nope": "_summary"} {
+		_, err := parse(t, q, true)
+		if ds := vigil.ErrorDetails(err); len(ds) != 1 || ds[0].Field != field {
+			t.Errorf("%s: %v %+v", q, err, ds)
+		}
 	}
 }

@@ -53,6 +53,9 @@ func toAPIRule(r vigil.AlertRule) api.AlertRule {
 // ruleFromBody decodes and compiles a rule definition; every problem is
 // one 422 naming its field.
 func (s *Server) ruleFromBody(r *http.Request, k vigil.APIKey) (vigil.AlertRule, error) {
+	if err := onlyParams(r); err != nil {
+		return vigil.AlertRule{}, err
+	}
 	body, err := readBody(r, alert.MaxConditionsBytes+vigil.MaxRequestBytes)
 	if err != nil {
 		return vigil.AlertRule{}, err

@@ -1,7 +1,6 @@
 package http
 
 import (
-	"encoding/base64"
 	"net/http"
 	"slices"
 	"strconv"
@@ -40,12 +39,13 @@ func validStatus(s string) bool { return slices.Contains(alertStatuses, s) }
 var ruleTypes = []string{vigil.RuleOffHours, vigil.RuleNewCountry, vigil.RuleHighVolume, vigil.RuleRepeatedFailure,
 	vigil.RuleWatchlist, vigil.RuleTamper}
 
-// parseAlertQuery reads GET /alerts filters; like the event query it
-// refuses unknown and repeated parameters.
-func parseAlertQuery(r *http.Request) (vigil.AlertQuery, error) {
+// parseAlertQuery reads GET /alerts filters and returns the cursor for
+// the caller to open; like the event query it refuses unknown and
+// repeated parameters.
+func parseAlertQuery(r *http.Request) (vigil.AlertQuery, string, error) {
 	q := vigil.AlertQuery{Limit: vigil.DefaultQueryLimit}
 	if err := onlyParams(r, "rule_type", "status", "from", "to", "cursor", "limit"); err != nil {
-		return q, err
+		return q, "", err
 	}
 	var details []vigil.ErrorDetail
 	bad := func(field, msg string) { details = append(details, vigil.ErrorDetail{Field: field, Message: msg}) }
@@ -58,33 +58,10 @@ func parseAlertQuery(r *http.Request) (vigil.AlertQuery, error) {
 	}
 	q.From, q.To = parseRange(get, bad)
 	q.Limit = parseLimit(get, bad, q.Limit)
-	if v := get("cursor"); v != "" {
-		id, ok := decodeAlertCursor(v)
-		if !ok {
-			bad("cursor", "is not a cursor this server issued")
-		}
-		q.Before = id
-	}
 	if len(details) > 0 {
-		return q, vigil.Invalid(details...)
+		return q, "", vigil.Invalid(details...)
 	}
-	return q, nil
-}
-
-// Alert cursors name the alert id below which the next page starts.
-const alertCursorPrefix = "a1."
-
-func encodeAlertCursor(id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(alertCursorPrefix + id))
-}
-
-func decodeAlertCursor(s string) (string, bool) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || !strings.HasPrefix(string(b), alertCursorPrefix) {
-		return "", false
-	}
-	id := string(b[len(alertCursorPrefix):])
-	return id, validID(id)
+	return q, get("cursor"), nil
 }
 
 func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request, k vigil.APIKey) error {
@@ -92,11 +69,22 @@ func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request, k vigil.APIK
 	if err != nil {
 		return err
 	}
-	q, err := parseAlertQuery(r)
+	q, cursor, err := parseAlertQuery(r)
 	if err != nil {
 		return err
 	}
 	q.Workspace, q.TenantScope = k.Workspace, k.TenantID
+	if cursor != "" {
+		// Alert cursors name the alert id below which the next page starts.
+		id, err := openCursor(cursorAlerts, cursor, alertsBinding(q), "cursor")
+		if err != nil {
+			return err
+		}
+		if !validID(id) {
+			return vigil.Invalid(vigil.ErrorDetail{Field: "cursor", Message: "is not a cursor this server issued"})
+		}
+		q.Before = id
+	}
 	var page vigil.AlertPage
 	err = s.audited(r, k, ActionAlertsQuery, joinQuery(r.URL.Query()), func() error {
 		var err error
@@ -111,7 +99,7 @@ func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request, k vigil.APIK
 		out.Data[i] = toAPIAlert(a)
 	}
 	if page.HasMore {
-		c := encodeAlertCursor(page.Next)
+		c := sealCursor(cursorAlerts, alertsBinding(q), page.Next)
 		out.Pagination.NextCursor = &c
 	}
 	writeJSON(w, http.StatusOK, out)

@@ -15,7 +15,10 @@ import (
 // API's errors.
 
 func (s *Server) createAuditEvent(w http.ResponseWriter, r *http.Request, k vigil.APIKey) error {
-	e, duplicate, err := s.ingestAuditEvent(r, k, fhir.ParseSimple, true)
+	if err := onlyParams(r); err != nil {
+		return err
+	}
+	e, duplicate, err := s.ingestAuditEvent(r, k, jsonTypes, fhir.ParseSimple, true)
 	if err != nil {
 		return err
 	}
@@ -116,6 +119,9 @@ func (s *Server) searchAuditEvents(w http.ResponseWriter, r *http.Request, k vig
 	}
 	q := search.Query
 	q.Workspace, q.TenantScope = k.Workspace, k.TenantID
+	if err := continueAfter(&q, search.Cursor, "cursor"); err != nil {
+		return err
+	}
 	var page vigil.Page
 	err = s.audited(r, k, ActionEventsQuery, joinQuery(values), func() error {
 		var err error
@@ -130,8 +136,7 @@ func (s *Server) searchAuditEvents(w http.ResponseWriter, r *http.Request, k vig
 		out.Data = append(out.Data, fhir.ToSimple(fhir.FromEvent(e)))
 	}
 	if page.HasMore {
-		last := page.Events[len(page.Events)-1]
-		c := fhir.EncodeCursor(vigil.Position{Occurred: last.OccurredAt.UnixNano(), Sequence: last.Sequence})
+		c := nextSearchCursor(q, page)
 		out.Pagination.NextCursor = &c
 	}
 	writeJSON(w, http.StatusOK, out)

@@ -8,22 +8,33 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/vigilhq/vigil"
 )
 
+// Media types a body may be sent as: the REST API's, and the FHIR
+// endpoint's (which also takes plain JSON and the DSTU2 name).
+var (
+	jsonTypes = []string{"application/json"}
+	fhirTypes = []string{"application/fhir+json", "application/json", "application/json+fhir"}
+)
+
 // readBody reads a JSON request body of at most limit bytes and checks
 // what encoding/json would otherwise let through silently: invalid UTF-8
 // and lone surrogate escapes (both become U+FFFD), and nesting deeper
-// than vigil.MaxJSONDepth.
+// than vigil.MaxJSONDepth. The body must be sent as application/json.
 func readBody(r *http.Request, limit int64) ([]byte, error) {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return nil, &vigil.Error{Code: vigil.EMALFORMED, Message: "Content-Type must be application/json"}
-		}
+	return readBodyAs(r, limit, jsonTypes)
+}
+
+// readBodyAs is readBody for a route that takes the given media types.
+func readBodyAs(r *http.Request, limit int64, types []string) ([]byte, error) {
+	if err := checkContentType(r, types); err != nil {
+		return nil, err
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
 	var tooLarge *http.MaxBytesError
@@ -39,6 +50,48 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	return body, nil
+}
+
+// checkContentType refuses a body whose Content-Type is not one of types,
+// or whose parameters say something the server would not honour: a
+// charset other than UTF-8 (the body would be read as UTF-8 all the same),
+// a FHIR version other than R4, or any parameter it does not know. A
+// request without Content-Type is read as JSON.
+func checkContentType(r *http.Request, types []string) error {
+	vs := r.Header.Values("Content-Type")
+	if len(vs) == 0 {
+		return nil
+	}
+	want := "Content-Type must be " + strings.Join(types, " or ")
+	if len(vs) > 1 {
+		return mediaError(want + ", given once")
+	}
+	mt, params, err := mime.ParseMediaType(vs[0])
+	if err != nil {
+		return mediaError(want + "; " + strconv.Quote(vs[0]) + " is not a valid media type")
+	}
+	if !slices.Contains(types, mt) {
+		return mediaError(want + ", not " + mt)
+	}
+	for name, v := range params {
+		switch {
+		case name == "charset":
+			if !strings.EqualFold(v, "utf-8") {
+				return mediaError("the body must be UTF-8; charset " + strconv.Quote(v) + " is not supported")
+			}
+		case name == "fhirversion" && strings.Contains(mt, "fhir"):
+			if v != "4.0" {
+				return mediaError("this server speaks FHIR R4 (fhirVersion=4.0), not fhirVersion " + strconv.Quote(v))
+			}
+		default:
+			return mediaError("the Content-Type parameter " + strconv.Quote(name) + " is not supported")
+		}
+	}
+	return nil
+}
+
+func mediaError(msg string) error {
+	return &vigil.Error{Code: vigil.EMEDIATYPE, Message: msg, Details: []vigil.ErrorDetail{{Field: "Content-Type", Message: msg}}}
 }
 
 // noBody refuses a body on a request that takes none, rather than ignore

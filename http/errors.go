@@ -18,6 +18,8 @@ var errorStatus = map[string]struct {
 }{
 	vigil.EINVALID:      {http.StatusUnprocessableEntity, "validation_failed"},
 	vigil.EMALFORMED:    {http.StatusBadRequest, "invalid_json"},
+	vigil.EBADQUERY:     {http.StatusBadRequest, "invalid_query"},
+	vigil.EMEDIATYPE:    {http.StatusUnsupportedMediaType, "unsupported_media_type"},
 	vigil.ETOOLARGE:     {http.StatusRequestEntityTooLarge, "payload_too_large"},
 	vigil.ENOTFOUND:     {http.StatusNotFound, "not_found"},
 	vigil.ECONFLICT:     {http.StatusConflict, "conflict"},
@@ -28,11 +30,8 @@ var errorStatus = map[string]struct {
 	vigil.EINTERNAL:     {http.StatusInternalServerError, "internal_error"},
 }
 
-// extra wire codes that are not domain errors: routing answers.
-const (
-	wireMethodNotAllowed = "method_not_allowed"
-	wireUnsupportedMedia = "unsupported_media_type"
-)
+// extra wire code that is not a domain error: a routing answer.
+const wireMethodNotAllowed = "method_not_allowed"
 
 // Error statuses, exported so the server's consumers (OpenAPI test, SDK
 // tests) can check the table.

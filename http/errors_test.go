@@ -64,7 +64,7 @@ func TestErrorCodes(t *testing.T) {
 		{"from after to", "GET", "/api/v1/events?from=2024-06-02&to=2024-06-01", e.auditor, nil, 422, "validation_failed", "to"},
 		{"bad tree size", "GET", "/api/v1/ledger/consistency?first=0&second=1", e.auditor, nil, 422, "validation_failed", "first"},
 		{"bad key role", "POST", "/api/v1/keys", e.admin, `{"role":"root"}`, 422, "validation_failed", "role"},
-		{"wrong content type", "POST", "/api/v1/events", e.ingest, "actor_id=a", 400, "invalid_json", ""},
+		{"wrong content type", "POST", "/api/v1/events", e.ingest, "actor_id=a", 415, "unsupported_media_type", "Content-Type"},
 		{"repeated member", "POST", "/api/v1/events", e.ingest, `{"actor_id":"a","action":"b","actor_id":"c"}`, 400, "invalid_json", ""},
 		{"repeated escaped member", "POST", "/api/v1/events", e.ingest, `{"actor_id":"a","action":"b","\u0061ction":"c"}`, 400, "invalid_json", ""},
 		{"repeated among many members", "POST", "/api/v1/events", e.ingest, `{"actor_id":"a","action":"b","metadata":{"k0":0,"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k10":10,"k11":11,"k12":12,"k13":13,"k14":14,"k15":15,"k16":16,"k17":17,"k18":18,"k19":19,"k7":0}}`, 400, "invalid_json", ""},

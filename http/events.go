@@ -1,10 +1,8 @@
 package http
 
 import (
-	"encoding/base64"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/vigilhq/vigil"
@@ -189,11 +187,22 @@ func (s *Server) getEvent(w http.ResponseWriter, r *http.Request, k vigil.APIKey
 }
 
 func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, k vigil.APIKey) error {
-	q, err := parseQuery(r)
+	q, cursor, err := parseQuery(r)
 	if err != nil {
 		return err
 	}
 	q.Workspace, q.TenantScope = k.Workspace, k.TenantID
+	if cursor != "" {
+		pos, err := openCursor(cursorEvents, cursor, eventsBinding(q), "cursor")
+		if err != nil {
+			return err
+		}
+		seq, err := strconv.ParseInt(pos, 10, 64)
+		if err != nil || seq < 0 {
+			return vigil.Invalid(vigil.ErrorDetail{Field: "cursor", Message: "is not a cursor this server issued"})
+		}
+		q.Before = seq
+	}
 	var page vigil.Page
 	err = s.audited(r, k, "vigil.events.query", joinQuery(r.URL.Query()), func() error {
 		var err error
@@ -216,7 +225,7 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, k vigil.APIK
 		out.Data[i] = toAPIEvent(e, &ins[i])
 	}
 	if page.HasMore {
-		c := encodeCursor(page.Next)
+		c := sealCursor(cursorEvents, eventsBinding(q), strconv.FormatInt(page.Next, 10))
 		out.Pagination.NextCursor = &c
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -229,10 +238,11 @@ var queryParams = map[string]bool{
 	"patient_id": true, "outcome": true, "purpose_of_use": true, "cursor": true, "limit": true,
 }
 
-// parseQuery reads GET /events filters. Unknown or repeated parameters are
-// refused rather than ignored: a filter silently dropped would widen an
-// auditor's answer.
-func parseQuery(r *http.Request) (vigil.Query, error) {
+// parseQuery reads GET /events filters, and returns the cursor for the
+// caller to open against them. Unknown or repeated parameters are refused
+// rather than ignored: a filter silently dropped would widen an auditor's
+// answer.
+func parseQuery(r *http.Request) (vigil.Query, string, error) {
 	q := vigil.Query{Before: -1, Limit: vigil.DefaultQueryLimit}
 	var details []vigil.ErrorDetail
 	bad := func(field, msg string) { details = append(details, vigil.ErrorDetail{Field: field, Message: msg}) }
@@ -250,7 +260,7 @@ func parseQuery(r *http.Request) (vigil.Query, error) {
 		}
 	}
 	if len(details) > 0 {
-		return q, vigil.Invalid(details...)
+		return q, "", vigil.Invalid(details...)
 	}
 	get := values.Get
 	q.ActorID, q.Action, q.Resource, q.ResourceID = get("actor_id"), get("action"), get("resource"), get("resource_id")
@@ -264,17 +274,10 @@ func parseQuery(r *http.Request) (vigil.Query, error) {
 	}
 	q.From, q.To = parseRange(get, bad)
 	q.Limit = parseLimit(get, bad, q.Limit)
-	if v := get("cursor"); v != "" {
-		seq, ok := decodeCursor(v)
-		if !ok {
-			bad("cursor", "is not a cursor this server issued")
-		}
-		q.Before = seq
-	}
 	if len(details) > 0 {
-		return q, vigil.Invalid(details...)
+		return q, "", vigil.Invalid(details...)
 	}
-	return q, nil
+	return q, get("cursor"), nil
 }
 
 // checkQueryValue applies the string rule of an event query parameter:
@@ -322,26 +325,6 @@ func parseLimit(get func(string) string, bad func(field, msg string), def int) i
 		bad("limit", "must be an integer from 1 to "+strconv.Itoa(vigil.MaxQueryLimit))
 	}
 	return n
-}
-
-// Cursors name the sequence below which the next page starts. New events
-// get higher sequences, so a cursor is stable under concurrent inserts.
-const cursorPrefix = "c1."
-
-func encodeCursor(before int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + strconv.FormatInt(before, 10)))
-}
-
-func decodeCursor(s string) (int64, bool) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || !strings.HasPrefix(string(b), cursorPrefix) {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(string(b[len(cursorPrefix):]), 10, 64)
-	if err != nil || n < 0 {
-		return 0, false
-	}
-	return n, true
 }
 
 // validID reports whether id has the shape of an event id (a UUID in its

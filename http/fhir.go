@@ -29,7 +29,7 @@ func (s *Server) registerFHIR() {
 	s.fhirAPI("GET "+fhirBase+"/AuditEvent", s.fhirSearch, vigil.RoleAuditor)
 	s.fhirAPI("GET "+fhirBase+"/AuditEvent/{id}", s.fhirRead, vigil.RoleAuditor)
 	s.fhirAPI("GET "+fhirBase+"/AuditEvent/{id}/_history/{vid}", s.fhirRead, vigil.RoleAuditor)
-	s.open("GET "+fhirBase+"/metadata", acceptsJSON(s.fhirMetadata))
+	s.openWith("GET "+fhirBase+"/metadata", acceptsJSON(s.fhirMetadata), s.writeOutcome)
 	// Everything else under the base, including PUT, PATCH and DELETE of
 	// an AuditEvent, answers an OperationOutcome.
 	s.mux.HandleFunc(fhirBase+"/", s.fhirNotFound)
@@ -40,7 +40,7 @@ func (s *Server) registerFHIR() {
 func (s *Server) fhirAPI(pattern string, h handlerFunc, roles ...vigil.Role) {
 	method, path, _ := strings.Cut(pattern, " ")
 	s.routes = append(s.routes, route{method, path, roles})
-	s.mux.Handle(pattern, s.instrument(path, acceptsJSON(s.authenticateWith(roles, h, s.writeOutcome).ServeHTTP)))
+	s.mux.Handle(pattern, s.instrument(path, acceptsJSON(s.authenticateWith(roles, queryChecked(h), s.writeOutcome).ServeHTTP)))
 }
 
 // acceptsJSON answers 406 to a client that accepts no JSON (FHIR's XML or
@@ -119,7 +119,7 @@ func (s *Server) fhirNotFound(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) fhirMetadata(w http.ResponseWriter, r *http.Request) {
-	writeFHIR(w, http.StatusOK, fhir.Capabilities())
+	writeFHIR(w, http.StatusOK, fhir.Capabilities(s.baseURL(r)+fhirBase))
 }
 
 // ingestAuditEvent stores an AuditEvent through the one write path and
@@ -128,7 +128,7 @@ func (s *Server) fhirMetadata(w http.ResponseWriter, r *http.Request) {
 // whether it was stored before under the request's Idempotency-Key. A
 // refusal of the event names the elements the client sent, in the shape
 // parse reads (simple: seed 001's).
-func (s *Server) ingestAuditEvent(r *http.Request, k vigil.APIKey, parse func([]byte) (fhir.AuditEvent, error), simple bool) (vigil.Event, bool, error) {
+func (s *Server) ingestAuditEvent(r *http.Request, k vigil.APIKey, types []string, parse func([]byte) (fhir.AuditEvent, error), simple bool) (vigil.Event, bool, error) {
 	if err := noConditionalCreate(r); err != nil {
 		return vigil.Event{}, false, err
 	}
@@ -136,7 +136,7 @@ func (s *Server) ingestAuditEvent(r *http.Request, k vigil.APIKey, parse func([]
 	if err != nil {
 		return vigil.Event{}, false, err
 	}
-	body, err := readBody(r, int64(vigil.MaxEventBytes))
+	body, err := readBodyAs(r, int64(vigil.MaxEventBytes), types)
 	if err != nil {
 		return vigil.Event{}, false, err
 	}
@@ -172,7 +172,10 @@ func (s *Server) ingestAuditEvent(r *http.Request, k vigil.APIKey, parse func([]
 }
 
 func (s *Server) fhirCreate(w http.ResponseWriter, r *http.Request, k vigil.APIKey) error {
-	e, duplicate, err := s.ingestAuditEvent(r, k, fhir.ParseAuditEvent, false)
+	if err := formatParam(r); err != nil {
+		return err
+	}
+	e, duplicate, err := s.ingestAuditEvent(r, k, fhirTypes, fhir.ParseAuditEvent, false)
 	if err != nil {
 		return err
 	}
@@ -213,7 +216,7 @@ func (s *Server) fhirRead(w http.ResponseWriter, r *http.Request, k vigil.APIKey
 		// vread: an audit event has one version, 1.
 		return vigil.Errorf(vigil.ENOTFOUND, "AuditEvent %s has only version 1", id)
 	}
-	if err := readParams(r); err != nil {
+	if err := formatParam(r); err != nil {
 		return err
 	}
 	var e vigil.Event
@@ -231,16 +234,17 @@ func (s *Server) fhirRead(w http.ResponseWriter, r *http.Request, k vigil.APIKey
 	return nil
 }
 
-// readParams checks a read's query: FHIR's _format, when it asks for JSON,
-// is the only parameter a read takes. Lenient handling is for search
-// parameters; on a read an unknown parameter is refused, as anything the
-// server would silently ignore could change what the client meant.
-func readParams(r *http.Request) error {
+// formatParam checks the query of a read or a create: FHIR's _format,
+// when it asks for JSON, is the only parameter they take. Lenient handling
+// is for search parameters; here an unknown parameter is refused, as
+// anything the server would silently ignore could change what the client
+// meant.
+func formatParam(r *http.Request) error {
 	var details []vigil.ErrorDetail
 	for name, vs := range r.URL.Query() {
 		switch {
 		case name != "_format":
-			details = append(details, vigil.ErrorDetail{Field: name, Message: "unknown parameter: a read takes only _format"})
+			details = append(details, vigil.ErrorDetail{Field: name, Message: "unknown parameter: only _format is taken here"})
 		case len(vs) > 1:
 			details = append(details, vigil.ErrorDetail{Field: name, Message: "must be given once"})
 		default:
@@ -265,6 +269,9 @@ func (s *Server) fhirSearch(w http.ResponseWriter, r *http.Request, k vigil.APIK
 	}
 	q := search.Query
 	q.Workspace, q.TenantScope = k.Workspace, k.TenantID
+	if err := continueAfter(&q, search.Cursor, "_cursor"); err != nil {
+		return err
+	}
 	var page vigil.Page
 	err = s.audited(r, k, ActionEventsQuery, joinQuery(values), func() error {
 		var err error
@@ -296,12 +303,11 @@ func (s *Server) fhirSearch(w http.ResponseWriter, r *http.Request, k vigil.APIK
 			b.Entry = append(b.Entry, fhir.BundleEntry{FullURL: base + "/" + e.ID, Resource: res, Search: &fhir.EntrySearch{Mode: "match"}})
 		}
 		if page.HasMore {
-			last := page.Events[len(page.Events)-1]
 			next := url.Values{}
 			for k, v := range search.Used {
 				next[k] = v
 			}
-			next.Set("_cursor", fhir.EncodeCursor(vigil.Position{Occurred: last.OccurredAt.UnixNano(), Sequence: last.Sequence}))
+			next.Set("_cursor", nextSearchCursor(q, page))
 			b.Link = append(b.Link, fhir.BundleLink{Relation: "next", URL: withQuery(base, next)})
 		}
 	}
@@ -315,6 +321,31 @@ func (s *Server) fhirSearch(w http.ResponseWriter, r *http.Request, k vigil.APIK
 	}
 	writeFHIR(w, http.StatusOK, b)
 	return nil
+}
+
+// continueAfter opens a search's cursor against the search (its workspace
+// and key scope set) and continues the query after the position it names.
+// field is the cursor's parameter as the caller sent it.
+func continueAfter(q *vigil.Query, cursor, field string) error {
+	if cursor == "" {
+		return nil
+	}
+	pos, err := openCursor(cursorFHIR, cursor, eventsBinding(*q), field)
+	if err != nil {
+		return err
+	}
+	p, ok := fhir.ParsePosition(pos)
+	if !ok {
+		return vigil.Invalid(vigil.ErrorDetail{Field: field, Message: "is not a cursor this server issued"})
+	}
+	q.After = &p
+	return nil
+}
+
+// nextSearchCursor is the cursor of the page after page, bound to q.
+func nextSearchCursor(q vigil.Query, page vigil.Page) string {
+	last := page.Events[len(page.Events)-1]
+	return sealCursor(cursorFHIR, eventsBinding(q), fhir.FormatPosition(vigil.Position{Occurred: last.OccurredAt.UnixNano(), Sequence: last.Sequence}))
 }
 
 // marshalFHIR encodes a resource for a Bundle entry, without HTML

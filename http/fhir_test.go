@@ -202,7 +202,7 @@ func TestFHIRErrors(t *testing.T) {
 		{"missing observer", "POST", "/fhir/R4/AuditEvent", e.ingest, strings.Replace(valid, `"observer": {`, `"x": {`, 1), nil, 422, "AuditEvent.source.x"},
 		{"unknown element", "POST", "/fhir/R4/AuditEvent", e.ingest, strings.Replace(valid, `"outcome": "0",`, `"outcome": "0", "severity": "high",`, 1), nil, 422, "AuditEvent.severity"},
 		{"bad action", "POST", "/fhir/R4/AuditEvent", e.ingest, strings.Replace(valid, `"action": "E"`, `"action": "read"`, 1), nil, 422, "AuditEvent.action"},
-		{"wrong content type", "POST", "/fhir/R4/AuditEvent", e.ingest, valid, []string{"Content-Type", "application/fhir+xml"}, 400, ""},
+		{"wrong content type", "POST", "/fhir/R4/AuditEvent", e.ingest, valid, []string{"Content-Type", "application/fhir+xml"}, 415, "Content-Type"},
 		{"larger than metadata", "POST", "/fhir/R4/AuditEvent", e.ingest, strings.Replace(valid, `"outcome": "0",`, `"outcome": "0", "text": {"status": "generated", "div": "<div>`+strings.Repeat("x", 70<<10)+`</div>"},`, 1), nil, 413, "AuditEvent"},
 		{"too large", "POST", "/fhir/R4/AuditEvent", e.ingest, `{"resourceType":"AuditEvent","text":{"status":"generated","div":"` + strings.Repeat("x", 300<<10) + `"}}`, nil, 413, ""},
 		{"no key", "POST", "/fhir/R4/AuditEvent", "", valid, nil, 401, ""},
@@ -273,6 +273,10 @@ func TestFHIRMetadata(t *testing.T) {
 	if cs.ResourceType != "CapabilityStatement" || cs.FHIRVersion != "4.0.1" || len(cs.Rest) != 1 || len(cs.Rest[0].Resource) != 1 {
 		t.Fatalf("%s", r.body)
 	}
+	// R4's cpb-14: a statement of an instance names the implementation.
+	if cs.Kind != "instance" || cs.Implementation == nil || cs.Implementation.Description == "" || cs.Implementation.URL != e.srv.URL+"/fhir/R4" {
+		t.Fatalf("implementation %+v", cs.Implementation)
+	}
 	res := cs.Rest[0].Resource[0]
 	var interactions []string
 	for _, i := range res.Interaction {
@@ -285,8 +289,10 @@ func TestFHIRMetadata(t *testing.T) {
 	for _, p := range res.SearchParam {
 		v := "x"
 		switch p.Name {
-		case "date":
+		case "date", "_lastUpdated":
 			v = "ge2024"
+		case "_summary":
+			v = "count"
 		case "_count":
 			v = "1"
 		case "_sort":
@@ -297,7 +303,7 @@ func TestFHIRMetadata(t *testing.T) {
 		r := e.do("GET", "/fhir/R4/AuditEvent?"+url.Values{p.Name: {v}}.Encode(), e.auditor, nil, "Prefer", "handling=strict")
 		wantStatus(t, r, 200)
 	}
-	if len(res.SearchParam) != len(fhir.SearchParams)+3 {
+	if len(res.SearchParam) != len(fhir.SearchParams)+len(fhir.ResourceParams)+4 {
 		t.Fatalf("%d parameters declared", len(res.SearchParam))
 	}
 }
@@ -507,20 +513,20 @@ func TestFHIRSearchPaging(t *testing.T) {
 	}
 }
 
-// TestFHIRSearchLenient: unknown parameters are ignored and reported in
-// the Bundle, and left out of the self link.
+// TestFHIRSearchLenient: parameters that only shape the entries are
+// ignored and reported in the Bundle, and left out of the self link.
 func TestFHIRSearchLenient(t *testing.T) {
 	e := newEnv(t)
 	wantStatus(t, e.fhirPost(e.ingest, fhirFixture(t, "r4-example-login.json")), 201)
-	b, got := e.search(t, "action=E&subject=Patient/1&_elements=id")
+	b, got := e.search(t, "action=E&_include=AuditEvent:agent&_elements=id")
 	if len(got) != 1 {
 		t.Fatalf("%d matches", len(got))
 	}
 	last := b.Entry[len(b.Entry)-1]
-	if last.Search.Mode != "outcome" || !strings.Contains(string(last.Resource), "subject") {
+	if last.Search.Mode != "outcome" || !strings.Contains(string(last.Resource), "_include") || !strings.Contains(string(last.Resource), "_elements") {
 		t.Fatalf("no outcome entry: %+v", b.Entry)
 	}
-	if self := b.link("self"); strings.Contains(self, "subject") || !strings.Contains(self, "action=E") {
+	if self := b.link("self"); strings.Contains(self, "_include") || !strings.Contains(self, "action=E") {
 		t.Fatalf("self %s", self)
 	}
 	// The search was recorded, with every parameter it was sent.
@@ -533,7 +539,7 @@ func TestFHIRSearchLenient(t *testing.T) {
 			Params map[string]string
 		}
 		json.Unmarshal(ev.Metadata, &m)
-		found = found || m.Path == "/fhir/R4/AuditEvent" && m.Params["subject"] == "Patient/1" && m.Params["action"] == "E"
+		found = found || m.Path == "/fhir/R4/AuditEvent" && m.Params["_include"] == "AuditEvent:agent" && m.Params["action"] == "E"
 	}
 	if !found {
 		t.Fatal("the FHIR search is not in the meta-audit")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -120,6 +121,11 @@ func TestIsolationMatrix(t *testing.T) {
 			}
 		}
 	}
+	var allIDs []string
+	for id := range ids {
+		allIDs = append(allIDs, id)
+	}
+	byID := "/fhir/R4/AuditEvent?_id=" + strings.Join(allIDs, ",")
 	srv := vhttp.NewServer(vhttp.Config{})
 	requests, checked := 0, 0
 	for _, rt := range srv.Routes() {
@@ -155,7 +161,8 @@ func TestIsolationMatrix(t *testing.T) {
 			paths = []string{pattern, pattern + "?action=seed.read", pattern + "?search=marker", pattern + "?limit=1",
 				pattern + "?tenant_id=t1", pattern + "?tenant_id=t2", pattern + "?patient_id=" + data[0].marker() + "-pt-0"}
 		case pattern == "/fhir/R4/AuditEvent":
-			paths = []string{pattern, pattern + "?action=R", pattern + "?agent=" + data[0].marker() + "-actor", pattern + "?_count=1"}
+			paths = []string{pattern, pattern + "?action=R", pattern + "?agent=" + data[0].marker() + "-actor", pattern + "?_count=1", byID,
+				pattern + "?_lastUpdated=ge2000"}
 		case pattern == "/api/v1/audit-events":
 			paths = []string{pattern, pattern + "?action=R"}
 		case pattern == "/api/v1/alerts":
@@ -228,6 +235,20 @@ func TestIsolationMatrix(t *testing.T) {
 						t.Fatalf("%s by %s key of %v names alert %s of %v", p, k.role, k.scope, id, d)
 					}
 				}
+				if p == byID {
+					// Searching by every id finds the visible ones only.
+					var b struct{ Total int64 }
+					r.json(t, &b)
+					want := 0
+					for _, d := range ids {
+						if k.sees(d) {
+							want++
+						}
+					}
+					if b.Total != int64(want) {
+						t.Fatalf("%v finds %d events by id, want %d", k.scope, b.Total, want)
+					}
+				}
 				if p == "/api/v1/events?action=seed.read" {
 					var list api.EventList
 					r.json(t, &list)
@@ -244,6 +265,43 @@ func TestIsolationMatrix(t *testing.T) {
 			}
 		}
 	}
+	// Cursors: the auditor of each scope pages every listing, and its
+	// cursor is tried by the auditor of every scope. Only its own scope
+	// continues with it; any other is refused (422) with nothing of the
+	// scope that issued it.
+	for _, l := range []pagedListing{
+		{"/api/v1/events?limit=1", "cursor", restCursor},
+		{"/api/v1/alerts?limit=1", "cursor", restCursor},
+		{"/api/v1/audit-events?limit=1", "cursor", restCursor},
+		{"/fhir/R4/AuditEvent?_count=1", "_cursor", fhirCursor},
+	} {
+		for _, a := range keys {
+			if a.role != vigil.RoleAuditor {
+				continue
+			}
+			c := l.next(t, e.get(l.path, a.secret))
+			for _, b := range keys {
+				if b.role != vigil.RoleAuditor {
+					continue
+				}
+				r := e.get(l.path+"&"+l.param+"="+url.QueryEscape(c), b.secret)
+				requests++
+				want := 422
+				if a.scope == b.scope {
+					want = 200
+				}
+				if r.status != want {
+					t.Fatalf("%s with a cursor of %v used by %v: %d, want %d: %.300s", l.path, a.scope, b.scope, r.status, want, r.body)
+				}
+				for _, d := range data {
+					if !b.sees(d) && strings.Contains(withoutLinks(r.body), d.marker()) {
+						t.Fatalf("%s with a cursor of %v used by %v shows data of %v", l.path, a.scope, b.scope, d)
+					}
+				}
+			}
+		}
+	}
+
 	// Writes that reuse the keys: every ingest key sends every scope's
 	// events again, and other content under the same keys. A repeat is
 	// answered with the event of the key's own scope (its tenant applied

@@ -64,9 +64,6 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, admin vigil.AP
 	if err := onlyParams(r); err != nil {
 		return err
 	}
-	if err := onlyParams(r); err != nil {
-		return err
-	}
 	keys, err := s.store.Keys(r.Context(), admin.Workspace)
 	if err != nil {
 		return err

@@ -71,6 +71,9 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, k vigil.APIKey, 
 }
 
 func (s *Server) createReport(w http.ResponseWriter, r *http.Request, k vigil.APIKey) error {
+	if err := onlyParams(r); err != nil {
+		return err
+	}
 	body, err := readBody(r, vigil.MaxRequestBytes)
 	if err != nil {
 		return err
@@ -84,6 +87,9 @@ func (s *Server) createReport(w http.ResponseWriter, r *http.Request, k vigil.AP
 }
 
 func (s *Server) createExport(w http.ResponseWriter, r *http.Request, k vigil.APIKey) error {
+	if err := onlyParams(r); err != nil {
+		return err
+	}
 	body, err := readBody(r, vigil.MaxRequestBytes)
 	if err != nil {
 		return err

@@ -67,13 +67,18 @@ func (s *Server) registerRoutes() {
 func (s *Server) api(pattern string, h handlerFunc, roles ...vigil.Role) {
 	method, path, _ := strings.Cut(pattern, " ")
 	s.routes = append(s.routes, route{method, path, roles})
-	s.mux.Handle(pattern, s.instrument(path, s.authenticate(roles, h)))
+	s.mux.Handle(pattern, s.instrument(path, s.authenticate(roles, queryChecked(h))))
 }
 
+// open registers a route that takes no key; its errors are the API's.
 func (s *Server) open(pattern string, h http.HandlerFunc) {
+	s.openWith(pattern, h, s.writeError)
+}
+
+func (s *Server) openWith(pattern string, h http.HandlerFunc, writeError func(http.ResponseWriter, *http.Request, error)) {
 	method, path, _ := strings.Cut(pattern, " ")
 	s.routes = append(s.routes, route{method, path, nil})
-	s.mux.Handle(pattern, s.instrument(path, h))
+	s.mux.Handle(pattern, s.instrument(path, openQueryChecked(h, writeError)))
 }
 
 // notFound answers paths no route serves, and methods a path does not

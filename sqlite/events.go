@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"reflect"
 	"strings"
@@ -238,6 +239,20 @@ func whereClause(ws int64, q vigil.Query) (string, []any) {
 	}
 	if len(q.Terms) > 0 {
 		termsClause(&b, &args, ws, q.Terms)
+	}
+	for _, ids := range q.IDs {
+		// Every list names at least one id; an empty one matches nothing.
+		b.WriteString(" AND e.id IN (SELECT value FROM json_each(?))")
+		list, _ := json.Marshal(ids)
+		args = append(args, string(list))
+	}
+	if !q.CreatedFrom.IsZero() {
+		b.WriteString(" AND e.created_at >= ?")
+		args = append(args, q.CreatedFrom.UnixNano())
+	}
+	if !q.CreatedTo.IsZero() {
+		b.WriteString(" AND e.created_at < ?")
+		args = append(args, q.CreatedTo.UnixNano())
 	}
 	if !q.From.IsZero() {
 		b.WriteString(" AND e.occurred_at >= ?")

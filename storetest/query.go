@@ -90,6 +90,49 @@ func testFilters(t *testing.T, open Opener) {
 	}
 }
 
+// testIDsAndRecorded: the filters on event ids (lists ANDed, ids of one
+// list ORed; an empty list matches nothing) and on created_at.
+func testIDsAndRecorded(t *testing.T, open Opener) {
+	s, _ := mustOpen(t, open)
+	seedFilters(t, s)
+	all, err := s.Events(ctx(t), vigil.Query{Workspace: "ws", Before: -1})
+	if err != nil || len(all.Events) != 5 {
+		t.Fatalf("%d events, %v", len(all.Events), err)
+	}
+	id := func(seq int64) string { return all.Events[4-seq].ID }
+	created := func(seq int64) time.Time { return all.Events[4-seq].CreatedAt }
+	cases := []struct {
+		name string
+		q    vigil.Query
+		want []int64
+	}{
+		{"one id", vigil.Query{IDs: [][]string{{id(3)}}}, []int64{3}},
+		{"ids ORed", vigil.Query{IDs: [][]string{{id(0), id(2), "unknown"}}}, []int64{2, 0}},
+		{"lists ANDed", vigil.Query{IDs: [][]string{{id(0), id(2)}, {id(2), id(4)}}}, []int64{2}},
+		{"disjoint lists", vigil.Query{IDs: [][]string{{id(0)}, {id(1)}}}, nil},
+		{"empty list", vigil.Query{IDs: [][]string{{}}}, nil},
+		{"ids and a filter", vigil.Query{IDs: [][]string{{id(0), id(2)}}, ActorID: "dr_a"}, []int64{0}},
+		{"recorded from", vigil.Query{CreatedFrom: created(2)}, []int64{4, 3, 2}},
+		{"recorded to exclusive", vigil.Query{CreatedTo: created(2)}, []int64{1, 0}},
+		{"recorded from to", vigil.Query{CreatedFrom: created(1), CreatedTo: created(3)}, []int64{2, 1}},
+	}
+	for _, c := range cases {
+		q := c.q
+		q.Workspace, q.Before = "ws", -1
+		page, err := s.Events(ctx(t), q)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		var got []int64
+		for _, e := range page.Events {
+			got = append(got, e.Sequence)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(c.want) || page.Total != int64(len(c.want)) {
+			t.Errorf("%s: got %v (total %d), want %v", c.name, got, page.Total, c.want)
+		}
+	}
+}
+
 func testPagination(t *testing.T, open Opener) {
 	s, _ := mustOpen(t, open)
 	for i := range 23 {

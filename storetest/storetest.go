@@ -35,6 +35,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("IdempotencyConcurrent", func(t *testing.T) { testIdempotencyConcurrent(t, open) })
 	t.Run("ConcurrentAppends", func(t *testing.T) { testConcurrentAppends(t, open) })
 	t.Run("Filters", func(t *testing.T) { testFilters(t, open) })
+	t.Run("IDsAndRecorded", func(t *testing.T) { testIDsAndRecorded(t, open) })
 	t.Run("Pagination", func(t *testing.T) { testPagination(t, open) })
 	t.Run("OccurredOrder", func(t *testing.T) { testOccurredOrder(t, open) })
 	t.Run("TenantScope", func(t *testing.T) { testTenantScope(t, open) })
