@@ -107,10 +107,6 @@ func (s *Server) signedDownload(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	src := s.remoteAddr(r)
-	if !s.limits.allow(src) {
-		return vigil.Errorf(vigil.ERATELIMITED, "too many failed authentications from this address")
-	}
 	if err := onlyParams(r, "workspace", "expires", "signature"); err != nil {
 		return err
 	}
@@ -118,8 +114,7 @@ func (s *Server) signedDownload(w http.ResponseWriter, r *http.Request) error {
 	id, ws, exp, sig := r.PathValue("id"), q.Get("workspace"), q.Get("expires"), q.Get("signature")
 	want := s.linkSignature(ws, id, exp)
 	if !hmac.Equal([]byte(sig), []byte(want)) {
-		s.limits.fail(src)
-		return vigil.Errorf(vigil.EFORBIDDEN, "the download link is not valid for this export (its signature does not match)")
+		return s.authFailed(w, r, vigil.Errorf(vigil.EFORBIDDEN, "the download link is not valid for this export (its signature does not match)"))
 	}
 	n, err := strconv.ParseInt(exp, 10, 64)
 	if err != nil {

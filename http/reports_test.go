@@ -39,6 +39,12 @@ type reportEnv struct {
 
 func newReportEnv(t *testing.T) *reportEnv {
 	t.Helper()
+	return newReportEnvWith(t, vhttp.Config{})
+}
+
+// newReportEnvWith is newReportEnv with cfg's settings for the server.
+func newReportEnvWith(t *testing.T, cfg vhttp.Config) *reportEnv {
+	t.Helper()
 	dir := t.TempDir()
 	db, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(dir, "vigil.db"), LogName: "test.vigil",
 		SigningKey: testKey, WitnessPath: filepath.Join(dir, "ledger.witness")})
@@ -56,8 +62,9 @@ func newReportEnv(t *testing.T) *reportEnv {
 	done := make(chan struct{})
 	go func() { svc.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	srv := httptest.NewServer(vhttp.NewServer(vhttp.Config{Store: db, VerifierKey: testVKey, Reports: svc,
-		DownloadSecret: []byte("0123456789abcdef0123456789abcdef"), Now: c.now}))
+	cfg.Store, cfg.VerifierKey, cfg.Reports, cfg.Now = db, testVKey, svc, c.now
+	cfg.DownloadSecret = []byte("0123456789abcdef0123456789abcdef")
+	srv := httptest.NewServer(vhttp.NewServer(cfg))
 	t.Cleanup(srv.Close)
 	e := &env{t: t, db: db, srv: srv, dbPath: filepath.Join(dir, "vigil.db")}
 	if _, err := db.EnsureWorkspace(context.Background(), "default"); err != nil {
@@ -322,6 +329,32 @@ func TestExportLinks(t *testing.T) {
 	if r.status != 403 || !strings.Contains(string(r.body), "expired") {
 		t.Errorf("expired link: %d %s", r.status, r.body)
 	}
+}
+
+// Bad link signatures count as failed authentications, and a flood of
+// them never stops a valid link (or a valid key) from the same address.
+func TestExportLinkFailuresThrottled(t *testing.T) {
+	e := newReportEnvWith(t, vhttp.Config{AuthFailuresPerMinute: 3})
+	id := e.submit("/api/v1/exports", e.auditor, `{"format":"csv"}`)
+	j := e.wait("/api/v1/exports/"+id, e.auditor)
+	link, err := url.Parse(*j.DownloadURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := link.Query()
+	q.Set("signature", flipFirst(q.Get("signature")))
+	forged := link.Path + "?" + q.Encode()
+	for range 3 {
+		wantStatus(t, e.get(forged, ""), 403)
+	}
+	r := e.get(forged, "")
+	if r.status != 429 || r.errorCode(t) != "rate_limited" {
+		t.Fatalf("forged link after the flood: %d %s", r.status, r.body)
+	}
+	// Failed links and failed keys share the source's count.
+	wantStatus(t, e.get("/api/v1/events", vigil.NewKeySecret()), 429)
+	wantStatus(t, e.get(link.RequestURI(), ""), 200)
+	wantStatus(t, e.get("/api/v1/exports/"+id+"/download", e.auditor), 200)
 }
 
 func TestExportLinkOfRevokedKey(t *testing.T) {
