@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/internal/private"
 )
 
 // Config configures a Service.
@@ -78,7 +80,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+	if err := privateDir(cfg.Dir, cfg.Logger); err != nil {
 		return nil, err
 	}
 	return &Service{cfg: cfg, wake: make(chan struct{}, 1)}, nil
@@ -278,41 +280,19 @@ func (s *Service) execute(ctx context.Context, r *vigil.Report) {
 	r.ExpiresAt = r.FinishedAt.Add(s.cfg.Retention)
 }
 
-// WriteFile writes a file durably: into a temporary file beside it,
-// fsync'd, then renamed over the name, and the directory fsync'd. It
+// WriteFile writes a file durably and privately (private.WriteFile) and
 // returns gen's count, the size and the SHA-256 of what was written.
 func WriteFile(path string, gen func(io.Writer) (int64, error)) (n, size int64, sum string, err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+"-*.tmp")
+	h := sha256.New()
+	var cw *countWriter
+	err = private.WriteFile(path, func(f io.Writer) error {
+		cw = &countWriter{w: io.MultiWriter(f, h)}
+		var err error
+		n, err = gen(cw)
+		return err
+	})
 	if err != nil {
 		return 0, 0, "", err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = f.Chmod(0o600); err != nil {
-		return
-	}
-	h := sha256.New()
-	cw := &countWriter{w: io.MultiWriter(f, h)}
-	if n, err = gen(cw); err != nil {
-		return
-	}
-	if err = f.Sync(); err != nil {
-		return
-	}
-	if err = f.Close(); err != nil {
-		return
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
 	}
 	return n, cw.n, hex.EncodeToString(h.Sum(nil)), nil
 }
@@ -326,6 +306,37 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// privateDir creates the directory of reports and exports private, or
+// makes it and every file in it private (0700, 0600) when an older
+// version or a hand-made directory left them open to other users.
+func privateDir(dir string, logger *slog.Logger) error {
+	was, err := private.Dir(dir)
+	if err != nil {
+		return err
+	}
+	if was != 0 {
+		logger.Warn("made the reports directory private: it was open to other users", "path", dir, "was", fmt.Sprintf("%04o", was))
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		was, err := private.Tighten(p)
+		if err != nil {
+			return err
+		}
+		if was != 0 {
+			logger.Warn("made a report file private: it was open to other users", "path", p, "was", fmt.Sprintf("%04o", was))
+		}
+	}
+	return nil
 }
 
 // removeTemp removes what a stop left half-written.

@@ -49,7 +49,7 @@ func keysCreate(ctx context.Context, env *Env, args []string) error {
 	if !vigil.Role(*role).Valid() {
 		return errors.New("--role must be ingest, auditor or admin")
 	}
-	d, err := openData(ctx, *data, dataOptions{offline: true})
+	d, err := openData(ctx, *data, offlineData(env))
 	if err != nil {
 		return err
 	}
@@ -75,7 +75,7 @@ func keysList(ctx context.Context, env *Env, args []string) error {
 	if err := parse(env, fs, args); err != nil {
 		return err
 	}
-	d, err := openData(ctx, *data, dataOptions{offline: true})
+	d, err := openData(ctx, *data, offlineData(env))
 	if err != nil {
 		return err
 	}
@@ -115,7 +115,7 @@ func keysRevoke(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintln(env.Stderr, "usage: vigil keys revoke --data DIR [--workspace W] KEY_ID")
 		return errUsage
 	}
-	d, err := openData(ctx, *data, dataOptions{offline: true})
+	d, err := openData(ctx, *data, offlineData(env))
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/vigilhq/vigil/internal/private"
 	vreport "github.com/vigilhq/vigil/report"
 )
 
@@ -58,7 +59,7 @@ func loadOrCreateSecret(path string) ([]byte, error) {
 	}
 	b = make([]byte, 32)
 	rand.Read(b)
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	f, err := private.Create(path)
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil/api"
+	"github.com/vigilhq/vigil/internal/private"
 	"github.com/vigilhq/vigil/ledger"
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -82,7 +83,7 @@ func verifyURL(ctx context.Context, env *Env, base, savedPath, vkey, apiKey stri
 	}
 	fmt.Fprintf(env.Stdout, "OK: the log of %d events extends the saved checkpoint of %d events\n", cur.Size, old.Size)
 	if save {
-		return os.WriteFile(savedPath, note, 0o600)
+		return private.WriteFile(savedPath, func(w io.Writer) error { _, err := w.Write(note); return err })
 	}
 	return nil
 }
