@@ -23,7 +23,8 @@ type ExportInput struct {
 	Format    string `json:"format,omitempty"` // csv (default), ndjson, parquet
 }
 
-// Accepted answers a queued report or export.
+// Accepted answers a report or export accepted for generation (status
+// pending).
 type Accepted struct {
 	ID     string `json:"id"`
 	Status string `json:"status"`

@@ -102,16 +102,8 @@ func (s *Server) keyFor(r *http.Request) (vigil.APIKey, error) {
 // untrusted hop of X-Forwarded-For when the connection comes from a
 // trusted proxy.
 func (s *Server) remoteAddr(r *http.Request) netip.Addr {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	addr, err := netip.ParseAddr(host)
-	if err != nil {
-		return netip.Addr{}
-	}
-	addr = addr.Unmap()
-	if !s.trusted(addr) {
+	addr := connAddr(r)
+	if !addr.IsValid() || !s.trusted(addr) {
 		return addr
 	}
 	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
@@ -127,6 +119,20 @@ func (s *Server) remoteAddr(r *http.Request) netip.Addr {
 		addr = hop
 	}
 	return addr
+}
+
+// connAddr is the address of the connection's other end: the client, or
+// the proxy in front of it.
+func connAddr(r *http.Request) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	addr, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return addr.Unmap()
 }
 
 func (s *Server) trusted(a netip.Addr) bool {

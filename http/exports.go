@@ -18,7 +18,7 @@ func (s *Server) getExport(w http.ResponseWriter, r *http.Request, k vigil.APIKe
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, api.Data[api.Export]{Data: s.toAPIExport(job)})
+	writeJSON(w, http.StatusOK, api.Data[api.Export]{Data: s.toAPIExport(r, job)})
 	return nil
 }
 
@@ -29,21 +29,22 @@ func (s *Server) listExports(w http.ResponseWriter, r *http.Request, k vigil.API
 	}
 	out := api.ReportList[api.Export]{Data: make([]api.Export, len(jobs))}
 	for i, j := range jobs {
-		out.Data[i] = s.toAPIExport(j)
+		out.Data[i] = s.toAPIExport(r, j)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
-func (s *Server) toAPIExport(j vigil.Report) api.Export {
+func (s *Server) toAPIExport(r *http.Request, j vigil.Report) api.Export {
 	out := api.Export{ID: j.ID, Status: j.Status, Format: j.Format, Filters: j.Params,
 		CreatedAt: j.CreatedAt.UTC().Format(time.RFC3339Nano), FinishedAt: timeStr(j.FinishedAt), ExpiresAt: timeStr(j.ExpiresAt)}
 	out.Checkpoint, out.TotalRows, out.FileSize, out.SHA256, out.ErrorMessage = jobCommon(j)
-	if j.Status == vigil.JobDone && j.File != "" {
+	if j.Status == vigil.JobCompleted && j.File != "" {
 		u := "/api/v1/exports/" + j.ID + "/download"
 		if len(s.cfg.DownloadSecret) > 0 {
 			u = s.signedLink(j)
 		}
+		u = s.absoluteURL(r, u)
 		out.DownloadURL = &u
 	}
 	return out

@@ -150,7 +150,7 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request, k vigil.APIKe
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, api.Data[api.Report]{Data: toAPIReport(job)})
+	writeJSON(w, http.StatusOK, api.Data[api.Report]{Data: s.toAPIReport(r, job)})
 	return nil
 }
 
@@ -161,7 +161,7 @@ func (s *Server) listReports(w http.ResponseWriter, r *http.Request, k vigil.API
 	}
 	out := api.ReportList[api.Report]{Data: make([]api.Report, len(jobs))}
 	for i, j := range jobs {
-		out.Data[i] = toAPIReport(j)
+		out.Data[i] = s.toAPIReport(r, j)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -234,19 +234,19 @@ func timeStr(t time.Time) *string {
 }
 
 func jobCommon(j vigil.Report) (cp *api.ReportCheckpoint, rows, size *int64, sum, msg *string) {
-	if j.Status == vigil.JobDone {
+	if j.Status == vigil.JobCompleted {
 		cp = &api.ReportCheckpoint{TreeSize: j.CheckpointSize, RootHash: j.CheckpointRoot.String()}
 		rows, size, sum = &j.Rows, &j.FileSize, &j.SHA256
 	}
 	return cp, rows, size, sum, str(j.Error)
 }
 
-func toAPIReport(j vigil.Report) api.Report {
+func (s *Server) toAPIReport(r *http.Request, j vigil.Report) api.Report {
 	out := api.Report{ID: j.ID, Type: j.Type, Params: j.Params, Format: j.Format, Status: j.Status, TenantScope: str(j.TenantScope),
 		CreatedAt: j.CreatedAt.UTC().Format(time.RFC3339Nano), FinishedAt: timeStr(j.FinishedAt), ExpiresAt: timeStr(j.ExpiresAt)}
 	out.Checkpoint, out.RowCount, out.FileSize, out.SHA256, out.ErrorMessage = jobCommon(j)
-	if j.Status == vigil.JobDone && j.File != "" {
-		u := "/api/v1/reports/" + j.ID + "/download"
+	if j.Status == vigil.JobCompleted && j.File != "" {
+		u := s.absoluteURL(r, "/api/v1/reports/"+j.ID+"/download")
 		out.DownloadURL = &u
 	}
 	return out

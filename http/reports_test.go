@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"slices"
@@ -111,7 +112,7 @@ func (e *reportEnv) submit(path, key string, body any) string {
 	wantStatus(e.t, r, 202)
 	var out struct{ Data job }
 	r.json(e.t, &out)
-	if out.Data.ID == "" || out.Data.Status != vigil.JobQueued {
+	if out.Data.ID == "" || out.Data.Status != vigil.JobPending {
 		e.t.Fatalf("accepted %s", r.body)
 	}
 	return out.Data.ID
@@ -125,7 +126,7 @@ func (e *reportEnv) wait(path, key string) job {
 		wantStatus(e.t, r, 200)
 		var out struct{ Data job }
 		r.json(e.t, &out)
-		if out.Data.Status == vigil.JobDone || out.Data.Status == vigil.JobFailed {
+		if out.Data.Status == vigil.JobCompleted || out.Data.Status == vigil.JobFailed {
 			return out.Data
 		}
 		if time.Now().After(deadline) {
@@ -153,8 +154,8 @@ func TestReportLifecycle(t *testing.T) {
 	e := newReportEnv(t)
 	id := e.submit("/api/v1/reports", e.auditor, `{"type":"session","params":{"session_id":"s1"},"format":"csv"}`)
 	j := e.wait("/api/v1/reports/"+id, e.auditor)
-	if j.Status != vigil.JobDone || *j.RowCount != 2 || j.Checkpoint == nil || j.Checkpoint.TreeSize < 4 || j.DownloadURL == nil ||
-		*j.DownloadURL != "/api/v1/reports/"+id+"/download" || j.Type != "session" || j.ExpiresAt == nil {
+	if j.Status != vigil.JobCompleted || *j.RowCount != 2 || j.Checkpoint == nil || j.Checkpoint.TreeSize < 4 || j.DownloadURL == nil ||
+		*j.DownloadURL != e.srv.URL+"/api/v1/reports/"+id+"/download" || j.Type != "session" || j.ExpiresAt == nil {
 		t.Fatalf("%+v", j)
 	}
 	r := e.get(*j.DownloadURL, e.auditor)
@@ -274,7 +275,7 @@ func TestExportLinks(t *testing.T) {
 	e := newReportEnv(t)
 	id := e.submit("/api/v1/exports", e.auditor, `{"tenant_id":"t1","format":"ndjson"}`)
 	j := e.wait("/api/v1/exports/"+id, e.auditor)
-	if j.Status != vigil.JobDone || *j.TotalRows != 3 || j.DownloadURL == nil || string(j.Filters) != `{"tenant_id":"t1"}` || j.ExpiresAt == nil {
+	if j.Status != vigil.JobCompleted || *j.TotalRows != 3 || j.DownloadURL == nil || string(j.Filters) != `{"tenant_id":"t1"}` || j.ExpiresAt == nil {
 		t.Fatalf("%+v", j)
 	}
 	link, err := url.Parse(*j.DownloadURL)
@@ -389,4 +390,114 @@ func flipFirst(s string) string {
 		return "B" + s[1:]
 	}
 	return "A" + s[1:]
+}
+
+// TestJobStatuses: jobs speak the Immutable SDKs' vocabulary, which their
+// callers poll for: pending, then completed.
+func TestJobStatuses(t *testing.T) {
+	e := newReportEnv(t)
+	for _, path := range []string{"/api/v1/exports", "/api/v1/reports"} {
+		body := `{"format":"csv"}`
+		if path == "/api/v1/reports" {
+			body = `{"type":"session","params":{"session_id":"s1"}}`
+		}
+		r := e.post(path, e.auditor, body)
+		wantStatus(t, r, 202)
+		if !strings.Contains(string(r.body), `"status":"pending"`) {
+			t.Errorf("POST %s answered %s", path, r.body)
+		}
+		var out struct{ Data job }
+		r.json(t, &out)
+		if j := e.wait(path+"/"+out.Data.ID, e.auditor); j.Status != "completed" {
+			t.Errorf("%s: %+v", path, j)
+		}
+	}
+}
+
+// TestDownloadURLAbsolute: download links are absolute, so a client can
+// follow them as given: under --public-url when set, else at the host the
+// request named; forwarded headers count only from trusted proxies.
+func TestDownloadURLAbsolute(t *testing.T) {
+	e := newReportEnvWith(t, vhttp.Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})
+	exp := e.submit("/api/v1/exports", e.auditor, `{"format":"csv"}`)
+	e.wait("/api/v1/exports/"+exp, e.auditor)
+	rep := e.submit("/api/v1/reports", e.auditor, `{"type":"session","params":{"session_id":"s1"}}`)
+	e.wait("/api/v1/reports/"+rep, e.auditor)
+	link := func(path string, headers ...string) string {
+		t.Helper()
+		r := e.do("GET", path, e.auditor, nil, headers...)
+		wantStatus(t, r, 200)
+		var out struct{ Data job }
+		r.json(t, &out)
+		if out.Data.DownloadURL == nil {
+			t.Fatalf("no download_url: %s", r.body)
+		}
+		return *out.Data.DownloadURL
+	}
+	for name, c := range map[string]struct {
+		headers []string
+		prefix  string
+	}{
+		"the request's host":     {nil, e.srv.URL + "/api/v1/exports/" + exp + "/download?"},
+		"a named host":           {[]string{"Host", "vigil.example.org:8443"}, "http://vigil.example.org:8443/api/v1/exports/" + exp + "/download?"},
+		"an untrusted forwarder": {[]string{"X-Forwarded-Host", "evil.example", "X-Forwarded-Proto", "https"}, e.srv.URL + "/api/v1/exports/"},
+		"a host that is no host": {[]string{"Host", "evil.example;x"}, e.srv.URL + "/api/v1/exports/"},
+	} {
+		if got := link("/api/v1/exports/"+exp, c.headers...); !strings.HasPrefix(got, c.prefix) {
+			t.Errorf("%s: %s, want %s...", name, got, c.prefix)
+		}
+	}
+	if got := link("/api/v1/reports/" + rep); got != e.srv.URL+"/api/v1/reports/"+rep+"/download" {
+		t.Errorf("report: %s", got)
+	}
+	// The link works as given.
+	wantStatus(t, e.get(link("/api/v1/exports/"+exp), ""), 200)
+	var list struct{ Data []job }
+	e.get("/api/v1/exports", e.auditor).json(t, &list)
+	if len(list.Data) != 1 || list.Data[0].DownloadURL == nil || !strings.HasPrefix(*list.Data[0].DownloadURL, e.srv.URL+"/") {
+		t.Errorf("listing: %+v", list.Data)
+	}
+}
+
+// TestDownloadURLBehindProxy: a trusted proxy's X-Forwarded-Host and
+// -Proto name the link's host and scheme; --public-url overrides both.
+func TestDownloadURLBehindProxy(t *testing.T) {
+	for _, c := range []struct {
+		public, want string
+	}{
+		{"", "https://audit.example.org/api/v1/exports/"},
+		{"https://vigil.example.org/audit", "https://vigil.example.org/audit/api/v1/exports/"},
+	} {
+		e := newReportEnvWith(t, vhttp.Config{PublicURL: c.public, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
+		id := e.submit("/api/v1/exports", e.auditor, `{"format":"csv"}`)
+		e.wait("/api/v1/exports/"+id, e.auditor)
+		r := e.do("GET", "/api/v1/exports/"+id, e.auditor, nil, "X-Forwarded-Host", "audit.example.org, inner.local", "X-Forwarded-Proto", "https")
+		var out struct{ Data job }
+		r.json(t, &out)
+		if out.Data.DownloadURL == nil || !strings.HasPrefix(*out.Data.DownloadURL, c.want+id+"/download?") {
+			t.Errorf("public URL %q: %v", c.public, out.Data.DownloadURL)
+		}
+	}
+}
+
+func TestParsePublicURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://vigil.example.org":        "https://vigil.example.org",
+		"https://vigil.example.org/":       "https://vigil.example.org",
+		"http://10.0.0.5:8080/audit/":      "http://10.0.0.5:8080/audit",
+		"https://[2001:db8::1]:8443":       "https://[2001:db8::1]:8443",
+		"ftp://vigil.example.org":          "",
+		"vigil.example.org":                "",
+		"https://user@vigil.example.org":   "",
+		"https://vigil.example.org/?a=b":   "",
+		"https://vigil.example.org/#top":   "",
+		"https://":                         "",
+		"https://vigil example.org":        "",
+		"https://vigil.example.org:99999/": "",
+	} {
+		got, err := vhttp.ParsePublicURL(in)
+		if want == "" && err == nil || want != "" && (err != nil || got != want) {
+			t.Errorf("ParsePublicURL(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
 }

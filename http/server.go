@@ -67,6 +67,10 @@ type Config struct {
 	// DownloadLinkTTL is how long a signed download link works (default
 	// one hour, never past the export's own expiry).
 	DownloadLinkTTL time.Duration
+	// PublicURL is the URL clients reach the server at (ParsePublicURL's
+	// form), which download links start with; without it they are built
+	// from each request (see absoluteURL).
+	PublicURL string
 
 	Now func() time.Time
 }

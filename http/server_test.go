@@ -150,7 +150,11 @@ func (e *env) do(method, path, key string, body any, headers ...string) response
 		}
 		rd = bytes.NewReader(j)
 	}
-	req, err := nethttp.NewRequest(method, e.srv.URL+path, rd)
+	u := path
+	if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+		u = e.srv.URL + path
+	}
+	req, err := nethttp.NewRequest(method, u, rd)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -161,6 +165,10 @@ func (e *env) do(method, path, key string, body any, headers ...string) response
 		req.Header.Set("Content-Type", "application/json")
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
+		if headers[i] == "Host" {
+			req.Host = headers[i+1]
+			continue
+		}
 		req.Header.Set(headers[i], headers[i+1])
 	}
 	resp, err := e.srv.Client().Do(req)

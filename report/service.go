@@ -147,7 +147,7 @@ func Prepare(ctx context.Context, r *vigil.Report, now time.Time, src OffHoursSo
 		}
 		r.ID = id.String()
 	}
-	r.Status, r.CreatedAt = vigil.JobQueued, now
+	r.Status, r.CreatedAt = vigil.JobPending, now
 	return nil
 }
 
@@ -186,7 +186,7 @@ func (s *Service) Open(ctx context.Context, r vigil.Report) (io.ReadCloser, erro
 	switch {
 	case r.Status == vigil.JobFailed:
 		return nil, vigil.Errorf(vigil.ENOTFOUND, "the %s failed: %s", r.Kind, r.Error)
-	case r.Status != vigil.JobDone:
+	case r.Status != vigil.JobCompleted:
 		return nil, vigil.Errorf(vigil.ENOTFOUND, "the %s is not ready yet (status %s)", r.Kind, r.Status)
 	case r.File == "" || !s.cfg.Now().Before(r.ExpiresAt):
 		return nil, vigil.Errorf(vigil.ENOTFOUND, "the %s expired at %s and its file was removed", r.Kind, r.ExpiresAt.Format(time.RFC3339))
@@ -275,7 +275,7 @@ func (s *Service) execute(ctx context.Context, r *vigil.Report) {
 		fail(err)
 		return
 	}
-	r.Status, r.Rows, r.File, r.FileSize, r.SHA256 = vigil.JobDone, n, name, size, sum
+	r.Status, r.Rows, r.File, r.FileSize, r.SHA256 = vigil.JobCompleted, n, name, size, sum
 	r.FinishedAt = s.cfg.Now()
 	r.ExpiresAt = r.FinishedAt.Add(s.cfg.Retention)
 }

@@ -42,7 +42,7 @@ func waitDone(t *testing.T, db *sqlite.DB, kind, id string) vigil.Report {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Status == vigil.JobDone || r.Status == vigil.JobFailed {
+		if r.Status == vigil.JobCompleted || r.Status == vigil.JobFailed {
 			return r
 		}
 		if time.Now().After(deadline) {
@@ -68,7 +68,7 @@ func TestRestartRunsLeftJobs(t *testing.T) {
 	svc := newService(t, db, dir, c)
 	queued, err := svc.Submit(context.Background(), vigil.Report{Workspace: "default", CreatedBy: "k", Kind: vigil.KindReport,
 		Type: vigil.ReportSession, Params: json.RawMessage(`{"session_id":"s1"}`), Format: "csv"})
-	if err != nil || queued.Status != vigil.JobQueued {
+	if err != nil || queued.Status != vigil.JobPending {
 		t.Fatal(queued, err)
 	}
 	running, err := svc.Submit(context.Background(), vigil.Report{Workspace: "default", CreatedBy: "k", Kind: vigil.KindExport, Format: "ndjson"})
@@ -91,11 +91,11 @@ func TestRestartRunsLeftJobs(t *testing.T) {
 	go func() { svc.Run(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
 	r := waitDone(t, db, vigil.KindReport, queued.ID)
-	if r.Status != vigil.JobDone || r.Rows != 2 || r.CheckpointSize != 2 || r.File == "" || r.SHA256 == "" {
+	if r.Status != vigil.JobCompleted || r.Rows != 2 || r.CheckpointSize != 2 || r.File == "" || r.SHA256 == "" {
 		t.Fatalf("left running: %+v", r)
 	}
 	e := waitDone(t, db, vigil.KindExport, running.ID)
-	if e.Status != vigil.JobDone || e.Rows != 2 {
+	if e.Status != vigil.JobCompleted || e.Rows != 2 {
 		t.Fatalf("left queued: %+v", e)
 	}
 	f, err := svc.Open(context.Background(), r)

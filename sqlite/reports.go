@@ -128,8 +128,8 @@ func (db *DB) reportList(ctx context.Context, q string, args ...any) ([]vigil.Re
 // only one that writes, so the select-then-update cannot race.
 func (db *DB) ClaimReport(ctx context.Context, now time.Time) (vigil.Report, bool, error) {
 	var id string
-	err := db.write.QueryRowContext(ctx, `UPDATE reports SET status = 'running', started_at = ?
-		WHERE id = (SELECT id FROM reports WHERE status = 'queued' ORDER BY created_at, id LIMIT 1) RETURNING id`, now.UnixNano()).Scan(&id)
+	err := db.write.QueryRowContext(ctx, `UPDATE reports SET status = 'processing', started_at = ?
+		WHERE id = (SELECT id FROM reports WHERE status = 'pending' ORDER BY created_at, id LIMIT 1) RETURNING id`, now.UnixNano()).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return vigil.Report{}, false, nil
 	} else if err != nil {
@@ -149,7 +149,7 @@ func (db *DB) FinishReport(ctx context.Context, r vigil.Report) error {
 		root = r.CheckpointRoot[:]
 	}
 	_, err := db.write.ExecContext(ctx, `UPDATE reports SET status = ?, checkpoint_size = ?, checkpoint_root = ?, row_count = ?,
-		file_path = ?, file_size = ?, sha256 = ?, error = ?, finished_at = ?, expires_at = ? WHERE id = ? AND status = 'running'`,
+		file_path = ?, file_size = ?, sha256 = ?, error = ?, finished_at = ?, expires_at = ? WHERE id = ? AND status = 'processing'`,
 		r.Status, r.CheckpointSize, root, r.Rows, null(r.File), r.FileSize, null(r.SHA256), null(r.Error),
 		nullTime(r.FinishedAt), nullTime(r.ExpiresAt), r.ID)
 	if err != nil {
@@ -160,7 +160,7 @@ func (db *DB) FinishReport(ctx context.Context, r vigil.Report) error {
 
 // RequeueRunning implements vigil.ReportStore.
 func (db *DB) RequeueRunning(ctx context.Context) (int, error) {
-	res, err := db.write.ExecContext(ctx, "UPDATE reports SET status = 'queued', started_at = NULL WHERE status = 'running'")
+	res, err := db.write.ExecContext(ctx, "UPDATE reports SET status = 'pending', started_at = NULL WHERE status = 'processing'")
 	if err != nil {
 		return 0, vigil.Unavailable("requeueing reports failed", err)
 	}
@@ -171,7 +171,7 @@ func (db *DB) RequeueRunning(ctx context.Context) (int, error) {
 // ExpiredReports implements vigil.ReportStore.
 func (db *DB) ExpiredReports(ctx context.Context, now time.Time) ([]vigil.Report, error) {
 	return db.reportList(ctx, "SELECT "+reportColumns+` FROM reports r JOIN workspaces w ON w.id = r.ws
-		WHERE r.status = 'done' AND r.file_path IS NOT NULL AND r.expires_at <= ? ORDER BY r.expires_at LIMIT 1000`, now.UnixNano())
+		WHERE r.status = 'completed' AND r.file_path IS NOT NULL AND r.expires_at <= ? ORDER BY r.expires_at LIMIT 1000`, now.UnixNano())
 }
 
 // ForgetReportFile implements vigil.ReportStore.

@@ -76,7 +76,7 @@ func TestDataFilesPrivate(t *testing.T) {
 					t.Fatalf("POST %s: %d %s", path, status, resp)
 				}
 				deadline := time.Now().Add(20 * time.Second)
-				for j.Data.Status != "done" {
+				for j.Data.Status != "completed" {
 					if time.Now().After(deadline) || j.Data.Status == "failed" {
 						t.Fatalf("%s %s: %s", path, j.Data.ID, resp)
 					}

@@ -17,7 +17,7 @@ import (
 
 type serveConfig struct {
 	data, addr, logName, trustedProxies, logLevel string
-	geoipFiles                                    string
+	geoipFiles, publicURL                         string
 	tlsCert, tlsKey                               string
 	checkpointInterval, verifyPause               time.Duration
 	batchLimit, queueSize, verifyRate             int
@@ -45,7 +45,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs.DurationVar(&c.checkpointInterval, "checkpoint-interval", time.Second, "least time between two checkpoints")
 	fs.IntVar(&c.batchLimit, "batch-limit", vigil.DefaultBatchLimit, "events per batch request")
 	fs.IntVar(&c.queueSize, "queue-size", 8192, "ingest requests waiting for the writer; beyond it, 503")
-	fs.StringVar(&c.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs whose X-Forwarded-For is believed")
+	fs.StringVar(&c.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs whose X-Forwarded-For, -Host and -Proto are believed")
+	fs.StringVar(&c.publicURL, "public-url", "", "the URL clients reach the server at (https://vigil.example.org), which download links start with; default: the request's scheme and Host")
 	fs.IntVar(&c.verifyRate, "verify-rate", 20000, "background verifier: events re-hashed per second (0 disables)")
 	fs.DurationVar(&c.verifyPause, "verify-pause", time.Minute, "background verifier: pause between passes")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "TLS certificate file (with --tls-key): serve HTTPS")
@@ -78,6 +79,12 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	publicURL := ""
+	if c.publicURL != "" {
+		if publicURL, err = vhttp.ParsePublicURL(c.publicURL); err != nil {
+			return fmt.Errorf("--public-url %q: %v", c.publicURL, err)
+		}
+	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
 	}
@@ -108,7 +115,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	defer stopReports() // before the store closes: deferred calls run last first
 	srv := vhttp.NewServer(vhttp.Config{Store: d.db, Logger: logger, VerifierKey: d.verifierKey,
 		TrustedProxies: proxies, BatchLimit: c.batchLimit, KeyRate: c.keyRate, KeyBurst: c.keyBurst,
-		AlertChannels: channelNames(channels), AlertThrottle: af.throttle, Reports: reports, DownloadSecret: linkSecret})
+		AlertChannels: channelNames(channels), AlertThrottle: af.throttle, Reports: reports, DownloadSecret: linkSecret,
+		PublicURL: publicURL})
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
