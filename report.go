@@ -60,10 +60,12 @@ type Report struct {
 	SHA256         string
 	Error          string // why a failed job failed, safe to show
 
-	CreatedAt  time.Time
-	StartedAt  time.Time
-	FinishedAt time.Time
-	ExpiresAt  time.Time // the file is removed after it
+	CreatedAt   time.Time
+	StartedAt   time.Time
+	GeneratedAt time.Time // the time written into the file; zero for files of earlier versions
+	FinishedAt  time.Time
+	ExpiresAt   time.Time // the file is removed after it (and regenerated when downloaded)
+	RetainUntil time.Time // the record is kept until then (the retention period)
 }
 
 // ReportStore keeps report and export jobs.
@@ -87,6 +89,12 @@ type ReportStore interface {
 	ExpiredReports(ctx context.Context, now time.Time) ([]Report, error)
 	// ForgetReportFile clears a job's file name after its file was removed.
 	ForgetReportFile(ctx context.Context, id string) error
+	// RestoreReportFile names a job's regenerated file and when it is
+	// removed again.
+	RestoreReportFile(ctx context.Context, id, file string, expiresAt time.Time) error
+	// PurgeReports deletes the records retained until before now and
+	// returns them, for their files to be removed.
+	PurgeReports(ctx context.Context, now time.Time) ([]Report, error)
 }
 
 // ScanOrder is the order ScanEvents yields events in.
@@ -120,8 +128,9 @@ type ReportService interface {
 	Queue(ctx context.Context, r Report) error
 	Report(ctx context.Context, workspace, tenantScope, kind, id string) (Report, error)
 	Reports(ctx context.Context, workspace, tenantScope, kind string, limit int) ([]Report, error)
-	// Open opens the generated file of a completed job; ENOTFOUND when it is not
-	// ready or has expired.
+	// Open opens the generated file of a completed job, regenerating it
+	// at its checkpoint (and checking it against its recorded SHA-256) if
+	// it was removed; ENOTFOUND when it is not ready.
 	Open(ctx context.Context, r Report) (io.ReadCloser, error)
 }
 

@@ -37,9 +37,10 @@ func (s *Server) listExports(w http.ResponseWriter, r *http.Request, k vigil.API
 
 func (s *Server) toAPIExport(r *http.Request, j vigil.Report) api.Export {
 	out := api.Export{ID: j.ID, Status: j.Status, Format: j.Format, Filters: j.Params,
-		CreatedAt: j.CreatedAt.UTC().Format(time.RFC3339Nano), FinishedAt: timeStr(j.FinishedAt), ExpiresAt: timeStr(j.ExpiresAt)}
+		RequestedBy: j.CreatedBy, CreatedAt: j.CreatedAt.UTC().Format(time.RFC3339Nano), GeneratedAt: timeStr(j.GeneratedAt),
+		FinishedAt: timeStr(j.FinishedAt), ExpiresAt: timeStr(j.ExpiresAt), RetainUntil: timeStr(j.RetainUntil)}
 	out.Checkpoint, out.TotalRows, out.FileSize, out.SHA256, out.ErrorMessage = jobCommon(j)
-	if j.Status == vigil.JobCompleted && j.File != "" {
+	if downloadable(j) {
 		u := "/api/v1/exports/" + j.ID + "/download"
 		if len(s.cfg.DownloadSecret) > 0 {
 			u = s.signedLink(j)
@@ -64,9 +65,10 @@ func (s *Server) linkTTL() time.Duration {
 }
 
 func (s *Server) signedLink(j vigil.Report) string {
+	// A link outlives the file (a download regenerates it), not the record.
 	exp := s.cfg.Now().Add(s.linkTTL())
-	if !j.ExpiresAt.IsZero() && j.ExpiresAt.Before(exp) {
-		exp = j.ExpiresAt
+	if !j.RetainUntil.IsZero() && j.RetainUntil.Before(exp) {
+		exp = j.RetainUntil
 	}
 	e := strconv.FormatInt(exp.Unix(), 10)
 	q := url.Values{"workspace": {j.Workspace}, "expires": {e}, "signature": {s.linkSignature(j.Workspace, j.ID, e)}}

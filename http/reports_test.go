@@ -36,6 +36,8 @@ func (c *testClock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.U
 type reportEnv struct {
 	*env
 	clock *testClock
+	svc   *report.Service
+	dir   string // the data directory
 }
 
 func newReportEnv(t *testing.T) *reportEnv {
@@ -83,7 +85,7 @@ func newReportEnvWith(t *testing.T, cfg vhttp.Config) *reportEnv {
 	if _, err := db.Append(context.Background(), "default", events); err != nil {
 		t.Fatal(err)
 	}
-	return &reportEnv{env: e, clock: c}
+	return &reportEnv{env: e, clock: c, svc: svc, dir: dir}
 }
 
 type job struct {
@@ -499,5 +501,71 @@ func TestParsePublicURL(t *testing.T) {
 		if want == "" && err == nil || want != "" && (err != nil || got != want) {
 			t.Errorf("ParsePublicURL(%q) = %q, %v; want %q", in, got, err, want)
 		}
+	}
+}
+
+// TestReportRecordOutlivesFile: a report's record (parameters,
+// checkpoint, file hash, who asked, when, until when it is kept) stays
+// after its file was removed, and a download then regenerates the same
+// file at the recorded checkpoint.
+func TestReportRecordOutlivesFile(t *testing.T) {
+	e := newReportEnv(t)
+	id := e.submit("/api/v1/reports", e.auditor, `{"type":"patient_access","params":{"patient_id":"pt_1"},"format":"pdf"}`)
+	j := e.wait("/api/v1/reports/"+id, e.auditor)
+	first := e.get(*j.DownloadURL, e.auditor)
+	wantStatus(t, first, 200)
+	k, err := e.db.KeyByHash(context.Background(), vigil.HashKey(e.auditor))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec struct {
+		Data struct {
+			RequestedBy string          `json:"requested_by"`
+			CreatedAt   string          `json:"created_at"`
+			GeneratedAt *string         `json:"generated_at"`
+			RetainUntil *string         `json:"retain_until"`
+			SHA256      *string         `json:"sha256"`
+			Params      json.RawMessage `json:"params"`
+			Checkpoint  *struct {
+				TreeSize int64  `json:"tree_size"`
+				RootHash string `json:"root_hash"`
+			} `json:"checkpoint"`
+			DownloadURL *string `json:"download_url"`
+		} `json:"data"`
+	}
+	e.get("/api/v1/reports/"+id, e.auditor).json(t, &rec)
+	created, _ := time.Parse(time.RFC3339Nano, rec.Data.CreatedAt)
+	if rec.Data.RequestedBy != k.ID || rec.Data.GeneratedAt == nil || rec.Data.RetainUntil == nil || rec.Data.SHA256 == nil ||
+		*rec.Data.RetainUntil != created.Add(report.DefaultRetention).Format(time.RFC3339Nano) || rec.Data.Checkpoint == nil {
+		t.Fatalf("record %+v", rec.Data)
+	}
+	// A week and a day later the file is gone, the record is not.
+	e.clock.add(8 * 24 * time.Hour)
+	e.svc.Sweep(context.Background())
+	if files, _ := filepath.Glob(filepath.Join(e.dir, "reports", id+".*")); len(files) != 0 {
+		t.Fatalf("file still there: %v", files)
+	}
+	e.get("/api/v1/reports/"+id, e.auditor).json(t, &rec)
+	if rec.Data.SHA256 == nil || rec.Data.DownloadURL == nil {
+		t.Fatalf("record after the file's removal: %+v", rec.Data)
+	}
+	again := e.get(*rec.Data.DownloadURL, e.auditor)
+	wantStatus(t, again, 200)
+	if !bytes.Equal(again.body, first.body) || again.header.Get("Vigil-Content-SHA256") != *rec.Data.SHA256 {
+		t.Errorf("the regenerated report differs from the first (%d and %d bytes)", len(again.body), len(first.body))
+	}
+	// Exports too, through their signed links.
+	exp := e.submit("/api/v1/exports", e.auditor, `{"format":"ndjson"}`)
+	ej := e.wait("/api/v1/exports/"+exp, e.auditor)
+	firstExport := e.get(*ej.DownloadURL, "")
+	wantStatus(t, firstExport, 200)
+	e.clock.add(8 * 24 * time.Hour)
+	e.svc.Sweep(context.Background())
+	ej = e.wait("/api/v1/exports/"+exp, e.auditor)
+	if ej.DownloadURL == nil {
+		t.Fatalf("no link after the file's removal: %+v", ej)
+	}
+	if r := e.get(*ej.DownloadURL, ""); r.status != 200 || !bytes.Equal(r.body, firstExport.body) {
+		t.Errorf("regenerated export: %d, %d bytes, want %d", r.status, len(r.body), len(firstExport.body))
 	}
 }

@@ -16,17 +16,17 @@ var _ vigil.ReportStore = (*DB)(nil)
 
 const reportColumns = `r.id, w.name, r.tenant_scope, r.created_by, r.kind, r.type, r.params, r.format, r.status,
 	r.checkpoint_size, r.checkpoint_root, r.row_count, r.file_path, r.file_size, r.sha256, r.error,
-	r.created_at, r.started_at, r.finished_at, r.expires_at`
+	r.created_at, r.started_at, r.generated_at, r.finished_at, r.expires_at, r.retain_until`
 
 func scanReport(s scanner) (vigil.Report, error) {
 	var r vigil.Report
 	var tenant, file, sum, msg sql.NullString
 	var params string
-	var cpSize, rows, size, started, finished, expires sql.NullInt64
+	var cpSize, rows, size, started, generated, finished, expires, retain sql.NullInt64
 	var root []byte
 	var created int64
 	err := s.Scan(&r.ID, &r.Workspace, &tenant, &r.CreatedBy, &r.Kind, &r.Type, &params, &r.Format, &r.Status,
-		&cpSize, &root, &rows, &file, &size, &sum, &msg, &created, &started, &finished, &expires)
+		&cpSize, &root, &rows, &file, &size, &sum, &msg, &created, &started, &generated, &finished, &expires, &retain)
 	if err != nil {
 		return r, err
 	}
@@ -35,7 +35,8 @@ func scanReport(s scanner) (vigil.Report, error) {
 	copy(r.CheckpointRoot[:], root)
 	r.File, r.SHA256, r.Error = file.String, sum.String, msg.String
 	r.CreatedAt = time.Unix(0, created).UTC()
-	r.StartedAt, r.FinishedAt, r.ExpiresAt = unixTime(started), unixTime(finished), unixTime(expires)
+	r.StartedAt, r.GeneratedAt, r.FinishedAt = unixTime(started), unixTime(generated), unixTime(finished)
+	r.ExpiresAt, r.RetainUntil = unixTime(expires), unixTime(retain)
 	return r, nil
 }
 
@@ -59,8 +60,9 @@ func (db *DB) CreateReport(ctx context.Context, r vigil.Report) error {
 	if err != nil {
 		return err
 	}
-	_, err = db.write.ExecContext(ctx, `INSERT INTO reports (id, ws, tenant_scope, created_by, kind, type, params, format, status, created_at)
-		VALUES (?,?,?,?,?,?,?,?,?,?)`, r.ID, ws, null(r.TenantScope), r.CreatedBy, r.Kind, r.Type, string(r.Params), r.Format, r.Status, r.CreatedAt.UnixNano())
+	_, err = db.write.ExecContext(ctx, `INSERT INTO reports (id, ws, tenant_scope, created_by, kind, type, params, format, status, created_at, retain_until)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?)`, r.ID, ws, null(r.TenantScope), r.CreatedBy, r.Kind, r.Type, string(r.Params), r.Format, r.Status,
+		r.CreatedAt.UnixNano(), nullTime(r.RetainUntil))
 	if err != nil {
 		return vigil.Unavailable("storing the report request failed", err)
 	}
@@ -149,9 +151,9 @@ func (db *DB) FinishReport(ctx context.Context, r vigil.Report) error {
 		root = r.CheckpointRoot[:]
 	}
 	_, err := db.write.ExecContext(ctx, `UPDATE reports SET status = ?, checkpoint_size = ?, checkpoint_root = ?, row_count = ?,
-		file_path = ?, file_size = ?, sha256 = ?, error = ?, finished_at = ?, expires_at = ? WHERE id = ? AND status = 'processing'`,
+		file_path = ?, file_size = ?, sha256 = ?, error = ?, generated_at = ?, finished_at = ?, expires_at = ? WHERE id = ? AND status = 'processing'`,
 		r.Status, r.CheckpointSize, root, r.Rows, null(r.File), r.FileSize, null(r.SHA256), null(r.Error),
-		nullTime(r.FinishedAt), nullTime(r.ExpiresAt), r.ID)
+		nullTime(r.GeneratedAt), nullTime(r.FinishedAt), nullTime(r.ExpiresAt), r.ID)
 	if err != nil {
 		return vigil.Unavailable("storing the report's outcome failed", err)
 	}
@@ -180,4 +182,37 @@ func (db *DB) ForgetReportFile(ctx context.Context, id string) error {
 		return vigil.Unavailable("updating the report failed", err)
 	}
 	return nil
+}
+
+// RestoreReportFile implements vigil.ReportStore.
+func (db *DB) RestoreReportFile(ctx context.Context, id, file string, expiresAt time.Time) error {
+	if _, err := db.write.ExecContext(ctx, "UPDATE reports SET file_path = ?, expires_at = ? WHERE id = ? AND status = 'completed'",
+		file, expiresAt.UnixNano(), id); err != nil {
+		return vigil.Unavailable("updating the report failed", err)
+	}
+	return nil
+}
+
+// PurgeReports implements vigil.ReportStore. The records it returns
+// carry their id, kind and file name.
+func (db *DB) PurgeReports(ctx context.Context, now time.Time) ([]vigil.Report, error) {
+	rows, err := db.write.QueryContext(ctx, "DELETE FROM reports WHERE retain_until <= ? RETURNING id, kind, file_path", now.UnixNano())
+	if err != nil {
+		return nil, vigil.Unavailable("removing reports past their retention failed", err)
+	}
+	defer rows.Close()
+	gone := []vigil.Report{}
+	for rows.Next() {
+		var r vigil.Report
+		var file sql.NullString
+		if err := rows.Scan(&r.ID, &r.Kind, &file); err != nil {
+			return nil, vigil.Unavailable("removing reports past their retention failed", err)
+		}
+		r.File = file.String
+		gone = append(gone, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, vigil.Unavailable("removing reports past their retention failed", err)
+	}
+	return gone, nil
 }

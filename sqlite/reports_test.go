@@ -7,9 +7,10 @@ import (
 	"github.com/vigilhq/vigil"
 )
 
-// TestReportStatusesMigrated: jobs stored with the statuses of earlier
-// versions (queued, running, done) read in the SDKs' vocabulary (pending,
-// processing, completed) after the upgrade, and keep their records.
+// TestReportStatusesMigrated: jobs stored by earlier versions, with their
+// statuses (queued, running, done), read in the SDKs' vocabulary
+// (pending, processing, completed) after the upgrade, and keep their
+// records for the default retention.
 func TestReportStatusesMigrated(t *testing.T) {
 	dir := t.TempDir()
 	db := MustOpenDB(t, dir)
@@ -48,8 +49,11 @@ func TestReportStatusesMigrated(t *testing.T) {
 			t.Errorf("%s: %+v %v, want status %s", id, r, err, status)
 		}
 	}
-	if r, _ := db.Report(ctx(t), "default", "", vigil.KindExport, "d"); r.SHA256 != "abc" || r.CheckpointSize != 7 {
-		t.Errorf("the completed job lost its record: %+v", r)
+	// Their records are kept seven years from their request; their time
+	// of generation was not recorded.
+	r, _ := db.Report(ctx(t), "default", "", vigil.KindExport, "d")
+	if r.SHA256 != "abc" || r.CheckpointSize != 7 || !r.GeneratedAt.IsZero() || !r.RetainUntil.Equal(time.Unix(0, 3).Add(2557*24*time.Hour)) {
+		t.Errorf("the completed job's record: %+v", r)
 	}
 	// The pending one is the next to run.
 	if r, ok, err := db.ClaimReport(ctx(t), time.Now()); err != nil || !ok || r.ID != "q" || r.Status != vigil.JobProcessing {

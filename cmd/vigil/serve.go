@@ -13,6 +13,7 @@ import (
 
 	"github.com/vigilhq/vigil"
 	vhttp "github.com/vigilhq/vigil/http"
+	vreport "github.com/vigilhq/vigil/report"
 )
 
 type serveConfig struct {
@@ -22,7 +23,7 @@ type serveConfig struct {
 	checkpointInterval, verifyPause               time.Duration
 	batchLimit, queueSize, verifyRate             int
 	reportWorkers                                 int
-	reportRetention                               time.Duration
+	reportRetention, reportFileLifetime           time.Duration
 	reportShare                                   float64
 	keyRate                                       float64
 	keyBurst                                      int
@@ -62,7 +63,9 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	af := registerAlertFlags(fs)
 	fs.IntVar(&c.reportWorkers, "report-workers", 1, "reports and exports generated at once, in the background")
 	fs.Float64Var(&c.reportShare, "report-share", 0.25, "the share of one core each report or export may take, so ingest keeps its pace (1: unpaced)")
-	fs.DurationVar(&c.reportRetention, "report-retention", 7*24*time.Hour, "how long generated reports and exports are kept")
+	c.reportRetention, c.reportFileLifetime = vreport.DefaultRetention, vreport.DefaultFileLifetime
+	fs.Var(daysFlag{&c.reportRetention}, "report-retention", "how long the record of each report and export (parameters, checkpoint, file hash, who asked, when) is kept; at least six years (2192d)")
+	fs.Var(daysFlag{&c.reportFileLifetime}, "report-file-lifetime", "how long a generated file is kept; a download after it regenerates the file at its checkpoint")
 	if err := parse(env, fs, args); err != nil {
 		return err
 	}
@@ -75,6 +78,9 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return fmt.Errorf("--log-level: %v", err)
 	}
 	logger := slog.New(slog.NewJSONHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
+	if err := vreport.CheckRetention(c.reportRetention, c.reportFileLifetime); err != nil {
+		return fmt.Errorf("--report-retention %s, --report-file-lifetime %s: %v", daysFlag{&c.reportRetention}, daysFlag{&c.reportFileLifetime}, err)
+	}
 	proxies, err := parsePrefixes(c.trustedProxies)
 	if err != nil {
 		return err
@@ -108,7 +114,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintf(env.Stderr, "Created workspace %q. Admin key (shown once, store it now):\n%s\n", defaultWS, secret)
 	}
 
-	reports, linkSecret, stopReports, err := startReports(d, c.reportWorkers, c.reportShare, c.reportRetention, logger)
+	reports, linkSecret, stopReports, err := startReports(d, c.reportWorkers, c.reportShare, c.reportRetention, c.reportFileLifetime, logger)
 	if err != nil {
 		return err
 	}
