@@ -174,6 +174,10 @@ func TestBadInputMatrix(t *testing.T) {
 			add(request{name: "wrong content type", method: method, path: path, key: auth, ctype: "text/plain", body: []byte(`{"actor_id":"a","action":"a"}`)})
 			add(request{name: "form content type", method: method, path: path, key: auth, ctype: "application/x-www-form-urlencoded", body: []byte(`actor_id=a&action=b`)})
 		}
+		if method == "GET" && roles == nil && !strings.HasPrefix(path, "/fhir/") && !strings.HasSuffix(pattern, "/download") {
+			// The operational routes take no parameters.
+			add(request{name: "unknown query parameter", method: method, path: path + "?zz_unknown=1", want: 422})
+		}
 		if method == "GET" && roles != nil {
 			for _, q := range []string{"zz_unknown=1", "limit=-1", "limit=0", "limit=99999999999999999999", "limit=ten",
 				"cursor=forged", "cursor=eyJzIjo5OTk5OTk5OTk5fQ", "from=yesterday", "from=2024-01-01T00:00:00%2B25:00",
