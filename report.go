@@ -28,12 +28,13 @@ const (
 	KindExport = "export"
 )
 
-// Job statuses.
+// Job statuses, in the vocabulary of the Immutable SDKs' export types
+// (what their callers poll for).
 const (
-	JobQueued  = "queued"
-	JobRunning = "running"
-	JobDone    = "done"
-	JobFailed  = "failed"
+	JobPending    = "pending"    // accepted, waiting for a worker
+	JobProcessing = "processing" // a worker is generating the file
+	JobCompleted  = "completed"  // the file is generated (and can be downloaded)
+	JobFailed     = "failed"     // generating it failed; Error says why
 )
 
 // Report is one requested report or export and, once generated, the file
@@ -59,10 +60,12 @@ type Report struct {
 	SHA256         string
 	Error          string // why a failed job failed, safe to show
 
-	CreatedAt  time.Time
-	StartedAt  time.Time
-	FinishedAt time.Time
-	ExpiresAt  time.Time // the file is removed after it
+	CreatedAt   time.Time
+	StartedAt   time.Time
+	GeneratedAt time.Time // the time written into the file; zero for files of earlier versions
+	FinishedAt  time.Time
+	ExpiresAt   time.Time // the file is removed after it (and regenerated when downloaded)
+	RetainUntil time.Time // the record is kept until then (the retention period)
 }
 
 // ReportStore keeps report and export jobs.
@@ -73,19 +76,25 @@ type ReportStore interface {
 	Report(ctx context.Context, workspace, tenantScope, kind, id string) (Report, error)
 	// Reports lists the jobs of a workspace and kind, newest first.
 	Reports(ctx context.Context, workspace, tenantScope, kind string, limit int) ([]Report, error)
-	// ClaimReport marks the oldest queued job running and returns it;
-	// false when none is queued.
+	// ClaimReport marks the oldest pending job processing and returns it;
+	// false when none is pending.
 	ClaimReport(ctx context.Context, now time.Time) (Report, bool, error)
-	// FinishReport stores the outcome of a running job.
+	// FinishReport stores the outcome of a processing job.
 	FinishReport(ctx context.Context, r Report) error
-	// RequeueRunning puts jobs left running (by a process that stopped)
-	// back in the queue, and says how many.
+	// RequeueRunning puts jobs left processing (by a process that
+	// stopped) back in the queue, pending, and says how many.
 	RequeueRunning(ctx context.Context) (int, error)
 	// ExpiredReports lists finished jobs whose file expired before now
 	// and still has a file name.
 	ExpiredReports(ctx context.Context, now time.Time) ([]Report, error)
 	// ForgetReportFile clears a job's file name after its file was removed.
 	ForgetReportFile(ctx context.Context, id string) error
+	// RestoreReportFile names a job's regenerated file and when it is
+	// removed again.
+	RestoreReportFile(ctx context.Context, id, file string, expiresAt time.Time) error
+	// PurgeReports deletes the records retained until before now and
+	// returns them, for their files to be removed.
+	PurgeReports(ctx context.Context, now time.Time) ([]Report, error)
 }
 
 // ScanOrder is the order ScanEvents yields events in.
@@ -113,14 +122,15 @@ type EventScanner interface {
 type ReportService interface {
 	// Prepare validates a request (EINVALID naming type, params.<field>,
 	// format or a filter) and fills in what the server assigns: its id
-	// (unless set), status queued, creation time, normalised parameters.
+	// (unless set), status pending, creation time, normalised parameters.
 	Prepare(ctx context.Context, r *Report) error
 	// Queue stores a prepared job for the workers.
 	Queue(ctx context.Context, r Report) error
 	Report(ctx context.Context, workspace, tenantScope, kind, id string) (Report, error)
 	Reports(ctx context.Context, workspace, tenantScope, kind string, limit int) ([]Report, error)
-	// Open opens the generated file of a done job; ENOTFOUND when it is not
-	// ready or has expired.
+	// Open opens the generated file of a completed job, regenerating it
+	// at its checkpoint (and checking it against its recorded SHA-256) if
+	// it was removed; ENOTFOUND when it is not ready.
 	Open(ctx context.Context, r Report) (io.ReadCloser, error)
 }
 

@@ -23,7 +23,8 @@ type ExportInput struct {
 	Format    string `json:"format,omitempty"` // csv (default), ndjson, parquet
 }
 
-// Accepted answers a queued report or export.
+// Accepted answers a report or export accepted for generation (status
+// pending).
 type Accepted struct {
 	ID     string `json:"id"`
 	Status string `json:"status"`
@@ -36,7 +37,11 @@ type ReportCheckpoint struct {
 	RootHash string `json:"root_hash"`
 }
 
-// Report is a report job's status.
+// Report is a report job's status and record: its parameters, the
+// checkpoint it reflects, its file's SHA-256, the key that asked for it
+// (requested_by) and when (created_at). The record is kept until
+// retain_until; the file until expires_at, after which a download
+// regenerates it.
 type Report struct {
 	ID           string            `json:"id"`
 	Type         string            `json:"type"`
@@ -50,13 +55,16 @@ type Report struct {
 	SHA256       *string           `json:"sha256"`
 	DownloadURL  *string           `json:"download_url"`
 	ErrorMessage *string           `json:"error_message"`
+	RequestedBy  string            `json:"requested_by"`
 	CreatedAt    string            `json:"created_at"`
+	GeneratedAt  *string           `json:"generated_at"`
 	FinishedAt   *string           `json:"finished_at"`
 	ExpiresAt    *string           `json:"expires_at"`
+	RetainUntil  *string           `json:"retain_until"`
 }
 
-// Export is an export job's status, in Immutable's shape plus the
-// checkpoint it reflects.
+// Export is an export job's status, in Immutable's shape plus its record
+// (as Report's).
 type Export struct {
 	ID           string            `json:"id"`
 	Status       string            `json:"status"`
@@ -68,9 +76,12 @@ type Export struct {
 	Checkpoint   *ReportCheckpoint `json:"checkpoint"`
 	DownloadURL  *string           `json:"download_url"`
 	ErrorMessage *string           `json:"error_message"`
+	RequestedBy  string            `json:"requested_by"`
 	CreatedAt    string            `json:"created_at"`
+	GeneratedAt  *string           `json:"generated_at"`
 	FinishedAt   *string           `json:"finished_at"`
 	ExpiresAt    *string           `json:"expires_at"`
+	RetainUntil  *string           `json:"retain_until"`
 }
 
 // ReportList answers GET /api/v1/reports and GET /api/v1/exports.

@@ -7,7 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/vigilhq/vigil/internal/private"
 )
+
+// rejectedFile keeps the events the server refused.
+const rejectedFile = "rejected.jsonl"
 
 // SpoolOption configures WithSpool.
 type SpoolOption func(*spoolConfig)
@@ -114,7 +119,7 @@ type spool struct {
 // openSpool opens (creating, or recovering after a crash) the spool in
 // dir and starts its flusher and sender.
 func openSpool(c *Client, dir string, cfg spoolConfig) (*spool, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := privateSpool(c, dir); err != nil {
 		return nil, fmt.Errorf("client: spool: %w", err)
 	}
 	lock, err := lockDir(dir)
@@ -131,6 +136,37 @@ func openSpool(c *Client, dir string, cfg spoolConfig) (*spool, error) {
 	go s.flusher()
 	go s.sender()
 	return s, nil
+}
+
+// privateSpool creates the spool directory private (0700), or makes it
+// and the spool's files private (0700, 0600) when they were left open to
+// other users: the spool holds events that name patients.
+func privateSpool(c *Client, dir string) error {
+	was, err := private.Dir(dir)
+	if err != nil {
+		return err
+	}
+	if was != 0 {
+		c.log.Warn("vigil client: spool: made the directory private: it was open to other users", "dir", dir, "was", fmt.Sprintf("%04o", was))
+	}
+	paths := []string{filepath.Join(dir, "LOCK"), filepath.Join(dir, "cursor"), filepath.Join(dir, rejectedFile)}
+	segs, err := listSegments(dir)
+	if err != nil {
+		return err
+	}
+	for _, seg := range segs {
+		paths = append(paths, segPath(dir, seg.base))
+	}
+	for _, p := range paths {
+		was, err := private.Tighten(p)
+		if err != nil {
+			return err
+		}
+		if was != 0 {
+			c.log.Warn("vigil client: spool: made a file private: it was open to other users", "file", filepath.Base(p), "was", fmt.Sprintf("%04o", was))
+		}
+	}
+	return nil
 }
 
 // recover reads the cursor, removes segments the server acknowledged,

@@ -14,9 +14,10 @@ import (
 	"github.com/vigilhq/vigil"
 )
 
-// authenticate checks the bearer key and the route's roles. Failures are
-// counted per source address; past the limit the source gets 429 without
-// a store lookup, so keys cannot be guessed at speed.
+// authenticate checks the bearer key and the route's roles. A valid key
+// is never refused for what others sent from its address: failures are
+// counted per source, and past the limit only the failures are answered
+// 429 (see authFailed).
 func (s *Server) authenticate(roles []vigil.Role, h handlerFunc) http.Handler {
 	return s.authenticateWith(roles, h, s.writeError)
 }
@@ -25,21 +26,16 @@ func (s *Server) authenticate(roles []vigil.Role, h handlerFunc) http.Handler {
 // protocol (the FHIR routes answer OperationOutcome resources).
 func (s *Server) authenticateWith(roles []vigil.Role, h handlerFunc, writeError func(http.ResponseWriter, *http.Request, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		src := s.remoteAddr(r)
-		if !s.limits.allow(src) {
-			writeError(w, r, vigil.Errorf(vigil.ERATELIMITED, "too many failed authentications from this address"))
-			return
-		}
 		key, err := s.keyFor(r)
 		if err != nil {
 			if vigil.ErrorCode(err) == vigil.EUNAUTHORIZED {
-				s.limits.fail(src)
+				err = s.authFailed(w, r, err)
 			}
 			writeError(w, r, err)
 			return
 		}
 		if ok, wait := s.rates.allow(key.ID); !ok {
-			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+			w.Header().Set("Retry-After", retryAfter(wait))
 			writeError(w, r, vigil.Errorf(vigil.ERATELIMITED, "this API key exceeded its rate of %g requests per second", s.cfg.KeyRate))
 			return
 		}
@@ -54,6 +50,27 @@ func (s *Server) authenticateWith(roles []vigil.Role, h handlerFunc, writeError 
 			writeError(w, r, err)
 		}
 	})
+}
+
+// authFailed counts a failed authentication (a bad, revoked or missing
+// key, a forged link signature) against the request's source and returns
+// the answer to give: the failure itself, or 429 with Retry-After once
+// the source is past its failures per minute. Only failures are
+// throttled: a request whose credentials are valid never comes here, so a
+// flood of bad keys from behind the same proxy or NAT as a hospital's
+// application cannot stop that application's logging.
+func (s *Server) authFailed(w http.ResponseWriter, r *http.Request, cause error) error {
+	over, wait := s.limits.fail(s.remoteAddr(r))
+	if !over {
+		return cause
+	}
+	w.Header().Set("Retry-After", retryAfter(wait))
+	return vigil.Errorf(vigil.ERATELIMITED, "too many failed authentications from this address; retry in %s", wait.Round(time.Second))
+}
+
+// retryAfter is a Retry-After value: whole seconds, rounded up, at least one.
+func retryAfter(d time.Duration) string {
+	return strconv.Itoa(max(1, int(math.Ceil(d.Seconds()))))
 }
 
 func (s *Server) keyFor(r *http.Request) (vigil.APIKey, error) {
@@ -88,16 +105,8 @@ func (s *Server) keyFor(r *http.Request) (vigil.APIKey, error) {
 // untrusted hop of X-Forwarded-For when the connection comes from a
 // trusted proxy.
 func (s *Server) remoteAddr(r *http.Request) netip.Addr {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	addr, err := netip.ParseAddr(host)
-	if err != nil {
-		return netip.Addr{}
-	}
-	addr = addr.Unmap()
-	if !s.trusted(addr) {
+	addr := connAddr(r)
+	if !addr.IsValid() || !s.trusted(addr) {
 		return addr
 	}
 	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
@@ -115,6 +124,20 @@ func (s *Server) remoteAddr(r *http.Request) netip.Addr {
 	return addr
 }
 
+// connAddr is the address of the connection's other end: the client, or
+// the proxy in front of it.
+func connAddr(r *http.Request) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	addr, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return addr.Unmap()
+}
+
 func (s *Server) trusted(a netip.Addr) bool {
 	for _, p := range s.cfg.TrustedProxies {
 		if p.Contains(a) {
@@ -125,7 +148,8 @@ func (s *Server) trusted(a netip.Addr) bool {
 }
 
 // authLimiter counts failed authentications per source in a fixed
-// one-minute window.
+// one-minute window. It refuses nothing by itself: it tells authFailed
+// whether a failure is past the limit.
 type authLimiter struct {
 	mu     sync.Mutex
 	limit  int
@@ -138,23 +162,16 @@ func newAuthLimiter(limit int, now func() time.Time) *authLimiter {
 	return &authLimiter{limit: limit, now: now, fails: map[netip.Addr]int{}}
 }
 
-func (l *authLimiter) roll() {
-	if now := l.now(); now.Sub(l.window) >= time.Minute {
+// fail counts one failure from a and reports whether a is now past its
+// limit, and how long until its count starts again.
+func (l *authLimiter) fail(a netip.Addr) (over bool, wait time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	if now.Sub(l.window) >= time.Minute {
 		l.window = now
 		clear(l.fails)
 	}
-}
-
-func (l *authLimiter) allow(a netip.Addr) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.roll()
-	return l.fails[a] < l.limit
-}
-
-func (l *authLimiter) fail(a netip.Addr) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.roll()
 	l.fails[a]++
+	return l.fails[a] > l.limit, l.window.Add(time.Minute).Sub(now)
 }

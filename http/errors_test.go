@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigilhq/vigil"
 	vhttp "github.com/vigilhq/vigil/http"
@@ -97,16 +98,44 @@ func TestErrorCodes(t *testing.T) {
 	}
 }
 
+// A flood of bad credentials from one address throttles those failures,
+// never a valid key from the same address: behind one proxy or NAT, an
+// attacker would otherwise stop a hospital application's audit logging.
 func TestAuthFailuresThrottled(t *testing.T) {
-	e := newEnvWith(t, vhttp.Config{AuthFailuresPerMinute: 3})
+	e := newEnvWith(t, vhttp.Config{AuthFailuresPerMinute: 3, KeyCacheTTL: -1})
 	for range 3 {
 		wantStatus(t, e.get("/api/v1/events", vigil.NewKeySecret()), 401)
 	}
-	r := e.get("/api/v1/events", e.auditor)
-	wantStatus(t, r, 429)
-	if r.errorCode(t) != "rate_limited" || r.header.Get("Retry-After") == "" {
-		t.Fatalf("throttled answer %s %v", r.body, r.header)
+	for name, key := range map[string]string{
+		"a well-formed unknown key": vigil.NewKeySecret(),
+		"a malformed key":           "vgl_short",
+		"no key":                    "",
+	} {
+		r := e.get("/api/v1/events", key)
+		if r.status != 429 || r.errorCode(t) != "rate_limited" || r.header.Get("Retry-After") == "" {
+			t.Fatalf("%s after the flood: %d %s %v", name, r.status, r.body, r.header)
+		}
 	}
+	// The same source's valid keys pass, with no cache to help them
+	// (KeyCacheTTL < 0: every request looks its key up).
+	wantStatus(t, e.get("/api/v1/events", e.auditor), 200)
+	wantStatus(t, e.post("/api/v1/events", e.ingest, `{"actor_id":"a","action":"b"}`), 201)
+	wantStatus(t, e.get("/api/v1/keys", e.admin), 200)
+	// So does a key created after the flood began.
+	wantStatus(t, e.get("/api/v1/events", e.key("default", vigil.RoleAuditor, "")), 200)
+	// A valid key's request does not reset the count: the next bad one is
+	// still refused.
+	wantStatus(t, e.get("/api/v1/events", vigil.NewKeySecret()), 429)
+	// A revoked key is a failure like any other.
+	k, secret, err := vigil.CreateKey(context.Background(), e.db, "default", vigil.RoleAuditor, "", "leaver", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, e.do("DELETE", "/api/v1/keys/"+k.ID, e.admin, nil), 200)
+	wantStatus(t, e.get("/api/v1/events", secret), 429)
+	// The FHIR routes share the throttle.
+	wantStatus(t, e.get("/fhir/R4/AuditEvent", vigil.NewKeySecret()), 429)
+	wantStatus(t, e.get("/fhir/R4/AuditEvent", e.auditor), 200)
 }
 
 func TestUnavailable(t *testing.T) {

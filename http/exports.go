@@ -18,7 +18,7 @@ func (s *Server) getExport(w http.ResponseWriter, r *http.Request, k vigil.APIKe
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, api.Data[api.Export]{Data: s.toAPIExport(job)})
+	writeJSON(w, http.StatusOK, api.Data[api.Export]{Data: s.toAPIExport(r, job)})
 	return nil
 }
 
@@ -29,21 +29,23 @@ func (s *Server) listExports(w http.ResponseWriter, r *http.Request, k vigil.API
 	}
 	out := api.ReportList[api.Export]{Data: make([]api.Export, len(jobs))}
 	for i, j := range jobs {
-		out.Data[i] = s.toAPIExport(j)
+		out.Data[i] = s.toAPIExport(r, j)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
-func (s *Server) toAPIExport(j vigil.Report) api.Export {
+func (s *Server) toAPIExport(r *http.Request, j vigil.Report) api.Export {
 	out := api.Export{ID: j.ID, Status: j.Status, Format: j.Format, Filters: j.Params,
-		CreatedAt: j.CreatedAt.UTC().Format(time.RFC3339Nano), FinishedAt: timeStr(j.FinishedAt), ExpiresAt: timeStr(j.ExpiresAt)}
+		RequestedBy: j.CreatedBy, CreatedAt: j.CreatedAt.UTC().Format(time.RFC3339Nano), GeneratedAt: timeStr(j.GeneratedAt),
+		FinishedAt: timeStr(j.FinishedAt), ExpiresAt: timeStr(j.ExpiresAt), RetainUntil: timeStr(j.RetainUntil)}
 	out.Checkpoint, out.TotalRows, out.FileSize, out.SHA256, out.ErrorMessage = jobCommon(j)
-	if j.Status == vigil.JobDone && j.File != "" {
+	if downloadable(j) {
 		u := "/api/v1/exports/" + j.ID + "/download"
 		if len(s.cfg.DownloadSecret) > 0 {
 			u = s.signedLink(j)
 		}
+		u = s.absoluteURL(r, u)
 		out.DownloadURL = &u
 	}
 	return out
@@ -63,9 +65,10 @@ func (s *Server) linkTTL() time.Duration {
 }
 
 func (s *Server) signedLink(j vigil.Report) string {
+	// A link outlives the file (a download regenerates it), not the record.
 	exp := s.cfg.Now().Add(s.linkTTL())
-	if !j.ExpiresAt.IsZero() && j.ExpiresAt.Before(exp) {
-		exp = j.ExpiresAt
+	if !j.RetainUntil.IsZero() && j.RetainUntil.Before(exp) {
+		exp = j.RetainUntil
 	}
 	e := strconv.FormatInt(exp.Unix(), 10)
 	q := url.Values{"workspace": {j.Workspace}, "expires": {e}, "signature": {s.linkSignature(j.Workspace, j.ID, e)}}
@@ -107,10 +110,6 @@ func (s *Server) signedDownload(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	src := s.remoteAddr(r)
-	if !s.limits.allow(src) {
-		return vigil.Errorf(vigil.ERATELIMITED, "too many failed authentications from this address")
-	}
 	if err := onlyParams(r, "workspace", "expires", "signature"); err != nil {
 		return err
 	}
@@ -118,8 +117,7 @@ func (s *Server) signedDownload(w http.ResponseWriter, r *http.Request) error {
 	id, ws, exp, sig := r.PathValue("id"), q.Get("workspace"), q.Get("expires"), q.Get("signature")
 	want := s.linkSignature(ws, id, exp)
 	if !hmac.Equal([]byte(sig), []byte(want)) {
-		s.limits.fail(src)
-		return vigil.Errorf(vigil.EFORBIDDEN, "the download link is not valid for this export (its signature does not match)")
+		return s.authFailed(w, r, vigil.Errorf(vigil.EFORBIDDEN, "the download link is not valid for this export (its signature does not match)"))
 	}
 	n, err := strconv.ParseInt(exp, 10, 64)
 	if err != nil {

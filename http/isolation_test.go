@@ -428,7 +428,7 @@ func waitJob(t *testing.T, e *env, path, key string) {
 		}
 		e.get(path, key).json(t, &job)
 		switch job.Data.Status {
-		case "done":
+		case vigil.JobCompleted:
 			return
 		case "failed":
 			t.Fatalf("%s failed: %s", path, job.Data.ErrorMessage)

@@ -117,7 +117,7 @@ func TestBadInputMatrix(t *testing.T) {
 		attempt bool
 		// field: a request wrong in one value only, whose answer must
 		// name it (badFields).
-		field *badField
+		field   *badField
 		lenient bool // a FHIR request sent without Prefer: handling=strict
 	}
 	var cases []request
@@ -250,6 +250,10 @@ func TestBadInputMatrix(t *testing.T) {
 				break
 			}
 			add(request{name: "foreign cursor", method: method, path: path + "?" + q, key: auth, want: 422})
+		}
+		if method == "GET" && roles == nil && !strings.HasPrefix(path, "/fhir/") && !strings.HasSuffix(pattern, "/download") {
+			// The operational routes take no parameters.
+			add(request{name: "unknown query parameter", method: method, path: path + "?zz_unknown=1", want: 422})
 		}
 		if method == "GET" && roles != nil {
 			for _, q := range []string{"zz_unknown=1", "limit=-1", "limit=0", "limit=99999999999999999999", "limit=ten",

@@ -156,7 +156,7 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request, k vigil.APIKe
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, api.Data[api.Report]{Data: toAPIReport(job)})
+	writeJSON(w, http.StatusOK, api.Data[api.Report]{Data: s.toAPIReport(r, job)})
 	return nil
 }
 
@@ -167,7 +167,7 @@ func (s *Server) listReports(w http.ResponseWriter, r *http.Request, k vigil.API
 	}
 	out := api.ReportList[api.Report]{Data: make([]api.Report, len(jobs))}
 	for i, j := range jobs {
-		out.Data[i] = toAPIReport(j)
+		out.Data[i] = s.toAPIReport(r, j)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -200,6 +200,12 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, k vigil.APIKe
 		if job, err = s.cfg.Reports.Report(r.Context(), k.Workspace, k.TenantID, kind, id); err != nil {
 			return err
 		}
+		if job.File == "" {
+			// Its file was removed and is regenerated first, which takes
+			// as long as generating it did: the answer may start later
+			// than the write timeout allows.
+			http.NewResponseController(w).SetWriteDeadline(time.Now().Add(regenerateTimeout))
+		}
 		f, err = s.cfg.Reports.Open(r.Context(), job)
 		return err
 	})
@@ -226,6 +232,9 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, k vigil.APIKe
 	return nil
 }
 
+// regenerateTimeout bounds a download that regenerates its file.
+const regenerateTimeout = time.Hour
+
 var contentTypes = map[string]string{
 	"json": "application/json", "csv": "text/csv; charset=utf-8", "pdf": "application/pdf",
 	"ndjson": "application/x-ndjson", "parquet": "application/vnd.apache.parquet",
@@ -240,19 +249,27 @@ func timeStr(t time.Time) *string {
 }
 
 func jobCommon(j vigil.Report) (cp *api.ReportCheckpoint, rows, size *int64, sum, msg *string) {
-	if j.Status == vigil.JobDone {
+	if j.Status == vigil.JobCompleted {
 		cp = &api.ReportCheckpoint{TreeSize: j.CheckpointSize, RootHash: j.CheckpointRoot.String()}
 		rows, size, sum = &j.Rows, &j.FileSize, &j.SHA256
 	}
 	return cp, rows, size, sum, str(j.Error)
 }
 
-func toAPIReport(j vigil.Report) api.Report {
+// downloadable reports whether a job's file can be downloaded: it is
+// there, or it can be regenerated at its checkpoint (jobs of earlier
+// versions recorded no generation time, and their removed files cannot).
+func downloadable(j vigil.Report) bool {
+	return j.Status == vigil.JobCompleted && (j.File != "" || !j.GeneratedAt.IsZero())
+}
+
+func (s *Server) toAPIReport(r *http.Request, j vigil.Report) api.Report {
 	out := api.Report{ID: j.ID, Type: j.Type, Params: j.Params, Format: j.Format, Status: j.Status, TenantScope: str(j.TenantScope),
-		CreatedAt: j.CreatedAt.UTC().Format(time.RFC3339Nano), FinishedAt: timeStr(j.FinishedAt), ExpiresAt: timeStr(j.ExpiresAt)}
+		RequestedBy: j.CreatedBy, CreatedAt: j.CreatedAt.UTC().Format(time.RFC3339Nano), GeneratedAt: timeStr(j.GeneratedAt),
+		FinishedAt: timeStr(j.FinishedAt), ExpiresAt: timeStr(j.ExpiresAt), RetainUntil: timeStr(j.RetainUntil)}
 	out.Checkpoint, out.RowCount, out.FileSize, out.SHA256, out.ErrorMessage = jobCommon(j)
-	if j.Status == vigil.JobDone && j.File != "" {
-		u := "/api/v1/reports/" + j.ID + "/download"
+	if downloadable(j) {
+		u := s.absoluteURL(r, "/api/v1/reports/"+j.ID+"/download")
 		out.DownloadURL = &u
 	}
 	return out

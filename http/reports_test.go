@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"slices"
@@ -35,9 +36,17 @@ func (c *testClock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.U
 type reportEnv struct {
 	*env
 	clock *testClock
+	svc   *report.Service
+	dir   string // the data directory
 }
 
 func newReportEnv(t *testing.T) *reportEnv {
+	t.Helper()
+	return newReportEnvWith(t, vhttp.Config{})
+}
+
+// newReportEnvWith is newReportEnv with cfg's settings for the server.
+func newReportEnvWith(t *testing.T, cfg vhttp.Config) *reportEnv {
 	t.Helper()
 	dir := t.TempDir()
 	db, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(dir, "vigil.db"), LogName: "test.vigil",
@@ -56,8 +65,9 @@ func newReportEnv(t *testing.T) *reportEnv {
 	done := make(chan struct{})
 	go func() { svc.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	srv := httptest.NewServer(vhttp.NewServer(vhttp.Config{Store: db, VerifierKey: testVKey, Reports: svc,
-		DownloadSecret: []byte("0123456789abcdef0123456789abcdef"), Now: c.now}))
+	cfg.Store, cfg.VerifierKey, cfg.Reports, cfg.Now = db, testVKey, svc, c.now
+	cfg.DownloadSecret = []byte("0123456789abcdef0123456789abcdef")
+	srv := httptest.NewServer(vhttp.NewServer(cfg))
 	t.Cleanup(srv.Close)
 	e := &env{t: t, db: db, srv: srv, dbPath: filepath.Join(dir, "vigil.db")}
 	if _, err := db.EnsureWorkspace(context.Background(), "default"); err != nil {
@@ -75,7 +85,7 @@ func newReportEnv(t *testing.T) *reportEnv {
 	if _, err := db.Append(context.Background(), "default", events); err != nil {
 		t.Fatal(err)
 	}
-	return &reportEnv{env: e, clock: c}
+	return &reportEnv{env: e, clock: c, svc: svc, dir: dir}
 }
 
 type job struct {
@@ -104,7 +114,7 @@ func (e *reportEnv) submit(path, key string, body any) string {
 	wantStatus(e.t, r, 202)
 	var out struct{ Data job }
 	r.json(e.t, &out)
-	if out.Data.ID == "" || out.Data.Status != vigil.JobQueued {
+	if out.Data.ID == "" || out.Data.Status != vigil.JobPending {
 		e.t.Fatalf("accepted %s", r.body)
 	}
 	return out.Data.ID
@@ -118,7 +128,7 @@ func (e *reportEnv) wait(path, key string) job {
 		wantStatus(e.t, r, 200)
 		var out struct{ Data job }
 		r.json(e.t, &out)
-		if out.Data.Status == vigil.JobDone || out.Data.Status == vigil.JobFailed {
+		if out.Data.Status == vigil.JobCompleted || out.Data.Status == vigil.JobFailed {
 			return out.Data
 		}
 		if time.Now().After(deadline) {
@@ -146,8 +156,8 @@ func TestReportLifecycle(t *testing.T) {
 	e := newReportEnv(t)
 	id := e.submit("/api/v1/reports", e.auditor, `{"type":"session","params":{"session_id":"s1"},"format":"csv"}`)
 	j := e.wait("/api/v1/reports/"+id, e.auditor)
-	if j.Status != vigil.JobDone || *j.RowCount != 2 || j.Checkpoint == nil || j.Checkpoint.TreeSize < 4 || j.DownloadURL == nil ||
-		*j.DownloadURL != "/api/v1/reports/"+id+"/download" || j.Type != "session" || j.ExpiresAt == nil {
+	if j.Status != vigil.JobCompleted || *j.RowCount != 2 || j.Checkpoint == nil || j.Checkpoint.TreeSize < 4 || j.DownloadURL == nil ||
+		*j.DownloadURL != e.srv.URL+"/api/v1/reports/"+id+"/download" || j.Type != "session" || j.ExpiresAt == nil {
 		t.Fatalf("%+v", j)
 	}
 	r := e.get(*j.DownloadURL, e.auditor)
@@ -267,7 +277,7 @@ func TestExportLinks(t *testing.T) {
 	e := newReportEnv(t)
 	id := e.submit("/api/v1/exports", e.auditor, `{"tenant_id":"t1","format":"ndjson"}`)
 	j := e.wait("/api/v1/exports/"+id, e.auditor)
-	if j.Status != vigil.JobDone || *j.TotalRows != 3 || j.DownloadURL == nil || string(j.Filters) != `{"tenant_id":"t1"}` || j.ExpiresAt == nil {
+	if j.Status != vigil.JobCompleted || *j.TotalRows != 3 || j.DownloadURL == nil || string(j.Filters) != `{"tenant_id":"t1"}` || j.ExpiresAt == nil {
 		t.Fatalf("%+v", j)
 	}
 	link, err := url.Parse(*j.DownloadURL)
@@ -324,6 +334,32 @@ func TestExportLinks(t *testing.T) {
 	}
 }
 
+// Bad link signatures count as failed authentications, and a flood of
+// them never stops a valid link (or a valid key) from the same address.
+func TestExportLinkFailuresThrottled(t *testing.T) {
+	e := newReportEnvWith(t, vhttp.Config{AuthFailuresPerMinute: 3})
+	id := e.submit("/api/v1/exports", e.auditor, `{"format":"csv"}`)
+	j := e.wait("/api/v1/exports/"+id, e.auditor)
+	link, err := url.Parse(*j.DownloadURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := link.Query()
+	q.Set("signature", flipFirst(q.Get("signature")))
+	forged := link.Path + "?" + q.Encode()
+	for range 3 {
+		wantStatus(t, e.get(forged, ""), 403)
+	}
+	r := e.get(forged, "")
+	if r.status != 429 || r.errorCode(t) != "rate_limited" {
+		t.Fatalf("forged link after the flood: %d %s", r.status, r.body)
+	}
+	// Failed links and failed keys share the source's count.
+	wantStatus(t, e.get("/api/v1/events", vigil.NewKeySecret()), 429)
+	wantStatus(t, e.get(link.RequestURI(), ""), 200)
+	wantStatus(t, e.get("/api/v1/exports/"+id+"/download", e.auditor), 200)
+}
+
 func TestExportLinkOfRevokedKey(t *testing.T) {
 	e := newReportEnv(t)
 	k, secret, err := vigil.CreateKey(context.Background(), e.db, "default", vigil.RoleAuditor, "", "leaver", time.Now())
@@ -356,4 +392,180 @@ func flipFirst(s string) string {
 		return "B" + s[1:]
 	}
 	return "A" + s[1:]
+}
+
+// TestJobStatuses: jobs speak the Immutable SDKs' vocabulary, which their
+// callers poll for: pending, then completed.
+func TestJobStatuses(t *testing.T) {
+	e := newReportEnv(t)
+	for _, path := range []string{"/api/v1/exports", "/api/v1/reports"} {
+		body := `{"format":"csv"}`
+		if path == "/api/v1/reports" {
+			body = `{"type":"session","params":{"session_id":"s1"}}`
+		}
+		r := e.post(path, e.auditor, body)
+		wantStatus(t, r, 202)
+		if !strings.Contains(string(r.body), `"status":"pending"`) {
+			t.Errorf("POST %s answered %s", path, r.body)
+		}
+		var out struct{ Data job }
+		r.json(t, &out)
+		if j := e.wait(path+"/"+out.Data.ID, e.auditor); j.Status != "completed" {
+			t.Errorf("%s: %+v", path, j)
+		}
+	}
+}
+
+// TestDownloadURLAbsolute: download links are absolute, so a client can
+// follow them as given: under --public-url when set, else at the host the
+// request named; forwarded headers count only from trusted proxies.
+func TestDownloadURLAbsolute(t *testing.T) {
+	e := newReportEnvWith(t, vhttp.Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})
+	exp := e.submit("/api/v1/exports", e.auditor, `{"format":"csv"}`)
+	e.wait("/api/v1/exports/"+exp, e.auditor)
+	rep := e.submit("/api/v1/reports", e.auditor, `{"type":"session","params":{"session_id":"s1"}}`)
+	e.wait("/api/v1/reports/"+rep, e.auditor)
+	link := func(path string, headers ...string) string {
+		t.Helper()
+		r := e.do("GET", path, e.auditor, nil, headers...)
+		wantStatus(t, r, 200)
+		var out struct{ Data job }
+		r.json(t, &out)
+		if out.Data.DownloadURL == nil {
+			t.Fatalf("no download_url: %s", r.body)
+		}
+		return *out.Data.DownloadURL
+	}
+	for name, c := range map[string]struct {
+		headers []string
+		prefix  string
+	}{
+		"the request's host":     {nil, e.srv.URL + "/api/v1/exports/" + exp + "/download?"},
+		"a named host":           {[]string{"Host", "vigil.example.org:8443"}, "http://vigil.example.org:8443/api/v1/exports/" + exp + "/download?"},
+		"an untrusted forwarder": {[]string{"X-Forwarded-Host", "evil.example", "X-Forwarded-Proto", "https"}, e.srv.URL + "/api/v1/exports/"},
+		"a host that is no host": {[]string{"Host", "evil.example;x"}, e.srv.URL + "/api/v1/exports/"},
+	} {
+		if got := link("/api/v1/exports/"+exp, c.headers...); !strings.HasPrefix(got, c.prefix) {
+			t.Errorf("%s: %s, want %s...", name, got, c.prefix)
+		}
+	}
+	if got := link("/api/v1/reports/" + rep); got != e.srv.URL+"/api/v1/reports/"+rep+"/download" {
+		t.Errorf("report: %s", got)
+	}
+	// The link works as given.
+	wantStatus(t, e.get(link("/api/v1/exports/"+exp), ""), 200)
+	var list struct{ Data []job }
+	e.get("/api/v1/exports", e.auditor).json(t, &list)
+	if len(list.Data) != 1 || list.Data[0].DownloadURL == nil || !strings.HasPrefix(*list.Data[0].DownloadURL, e.srv.URL+"/") {
+		t.Errorf("listing: %+v", list.Data)
+	}
+}
+
+// TestDownloadURLBehindProxy: a trusted proxy's X-Forwarded-Host and
+// -Proto name the link's host and scheme; --public-url overrides both.
+func TestDownloadURLBehindProxy(t *testing.T) {
+	for _, c := range []struct {
+		public, want string
+	}{
+		{"", "https://audit.example.org/api/v1/exports/"},
+		{"https://vigil.example.org/audit", "https://vigil.example.org/audit/api/v1/exports/"},
+	} {
+		e := newReportEnvWith(t, vhttp.Config{PublicURL: c.public, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
+		id := e.submit("/api/v1/exports", e.auditor, `{"format":"csv"}`)
+		e.wait("/api/v1/exports/"+id, e.auditor)
+		r := e.do("GET", "/api/v1/exports/"+id, e.auditor, nil, "X-Forwarded-Host", "audit.example.org, inner.local", "X-Forwarded-Proto", "https")
+		var out struct{ Data job }
+		r.json(t, &out)
+		if out.Data.DownloadURL == nil || !strings.HasPrefix(*out.Data.DownloadURL, c.want+id+"/download?") {
+			t.Errorf("public URL %q: %v", c.public, out.Data.DownloadURL)
+		}
+	}
+}
+
+func TestParsePublicURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://vigil.example.org":        "https://vigil.example.org",
+		"https://vigil.example.org/":       "https://vigil.example.org",
+		"http://10.0.0.5:8080/audit/":      "http://10.0.0.5:8080/audit",
+		"https://[2001:db8::1]:8443":       "https://[2001:db8::1]:8443",
+		"ftp://vigil.example.org":          "",
+		"vigil.example.org":                "",
+		"https://user@vigil.example.org":   "",
+		"https://vigil.example.org/?a=b":   "",
+		"https://vigil.example.org/#top":   "",
+		"https://":                         "",
+		"https://vigil example.org":        "",
+		"https://vigil.example.org:99999/": "",
+	} {
+		got, err := vhttp.ParsePublicURL(in)
+		if want == "" && err == nil || want != "" && (err != nil || got != want) {
+			t.Errorf("ParsePublicURL(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
+
+// TestReportRecordOutlivesFile: a report's record (parameters,
+// checkpoint, file hash, who asked, when, until when it is kept) stays
+// after its file was removed, and a download then regenerates the same
+// file at the recorded checkpoint.
+func TestReportRecordOutlivesFile(t *testing.T) {
+	e := newReportEnv(t)
+	id := e.submit("/api/v1/reports", e.auditor, `{"type":"patient_access","params":{"patient_id":"pt_1"},"format":"pdf"}`)
+	j := e.wait("/api/v1/reports/"+id, e.auditor)
+	first := e.get(*j.DownloadURL, e.auditor)
+	wantStatus(t, first, 200)
+	k, err := e.db.KeyByHash(context.Background(), vigil.HashKey(e.auditor))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec struct {
+		Data struct {
+			RequestedBy string          `json:"requested_by"`
+			CreatedAt   string          `json:"created_at"`
+			GeneratedAt *string         `json:"generated_at"`
+			RetainUntil *string         `json:"retain_until"`
+			SHA256      *string         `json:"sha256"`
+			Params      json.RawMessage `json:"params"`
+			Checkpoint  *struct {
+				TreeSize int64  `json:"tree_size"`
+				RootHash string `json:"root_hash"`
+			} `json:"checkpoint"`
+			DownloadURL *string `json:"download_url"`
+		} `json:"data"`
+	}
+	e.get("/api/v1/reports/"+id, e.auditor).json(t, &rec)
+	created, _ := time.Parse(time.RFC3339Nano, rec.Data.CreatedAt)
+	if rec.Data.RequestedBy != k.ID || rec.Data.GeneratedAt == nil || rec.Data.RetainUntil == nil || rec.Data.SHA256 == nil ||
+		*rec.Data.RetainUntil != created.Add(report.DefaultRetention).Format(time.RFC3339Nano) || rec.Data.Checkpoint == nil {
+		t.Fatalf("record %+v", rec.Data)
+	}
+	// A week and a day later the file is gone, the record is not.
+	e.clock.add(8 * 24 * time.Hour)
+	e.svc.Sweep(context.Background())
+	if files, _ := filepath.Glob(filepath.Join(e.dir, "reports", id+".*")); len(files) != 0 {
+		t.Fatalf("file still there: %v", files)
+	}
+	e.get("/api/v1/reports/"+id, e.auditor).json(t, &rec)
+	if rec.Data.SHA256 == nil || rec.Data.DownloadURL == nil {
+		t.Fatalf("record after the file's removal: %+v", rec.Data)
+	}
+	again := e.get(*rec.Data.DownloadURL, e.auditor)
+	wantStatus(t, again, 200)
+	if !bytes.Equal(again.body, first.body) || again.header.Get("Vigil-Content-SHA256") != *rec.Data.SHA256 {
+		t.Errorf("the regenerated report differs from the first (%d and %d bytes)", len(again.body), len(first.body))
+	}
+	// Exports too, through their signed links.
+	exp := e.submit("/api/v1/exports", e.auditor, `{"format":"ndjson"}`)
+	ej := e.wait("/api/v1/exports/"+exp, e.auditor)
+	firstExport := e.get(*ej.DownloadURL, "")
+	wantStatus(t, firstExport, 200)
+	e.clock.add(8 * 24 * time.Hour)
+	e.svc.Sweep(context.Background())
+	ej = e.wait("/api/v1/exports/"+exp, e.auditor)
+	if ej.DownloadURL == nil {
+		t.Fatalf("no link after the file's removal: %+v", ej)
+	}
+	if r := e.get(*ej.DownloadURL, ""); r.status != 200 || !bytes.Equal(r.body, firstExport.body) {
+		t.Errorf("regenerated export: %d, %d bytes, want %d", r.status, len(r.body), len(firstExport.body))
+	}
 }

@@ -50,13 +50,14 @@ func (s *Server) registerRoutes() {
 	s.api("PATCH /api/v1/alerts/{id}", s.patchAlert, vigil.RoleAuditor)
 	s.registerReportRoutes()
 
-	// Unauthenticated operational routes.
-	s.open("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	// Unauthenticated operational routes. They take no parameters and,
+	// like every route, refuse what they do not take.
+	s.open("GET /healthz", s.noParams(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	s.open("GET /readyz", s.readyz)
-	s.open("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}).ServeHTTP)
-	s.open("GET /api/v1/openapi.json", serveOpenAPI)
+	}))
+	s.open("GET /readyz", s.noParams(s.readyz))
+	s.open("GET /metrics", s.noParams(promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}).ServeHTTP))
+	s.open("GET /api/v1/openapi.json", s.noParams(serveOpenAPI))
 
 	// Everything else under the API answers JSON, never the mux's text.
 	s.mux.HandleFunc("/", s.notFound)
@@ -79,6 +80,17 @@ func (s *Server) openWith(pattern string, h http.HandlerFunc, writeError func(ht
 	method, path, _ := strings.Cut(pattern, " ")
 	s.routes = append(s.routes, route{method, path, nil})
 	s.mux.Handle(pattern, s.instrument(path, openQueryChecked(h, writeError)))
+}
+
+// noParams refuses any query parameter (422) before h runs.
+func (s *Server) noParams(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := onlyParams(r); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		h(w, r)
+	}
 }
 
 // notFound answers paths no route serves, and methods a path does not

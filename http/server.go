@@ -66,8 +66,12 @@ type Config struct {
 	// without it exports are downloaded with a key only.
 	DownloadSecret []byte
 	// DownloadLinkTTL is how long a signed download link works (default
-	// one hour, never past the export's own expiry).
+	// one hour, never past the end of the export's record).
 	DownloadLinkTTL time.Duration
+	// PublicURL is the URL clients reach the server at (ParsePublicURL's
+	// form), which download links start with; without it they are built
+	// from each request (see absoluteURL).
+	PublicURL string
 
 	Now func() time.Time
 }

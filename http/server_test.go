@@ -161,7 +161,11 @@ func (e *env) do(method, path, key string, body any, headers ...string) response
 		}
 		rd = bytes.NewReader(j)
 	}
-	req, err := nethttp.NewRequest(method, e.srv.URL+path, rd)
+	u := path
+	if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+		u = e.srv.URL + path
+	}
+	req, err := nethttp.NewRequest(method, u, rd)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -173,6 +177,10 @@ func (e *env) do(method, path, key string, body any, headers ...string) response
 	}
 	given := map[string]bool{}
 	for i := 0; i+1 < len(headers); i += 2 {
+		if headers[i] == "Host" {
+			req.Host = headers[i+1]
+			continue
+		}
 		// The first value of a header replaces the default; a header
 		// given again is sent twice.
 		if given[headers[i]] {

@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/internal/private"
 )
 
 // Config configures a Service.
@@ -33,8 +36,13 @@ type Config struct {
 	// Share is the fraction of one core's time a job may take (default
 	// 0.25; 1 means unpaced): see Paced.
 	Share float64
-	// Retention is how long a generated file is kept (default 7 days).
-	Retention time.Duration
+	// Retention is how long each job's record (parameters, checkpoint,
+	// file hash, who asked and when) is kept: DefaultRetention when zero,
+	// and never less than MinRetention. FileLifetime is how long its file
+	// is kept (default 7 days, at most Retention); a download after it
+	// regenerates the file at the recorded checkpoint.
+	Retention    time.Duration
+	FileLifetime time.Duration
 	// OffHours, when set, gives the workspace's configured off_hours
 	// rule, used by the off-hours report when the request gives none.
 	OffHours OffHoursSource
@@ -50,7 +58,19 @@ type Config struct {
 type Service struct {
 	cfg  Config
 	wake chan struct{}
+
+	regenMu sync.Mutex
+	regen   map[string]*sync.Mutex // per job id: one regeneration of a file at a time
 }
+
+// Retention periods. HIPAA keeps compliance documentation six years
+// (45 CFR 164.316(b)(2)); seven is what is recommended. In days, counting
+// leap days: six years are at least 2192 days, seven at most 2557.
+const (
+	MinRetention        = 2192 * 24 * time.Hour
+	DefaultRetention    = 2557 * 24 * time.Hour
+	DefaultFileLifetime = 7 * 24 * time.Hour
+)
 
 var _ vigil.ReportService = (*Service)(nil)
 
@@ -66,8 +86,14 @@ func New(cfg Config) (*Service, error) {
 		cfg.Share = 0.25
 	}
 	cfg.Source = Paced(cfg.Source, cfg.Share)
-	if cfg.Retention <= 0 {
-		cfg.Retention = 7 * 24 * time.Hour
+	if cfg.Retention == 0 {
+		cfg.Retention = DefaultRetention
+	}
+	if cfg.FileLifetime == 0 {
+		cfg.FileLifetime = DefaultFileLifetime
+	}
+	if err := CheckRetention(cfg.Retention, cfg.FileLifetime); err != nil {
+		return nil, fmt.Errorf("report: %w", err)
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = time.Second
@@ -78,10 +104,30 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+	if err := privateDir(cfg.Dir, cfg.Logger); err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, wake: make(chan struct{}, 1)}, nil
+	return &Service{cfg: cfg, wake: make(chan struct{}, 1), regen: map[string]*sync.Mutex{}}, nil
+}
+
+// CheckRetention refuses a record retention shorter than six years and a
+// file lifetime that is not positive or outlives its record.
+func CheckRetention(retention, fileLifetime time.Duration) error {
+	if retention < MinRetention {
+		return fmt.Errorf("the records of reports and exports must be kept at least six years (%s, 45 CFR 164.316(b)(2)); %s is shorter", days(MinRetention), days(retention))
+	}
+	if fileLifetime <= 0 || fileLifetime > retention {
+		return fmt.Errorf("a file's lifetime must be positive and at most its record's retention (%s); it is %s", days(retention), days(fileLifetime))
+	}
+	return nil
+}
+
+// days writes a duration in days when it is whole days.
+func days(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	}
+	return d.String()
 }
 
 // Prepare validates a request and fills in what the server assigns: id
@@ -90,7 +136,11 @@ func New(cfg Config) (*Service, error) {
 // Params and Format. Errors are vigil.Invalid naming type, params.<field>,
 // format, or the export filter.
 func (s *Service) Prepare(ctx context.Context, r *vigil.Report) error {
-	return Prepare(ctx, r, s.cfg.Now(), s.cfg.OffHours)
+	if err := Prepare(ctx, r, s.cfg.Now(), s.cfg.OffHours); err != nil {
+		return err
+	}
+	r.RetainUntil = r.CreatedAt.Add(s.cfg.Retention)
+	return nil
 }
 
 // Prepare is Service.Prepare without a service, for offline use.
@@ -145,7 +195,7 @@ func Prepare(ctx context.Context, r *vigil.Report, now time.Time, src OffHoursSo
 		}
 		r.ID = id.String()
 	}
-	r.Status, r.CreatedAt = vigil.JobQueued, now
+	r.Status, r.CreatedAt = vigil.JobPending, now
 	return nil
 }
 
@@ -179,21 +229,112 @@ func (s *Service) Reports(ctx context.Context, workspace, tenantScope, kind stri
 	return s.cfg.Store.Reports(ctx, workspace, tenantScope, kind, limit)
 }
 
-// Open implements vigil.ReportService.
+// Open implements vigil.ReportService. A completed job's file removed
+// after its lifetime is regenerated first (see regenerate).
 func (s *Service) Open(ctx context.Context, r vigil.Report) (io.ReadCloser, error) {
 	switch {
 	case r.Status == vigil.JobFailed:
 		return nil, vigil.Errorf(vigil.ENOTFOUND, "the %s failed: %s", r.Kind, r.Error)
-	case r.Status != vigil.JobDone:
+	case r.Status != vigil.JobCompleted:
 		return nil, vigil.Errorf(vigil.ENOTFOUND, "the %s is not ready yet (status %s)", r.Kind, r.Status)
-	case r.File == "" || !s.cfg.Now().Before(r.ExpiresAt):
-		return nil, vigil.Errorf(vigil.ENOTFOUND, "the %s expired at %s and its file was removed", r.Kind, r.ExpiresAt.Format(time.RFC3339))
 	}
-	f, err := os.Open(filepath.Join(s.cfg.Dir, filepath.Base(r.File)))
+	if r.File != "" {
+		f, err := os.Open(filepath.Join(s.cfg.Dir, filepath.Base(r.File)))
+		if err == nil {
+			return f, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return nil, vigil.Unavailable("opening the "+r.Kind+" failed", err)
+		}
+	}
+	return s.regenerate(ctx, r)
+}
+
+// regenerate writes a job's file again, at its recorded checkpoint with
+// its recorded generation time, and keeps it only if it is, byte for
+// byte, the file first generated (its SHA-256): a compliance report must
+// be the same document whenever it is retrieved. A file that differs
+// means the events below the checkpoint are not what they were, and it
+// is refused (and logged) rather than served.
+func (s *Service) regenerate(ctx context.Context, r vigil.Report) (io.ReadCloser, error) {
+	if r.GeneratedAt.IsZero() || r.SHA256 == "" || r.CheckpointSize <= 0 {
+		return nil, vigil.Errorf(vigil.ENOTFOUND, "the %s's file was removed, and it was generated by an earlier version that did not record what regenerating it needs; request it again", r.Kind)
+	}
+	mu := s.regenLock(r.ID)
+	mu.Lock()
+	defer mu.Unlock()
+	// Another request may have regenerated it while this one waited.
+	if cur, err := s.cfg.Store.Report(ctx, r.Workspace, "", r.Kind, r.ID); err == nil && cur.File != "" {
+		if f, err := os.Open(filepath.Join(s.cfg.Dir, filepath.Base(cur.File))); err == nil {
+			return f, nil
+		}
+	}
+	cp, err := s.cfg.Source.Checkpoint(ctx, r.Workspace, r.CheckpointSize)
+	if vigil.ErrorCode(err) == vigil.ENOTFOUND {
+		s.cfg.Logger.Error("a report's checkpoint is gone from the log", "id", r.ID, "kind", r.Kind, "tree_size", r.CheckpointSize)
+		return nil, vigil.Errorf(vigil.ECONFLICT, "the log has no checkpoint of size %d, which the %s was generated at; run vigil verify", r.CheckpointSize, r.Kind)
+	} else if err != nil {
+		return nil, err
+	}
+	if cp.Root != r.CheckpointRoot {
+		s.cfg.Logger.Error("a report's checkpoint no longer matches the log", "id", r.ID, "kind", r.Kind, "tree_size", r.CheckpointSize)
+		return nil, vigil.Errorf(vigil.ECONFLICT, "the log's checkpoint at size %d is not the one the %s was generated at; run vigil verify", r.CheckpointSize, r.Kind)
+	}
+	name := r.ID + "." + r.Format
+	path := filepath.Join(s.cfg.Dir, name)
+	errDiffers := errors.New("the regenerated file differs")
+	err = private.WriteFile(path, func(f io.Writer) error {
+		h := sha256.New()
+		if _, err := Generate(ctx, s.cfg.Source, r, cp, s.cfg.VerifierKey, io.MultiWriter(f, h), r.GeneratedAt); err != nil {
+			return err
+		}
+		if hex.EncodeToString(h.Sum(nil)) != r.SHA256 {
+			return errDiffers
+		}
+		return nil
+	})
+	if errors.Is(err, errDiffers) {
+		s.cfg.Logger.Error("a regenerated report differs from the one first generated", "id", r.ID, "kind", r.Kind, "tree_size", r.CheckpointSize)
+		return nil, vigil.Errorf(vigil.ECONFLICT, "the %s regenerated at its checkpoint (tree size %d) does not match its recorded SHA-256: the events below the checkpoint are not what they were; run vigil verify", r.Kind, r.CheckpointSize)
+	}
+	if err != nil {
+		if vigil.ErrorCode(err) == vigil.EINTERNAL {
+			s.cfg.Logger.Error("regenerating a report failed", "id", r.ID, "kind", r.Kind, "err", err)
+			return nil, vigil.Unavailable("regenerating the "+r.Kind+" failed", err)
+		}
+		return nil, err
+	}
+	if err := s.cfg.Store.RestoreReportFile(context.WithoutCancel(ctx), r.ID, name, s.fileExpiry(r, s.cfg.Now())); err != nil {
+		os.Remove(path)
+		return nil, err
+	}
+	s.cfg.Logger.Info("regenerated a removed report file", "id", r.ID, "kind", r.Kind, "tree_size", r.CheckpointSize)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, vigil.Unavailable("opening the "+r.Kind+" failed", err)
 	}
 	return f, nil
+}
+
+func (s *Service) regenLock(id string) *sync.Mutex {
+	s.regenMu.Lock()
+	defer s.regenMu.Unlock()
+	mu := s.regen[id]
+	if mu == nil {
+		mu = &sync.Mutex{}
+		s.regen[id] = mu
+	}
+	return mu
+}
+
+// fileExpiry is when a file generated at t is removed: its lifetime
+// later, and never after its record.
+func (s *Service) fileExpiry(r vigil.Report, t time.Time) time.Time {
+	exp := t.Add(s.cfg.FileLifetime)
+	if !r.RetainUntil.IsZero() && r.RetainUntil.Before(exp) {
+		exp = r.RetainUntil
+	}
+	return exp
 }
 
 // Run puts jobs a stopped process left running back in the queue, then
@@ -266,53 +407,35 @@ func (s *Service) execute(ctx context.Context, r *vigil.Report) {
 	}
 	r.CheckpointSize, r.CheckpointRoot = cp.Size, cp.Root
 	name := r.ID + "." + r.Format
+	// The generation time is written into the file and kept with the
+	// record, so the file can be regenerated byte for byte.
+	r.GeneratedAt = vigil.Time(s.cfg.Now())
 	n, size, sum, err := WriteFile(filepath.Join(s.cfg.Dir, name), func(w io.Writer) (int64, error) {
-		return Generate(ctx, s.cfg.Source, *r, cp, s.cfg.VerifierKey, w, s.cfg.Now())
+		return Generate(ctx, s.cfg.Source, *r, cp, s.cfg.VerifierKey, w, r.GeneratedAt)
 	})
 	if err != nil {
+		r.GeneratedAt = time.Time{}
 		fail(err)
 		return
 	}
-	r.Status, r.Rows, r.File, r.FileSize, r.SHA256 = vigil.JobDone, n, name, size, sum
+	r.Status, r.Rows, r.File, r.FileSize, r.SHA256 = vigil.JobCompleted, n, name, size, sum
 	r.FinishedAt = s.cfg.Now()
-	r.ExpiresAt = r.FinishedAt.Add(s.cfg.Retention)
+	r.ExpiresAt = s.fileExpiry(*r, r.FinishedAt)
 }
 
-// WriteFile writes a file durably: into a temporary file beside it,
-// fsync'd, then renamed over the name, and the directory fsync'd. It
+// WriteFile writes a file durably and privately (private.WriteFile) and
 // returns gen's count, the size and the SHA-256 of what was written.
 func WriteFile(path string, gen func(io.Writer) (int64, error)) (n, size int64, sum string, err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+"-*.tmp")
+	h := sha256.New()
+	var cw *countWriter
+	err = private.WriteFile(path, func(f io.Writer) error {
+		cw = &countWriter{w: io.MultiWriter(f, h)}
+		var err error
+		n, err = gen(cw)
+		return err
+	})
 	if err != nil {
 		return 0, 0, "", err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = f.Chmod(0o600); err != nil {
-		return
-	}
-	h := sha256.New()
-	cw := &countWriter{w: io.MultiWriter(f, h)}
-	if n, err = gen(cw); err != nil {
-		return
-	}
-	if err = f.Sync(); err != nil {
-		return
-	}
-	if err = f.Close(); err != nil {
-		return
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
 	}
 	return n, cw.n, hex.EncodeToString(h.Sum(nil)), nil
 }
@@ -326,6 +449,37 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// privateDir creates the directory of reports and exports private, or
+// makes it and every file in it private (0700, 0600) when an older
+// version or a hand-made directory left them open to other users.
+func privateDir(dir string, logger *slog.Logger) error {
+	was, err := private.Dir(dir)
+	if err != nil {
+		return err
+	}
+	if was != 0 {
+		logger.Warn("made the reports directory private: it was open to other users", "path", dir, "was", fmt.Sprintf("%04o", was))
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		was, err := private.Tighten(p)
+		if err != nil {
+			return err
+		}
+		if was != 0 {
+			logger.Warn("made a report file private: it was open to other users", "path", p, "was", fmt.Sprintf("%04o", was))
+		}
+	}
+	return nil
 }
 
 // removeTemp removes what a stop left half-written.
@@ -350,16 +504,45 @@ func (s *Service) sweep(ctx context.Context) {
 	}
 }
 
-// Sweep removes the files of jobs that expired.
+// Sweep removes the files of jobs past their lifetime (their records
+// stay: a download regenerates the file) and the records, with any file,
+// of jobs past their retention.
 func (s *Service) Sweep(ctx context.Context) {
-	rs, err := s.cfg.Store.ExpiredReports(ctx, s.cfg.Now())
+	now := s.cfg.Now()
+	if rs, err := s.cfg.Store.ExpiredReports(ctx, now); err == nil {
+		for _, r := range rs {
+			mu := s.regenLock(r.ID)
+			mu.Lock()
+			err := os.Remove(filepath.Join(s.cfg.Dir, filepath.Base(r.File)))
+			if err == nil || errors.Is(err, os.ErrNotExist) {
+				s.cfg.Store.ForgetReportFile(ctx, r.ID)
+			}
+			mu.Unlock()
+			s.forgetLock(r.ID)
+		}
+	}
+	gone, err := s.cfg.Store.PurgeReports(ctx, now)
 	if err != nil {
+		s.cfg.Logger.Error("removing reports past their retention failed", "err", err)
 		return
 	}
-	for _, r := range rs {
-		err := os.Remove(filepath.Join(s.cfg.Dir, filepath.Base(r.File)))
-		if err == nil || errors.Is(err, os.ErrNotExist) {
-			s.cfg.Store.ForgetReportFile(ctx, r.ID)
+	for _, r := range gone {
+		if r.File != "" {
+			os.Remove(filepath.Join(s.cfg.Dir, filepath.Base(r.File)))
 		}
+		s.forgetLock(r.ID)
+	}
+	if len(gone) > 0 {
+		s.cfg.Logger.Info("removed the records of reports and exports past their retention", "count", len(gone), "retention", days(s.cfg.Retention))
+	}
+}
+
+// forgetLock drops a job's regeneration lock when no one holds it.
+func (s *Service) forgetLock(id string) {
+	s.regenMu.Lock()
+	defer s.regenMu.Unlock()
+	if mu := s.regen[id]; mu != nil && mu.TryLock() {
+		delete(s.regen, id)
+		mu.Unlock()
 	}
 }

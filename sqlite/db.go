@@ -8,6 +8,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/internal/private"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
@@ -116,6 +118,9 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		cfg.LogName = "vigil"
 	}
 	db := &DB{cfg: cfg, log: cfg.Logger, wsIDs: map[string]int64{}, demand: newDemand(cfg.DemandInterval)}
+	if err := db.privateFiles(); err != nil {
+		return nil, err
+	}
 	var err error
 	if db.write, err = sql.Open("sqlite", dsn(cfg.Path, false)); err != nil {
 		return nil, err
@@ -149,6 +154,34 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// privateFiles makes the database file, and the journal, WAL and
+// shared-memory files SQLite keeps beside it, readable by their owner
+// only. SQLite would create the database 0644; it creates the others with
+// the database file's mode, so creating the database 0600 first is what
+// keeps them all private. Files left open to others are tightened, and
+// each is logged.
+func (db *DB) privateFiles() error {
+	path := db.cfg.Path
+	f, err := private.Create(path)
+	if err == nil {
+		if err := f.Close(); err != nil {
+			return err
+		}
+	} else if !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	for _, p := range []string{path, path + "-journal", path + "-wal", path + "-shm"} {
+		was, err := private.Tighten(p)
+		if err != nil {
+			return fmt.Errorf("sqlite: %w", err)
+		}
+		if was != 0 {
+			db.log.Warn("made a database file private: it was open to other users", "file", p, "was", fmt.Sprintf("%04o", was))
+		}
+	}
+	return nil
 }
 
 // dsn builds the connection string. synchronous=FULL makes every commit

@@ -16,17 +16,17 @@ var _ vigil.ReportStore = (*DB)(nil)
 
 const reportColumns = `r.id, w.name, r.tenant_scope, r.created_by, r.kind, r.type, r.params, r.format, r.status,
 	r.checkpoint_size, r.checkpoint_root, r.row_count, r.file_path, r.file_size, r.sha256, r.error,
-	r.created_at, r.started_at, r.finished_at, r.expires_at`
+	r.created_at, r.started_at, r.generated_at, r.finished_at, r.expires_at, r.retain_until`
 
 func scanReport(s scanner) (vigil.Report, error) {
 	var r vigil.Report
 	var tenant, file, sum, msg sql.NullString
 	var params string
-	var cpSize, rows, size, started, finished, expires sql.NullInt64
+	var cpSize, rows, size, started, generated, finished, expires, retain sql.NullInt64
 	var root []byte
 	var created int64
 	err := s.Scan(&r.ID, &r.Workspace, &tenant, &r.CreatedBy, &r.Kind, &r.Type, &params, &r.Format, &r.Status,
-		&cpSize, &root, &rows, &file, &size, &sum, &msg, &created, &started, &finished, &expires)
+		&cpSize, &root, &rows, &file, &size, &sum, &msg, &created, &started, &generated, &finished, &expires, &retain)
 	if err != nil {
 		return r, err
 	}
@@ -35,7 +35,8 @@ func scanReport(s scanner) (vigil.Report, error) {
 	copy(r.CheckpointRoot[:], root)
 	r.File, r.SHA256, r.Error = file.String, sum.String, msg.String
 	r.CreatedAt = time.Unix(0, created).UTC()
-	r.StartedAt, r.FinishedAt, r.ExpiresAt = unixTime(started), unixTime(finished), unixTime(expires)
+	r.StartedAt, r.GeneratedAt, r.FinishedAt = unixTime(started), unixTime(generated), unixTime(finished)
+	r.ExpiresAt, r.RetainUntil = unixTime(expires), unixTime(retain)
 	return r, nil
 }
 
@@ -59,8 +60,9 @@ func (db *DB) CreateReport(ctx context.Context, r vigil.Report) error {
 	if err != nil {
 		return err
 	}
-	_, err = db.write.ExecContext(ctx, `INSERT INTO reports (id, ws, tenant_scope, created_by, kind, type, params, format, status, created_at)
-		VALUES (?,?,?,?,?,?,?,?,?,?)`, r.ID, ws, null(r.TenantScope), r.CreatedBy, r.Kind, r.Type, string(r.Params), r.Format, r.Status, r.CreatedAt.UnixNano())
+	_, err = db.write.ExecContext(ctx, `INSERT INTO reports (id, ws, tenant_scope, created_by, kind, type, params, format, status, created_at, retain_until)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?)`, r.ID, ws, null(r.TenantScope), r.CreatedBy, r.Kind, r.Type, string(r.Params), r.Format, r.Status,
+		r.CreatedAt.UnixNano(), nullTime(r.RetainUntil))
 	if err != nil {
 		return vigil.Unavailable("storing the report request failed", err)
 	}
@@ -128,8 +130,8 @@ func (db *DB) reportList(ctx context.Context, q string, args ...any) ([]vigil.Re
 // only one that writes, so the select-then-update cannot race.
 func (db *DB) ClaimReport(ctx context.Context, now time.Time) (vigil.Report, bool, error) {
 	var id string
-	err := db.write.QueryRowContext(ctx, `UPDATE reports SET status = 'running', started_at = ?
-		WHERE id = (SELECT id FROM reports WHERE status = 'queued' ORDER BY created_at, id LIMIT 1) RETURNING id`, now.UnixNano()).Scan(&id)
+	err := db.write.QueryRowContext(ctx, `UPDATE reports SET status = 'processing', started_at = ?
+		WHERE id = (SELECT id FROM reports WHERE status = 'pending' ORDER BY created_at, id LIMIT 1) RETURNING id`, now.UnixNano()).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return vigil.Report{}, false, nil
 	} else if err != nil {
@@ -149,9 +151,9 @@ func (db *DB) FinishReport(ctx context.Context, r vigil.Report) error {
 		root = r.CheckpointRoot[:]
 	}
 	_, err := db.write.ExecContext(ctx, `UPDATE reports SET status = ?, checkpoint_size = ?, checkpoint_root = ?, row_count = ?,
-		file_path = ?, file_size = ?, sha256 = ?, error = ?, finished_at = ?, expires_at = ? WHERE id = ? AND status = 'running'`,
+		file_path = ?, file_size = ?, sha256 = ?, error = ?, generated_at = ?, finished_at = ?, expires_at = ? WHERE id = ? AND status = 'processing'`,
 		r.Status, r.CheckpointSize, root, r.Rows, null(r.File), r.FileSize, null(r.SHA256), null(r.Error),
-		nullTime(r.FinishedAt), nullTime(r.ExpiresAt), r.ID)
+		nullTime(r.GeneratedAt), nullTime(r.FinishedAt), nullTime(r.ExpiresAt), r.ID)
 	if err != nil {
 		return vigil.Unavailable("storing the report's outcome failed", err)
 	}
@@ -160,7 +162,7 @@ func (db *DB) FinishReport(ctx context.Context, r vigil.Report) error {
 
 // RequeueRunning implements vigil.ReportStore.
 func (db *DB) RequeueRunning(ctx context.Context) (int, error) {
-	res, err := db.write.ExecContext(ctx, "UPDATE reports SET status = 'queued', started_at = NULL WHERE status = 'running'")
+	res, err := db.write.ExecContext(ctx, "UPDATE reports SET status = 'pending', started_at = NULL WHERE status = 'processing'")
 	if err != nil {
 		return 0, vigil.Unavailable("requeueing reports failed", err)
 	}
@@ -171,7 +173,7 @@ func (db *DB) RequeueRunning(ctx context.Context) (int, error) {
 // ExpiredReports implements vigil.ReportStore.
 func (db *DB) ExpiredReports(ctx context.Context, now time.Time) ([]vigil.Report, error) {
 	return db.reportList(ctx, "SELECT "+reportColumns+` FROM reports r JOIN workspaces w ON w.id = r.ws
-		WHERE r.status = 'done' AND r.file_path IS NOT NULL AND r.expires_at <= ? ORDER BY r.expires_at LIMIT 1000`, now.UnixNano())
+		WHERE r.status = 'completed' AND r.file_path IS NOT NULL AND r.expires_at <= ? ORDER BY r.expires_at LIMIT 1000`, now.UnixNano())
 }
 
 // ForgetReportFile implements vigil.ReportStore.
@@ -180,4 +182,37 @@ func (db *DB) ForgetReportFile(ctx context.Context, id string) error {
 		return vigil.Unavailable("updating the report failed", err)
 	}
 	return nil
+}
+
+// RestoreReportFile implements vigil.ReportStore.
+func (db *DB) RestoreReportFile(ctx context.Context, id, file string, expiresAt time.Time) error {
+	if _, err := db.write.ExecContext(ctx, "UPDATE reports SET file_path = ?, expires_at = ? WHERE id = ? AND status = 'completed'",
+		file, expiresAt.UnixNano(), id); err != nil {
+		return vigil.Unavailable("updating the report failed", err)
+	}
+	return nil
+}
+
+// PurgeReports implements vigil.ReportStore. The records it returns
+// carry their id, kind and file name.
+func (db *DB) PurgeReports(ctx context.Context, now time.Time) ([]vigil.Report, error) {
+	rows, err := db.write.QueryContext(ctx, "DELETE FROM reports WHERE retain_until <= ? RETURNING id, kind, file_path", now.UnixNano())
+	if err != nil {
+		return nil, vigil.Unavailable("removing reports past their retention failed", err)
+	}
+	defer rows.Close()
+	gone := []vigil.Report{}
+	for rows.Next() {
+		var r vigil.Report
+		var file sql.NullString
+		if err := rows.Scan(&r.ID, &r.Kind, &file); err != nil {
+			return nil, vigil.Unavailable("removing reports past their retention failed", err)
+		}
+		r.File = file.String
+		gone = append(gone, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, vigil.Unavailable("removing reports past their retention failed", err)
+	}
+	return gone, nil
 }

@@ -5,10 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/internal/private"
 	"github.com/vigilhq/vigil/ledger"
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -55,31 +56,10 @@ func (db *DB) storeWitness(notes map[string]string) error {
 	if err != nil {
 		return err
 	}
-	tmp := db.cfg.WitnessPath + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
+	return private.WriteFile(db.cfg.WitnessPath, func(w io.Writer) error {
+		_, err := w.Write(b)
 		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, db.cfg.WitnessPath); err != nil {
-		return err
-	}
-	dir, err := os.Open(filepath.Dir(db.cfg.WitnessPath))
-	if err != nil {
-		return err
-	}
-	defer dir.Close()
-	return dir.Sync()
+	})
 }
 
 // witness writes the new checkpoint of a workspace to the witness file,

@@ -13,6 +13,7 @@ import (
 
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/fhir"
+	"github.com/vigilhq/vigil/internal/private"
 	"github.com/vigilhq/vigil/ledger"
 	"github.com/vigilhq/vigil/sqlite"
 )
@@ -47,6 +48,13 @@ type dataOptions struct {
 	witness string
 }
 
+// offlineData are the options of a command run on the data directory
+// beside a possibly running server; its warnings go to the command's
+// standard error.
+func offlineData(env *Env) dataOptions {
+	return dataOptions{offline: true, logger: slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+}
+
 // dataDir is an opened data directory.
 type dataDir struct {
 	path        string
@@ -64,7 +72,10 @@ func openData(ctx context.Context, dir string, opt dataOptions) (*dataDir, error
 	if dir == "" {
 		return nil, errors.New("no data directory (--data or VIGIL_DATA)")
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if opt.logger == nil {
+		opt.logger = slog.New(slog.DiscardHandler)
+	}
+	if err := privateData(dir, opt.logger); err != nil {
 		return nil, err
 	}
 	d := &dataDir{path: dir}
@@ -116,6 +127,34 @@ func openData(ctx context.Context, dir string, opt dataOptions) (*dataDir, error
 	return d, nil
 }
 
+// privateData makes the data directory and the files Vigil keeps in it
+// (other than the database's, which the store sees to) private: 0700 and
+// 0600. A directory or file left open to other users is tightened, with a
+// warning; one that cannot be (owned by another user) stops the command,
+// saying how to fix it. Refusing to start would leave a hospital without
+// its audit trail for a mode bit a package or an umask set; tightening
+// keeps the PHI private and says so.
+func privateData(dir string, logger *slog.Logger) error {
+	was, err := private.Dir(dir)
+	if err != nil {
+		return err
+	}
+	if was != 0 {
+		logger.Warn("made the data directory private: it was open to other users", "dir", dir, "was", fmt.Sprintf("%04o", was), "now", "0700")
+	}
+	for _, name := range []string{keyFile, witnessFile, reportsSecret} {
+		p := filepath.Join(dir, name)
+		was, err := private.Tighten(p)
+		if err != nil {
+			return err
+		}
+		if was != 0 {
+			logger.Warn("made a file of the data directory private: it was open to other users", "file", p, "was", fmt.Sprintf("%04o", was), "now", "0600")
+		}
+	}
+	return nil
+}
+
 func (d *dataDir) close() error {
 	d.closeOnce.Do(func() { d.closeErr = d.db.Close() })
 	return d.closeErr
@@ -135,7 +174,7 @@ func loadOrCreateKey(path, name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	f, err := private.Create(path)
 	if err != nil {
 		return "", err
 	}

@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
+	"io"
 
+	"github.com/vigilhq/vigil/internal/private"
 	"github.com/vigilhq/vigil/ledger"
 )
 
@@ -24,7 +25,9 @@ func ledgerExport(ctx context.Context, env *Env, args []string) error {
 	if *out == "" {
 		return errors.New("--out is required")
 	}
-	d, err := openData(ctx, *data, dataOptions{offline: true, witness: *witness})
+	opt := offlineData(env)
+	opt.witness = *witness
+	d, err := openData(ctx, *data, opt)
 	if err != nil {
 		return err
 	}
@@ -33,19 +36,16 @@ func ledgerExport(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(*out, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	werr := ledger.WriteBundle(f, b)
-	if err := f.Sync(); werr == nil {
-		werr = err
-	}
-	if err := f.Close(); werr == nil {
-		werr = err
-	}
+	// A bundle short of events is still written, for its reader to see
+	// what the database holds.
 	var count *ledger.CountError
-	if errors.As(werr, &count) {
+	werr := private.WriteFile(*out, func(w io.Writer) error {
+		if err := ledger.WriteBundle(w, b); !errors.As(err, &count) {
+			return err
+		}
+		return nil
+	})
+	if werr == nil && count != nil {
 		fmt.Fprintf(env.Stderr, "warning: the database holds %d of the %d events of the range; the bundle was written and will not verify\n", count.Written, count.Want)
 		return exitCode(1)
 	}

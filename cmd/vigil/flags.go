@@ -5,6 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"strings"
+	"time"
+
+	"github.com/vigilhq/vigil/alert"
 )
 
 var errUsage = errors.New("usage")
@@ -45,5 +48,25 @@ func parse(env *Env, fs *flag.FlagSet, args []string) error {
 		}
 		return errUsage
 	}
+	return nil
+}
+
+// daysFlag is a duration flag that also takes whole days ("2557d"), as
+// retention periods are written; alert.ParseDuration reads it.
+type daysFlag struct{ d *time.Duration }
+
+func (f daysFlag) String() string {
+	if f.d == nil {
+		return ""
+	}
+	return alert.Duration(*f.d).String()
+}
+
+func (f daysFlag) Set(s string) error {
+	d, err := alert.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*f.d = time.Duration(d)
 	return nil
 }

@@ -55,7 +55,7 @@ func keysCreate(ctx context.Context, env *Env, args []string) error {
 	if given && strings.TrimSpace(*tenant) == "" {
 		return errors.New("--tenant " + vigil.TenantEmptyMessage)
 	}
-	d, err := openData(ctx, *data, dataOptions{offline: true})
+	d, err := openData(ctx, *data, offlineData(env))
 	if err != nil {
 		return err
 	}
@@ -81,7 +81,7 @@ func keysList(ctx context.Context, env *Env, args []string) error {
 	if err := parse(env, fs, args); err != nil {
 		return err
 	}
-	d, err := openData(ctx, *data, dataOptions{offline: true})
+	d, err := openData(ctx, *data, offlineData(env))
 	if err != nil {
 		return err
 	}
@@ -121,7 +121,7 @@ func keysRevoke(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintln(env.Stderr, "usage: vigil keys revoke --data DIR [--workspace W] KEY_ID")
 		return errUsage
 	}
-	d, err := openData(ctx, *data, dataOptions{offline: true})
+	d, err := openData(ctx, *data, offlineData(env))
 	if err != nil {
 		return err
 	}

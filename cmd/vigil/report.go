@@ -119,7 +119,7 @@ func runExport(ctx context.Context, env *Env, args []string) error {
 // checkpoint the server signed, and records nothing (see
 // docs/decisions.md: file-system access is not an audited read).
 func generateOffline(ctx context.Context, env *Env, data, out string, job vigil.Report) error {
-	d, err := openData(ctx, data, dataOptions{offline: true})
+	d, err := openData(ctx, data, offlineData(env))
 	if err != nil {
 		return err
 	}

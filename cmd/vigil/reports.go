@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/vigilhq/vigil/internal/private"
 	vreport "github.com/vigilhq/vigil/report"
 )
 
@@ -21,13 +22,13 @@ const (
 // startReports builds the report service of a data directory and runs its
 // workers until stop is called; stop returns once they have stopped, so
 // the store can be closed after it.
-func startReports(d *dataDir, workers int, share float64, retention time.Duration, logger *slog.Logger) (svc *vreport.Service, secret []byte, stop func(), err error) {
+func startReports(d *dataDir, workers int, share float64, retention, fileLifetime time.Duration, logger *slog.Logger) (svc *vreport.Service, secret []byte, stop func(), err error) {
 	secret, err = loadOrCreateSecret(filepath.Join(d.path, reportsSecret))
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	svc, err = vreport.New(vreport.Config{Store: d.db, Source: d.db, Dir: filepath.Join(d.path, reportsDir),
-		VerifierKey: d.verifierKey, Workers: workers, Share: share, Retention: retention, Logger: logger,
+		VerifierKey: d.verifierKey, Workers: workers, Share: share, Retention: retention, FileLifetime: fileLifetime, Logger: logger,
 		OffHours: vreport.RuleOffHours(d.db)})
 	if err != nil {
 		return nil, nil, nil, err
@@ -58,7 +59,7 @@ func loadOrCreateSecret(path string) ([]byte, error) {
 	}
 	b = make([]byte, 32)
 	rand.Read(b)
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	f, err := private.Create(path)
 	if err != nil {
 		return nil, err
 	}

@@ -17,7 +17,7 @@ func runLedger(ctx context.Context, env *Env, args []string) error {
 		if err := parse(env, fs, args[1:]); err != nil {
 			return err
 		}
-		d, err := openData(ctx, *data, dataOptions{offline: true})
+		d, err := openData(ctx, *data, offlineData(env))
 		if err != nil {
 			return err
 		}

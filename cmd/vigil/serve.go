@@ -13,20 +13,21 @@ import (
 
 	"github.com/vigilhq/vigil"
 	vhttp "github.com/vigilhq/vigil/http"
+	vreport "github.com/vigilhq/vigil/report"
 	"github.com/vigilhq/vigil/sqlite"
 )
 
 type serveConfig struct {
 	data, addr, logName, trustedProxies, logLevel string
 	witness                                       string
-	geoipFiles                                    string
+	geoipFiles, publicURL                         string
 	pprofAddr                                     string
 	tlsCert, tlsKey                               string
 	checkpointInterval, verifyPause               time.Duration
 	demandInterval                                time.Duration
 	batchLimit, queueSize, verifyRate             int
 	reportWorkers                                 int
-	reportRetention                               time.Duration
+	reportRetention, reportFileLifetime           time.Duration
 	reportShare                                   float64
 	keyRate                                       float64
 	keyBurst                                      int
@@ -51,7 +52,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs.DurationVar(&c.demandInterval, "checkpoint-demand-interval", sqlite.DefaultDemandInterval, "least time between two checkpoints signed because a reader needed one covering every acknowledged event")
 	fs.IntVar(&c.batchLimit, "batch-limit", vigil.DefaultBatchLimit, "events per batch request")
 	fs.IntVar(&c.queueSize, "queue-size", 8192, "ingest requests waiting for the writer; beyond it, 503")
-	fs.StringVar(&c.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs whose X-Forwarded-For is believed")
+	fs.StringVar(&c.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs whose X-Forwarded-For, -Host and -Proto are believed")
+	fs.StringVar(&c.publicURL, "public-url", "", "the URL clients reach the server at (https://vigil.example.org), which download links start with; default: the request's scheme and Host")
 	fs.IntVar(&c.verifyRate, "verify-rate", 20000, "background verifier: events re-hashed per second (0 disables)")
 	fs.DurationVar(&c.verifyPause, "verify-pause", time.Minute, "background verifier: pause between passes")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "TLS certificate file (with --tls-key): serve HTTPS")
@@ -68,7 +70,9 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	af := registerAlertFlags(fs)
 	fs.IntVar(&c.reportWorkers, "report-workers", 1, "reports and exports generated at once, in the background")
 	fs.Float64Var(&c.reportShare, "report-share", 0.25, "the share of one core each report or export may take, so ingest keeps its pace (1: unpaced)")
-	fs.DurationVar(&c.reportRetention, "report-retention", 7*24*time.Hour, "how long generated reports and exports are kept")
+	c.reportRetention, c.reportFileLifetime = vreport.DefaultRetention, vreport.DefaultFileLifetime
+	fs.Var(daysFlag{&c.reportRetention}, "report-retention", "how long the record of each report and export (parameters, checkpoint, file hash, who asked, when) is kept; at least six years (2192d)")
+	fs.Var(daysFlag{&c.reportFileLifetime}, "report-file-lifetime", "how long a generated file is kept; a download after it regenerates the file at its checkpoint")
 	if err := parse(env, fs, args); err != nil {
 		return err
 	}
@@ -81,9 +85,18 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return fmt.Errorf("--log-level: %v", err)
 	}
 	logger := slog.New(slog.NewJSONHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
+	if err := vreport.CheckRetention(c.reportRetention, c.reportFileLifetime); err != nil {
+		return fmt.Errorf("--report-retention %s, --report-file-lifetime %s: %v", daysFlag{&c.reportRetention}, daysFlag{&c.reportFileLifetime}, err)
+	}
 	proxies, err := parsePrefixes(c.trustedProxies)
 	if err != nil {
 		return err
+	}
+	publicURL := ""
+	if c.publicURL != "" {
+		if publicURL, err = vhttp.ParsePublicURL(c.publicURL); err != nil {
+			return fmt.Errorf("--public-url %q: %v", c.publicURL, err)
+		}
 	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
@@ -111,14 +124,15 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintf(env.Stderr, "Created workspace %q. Admin key (shown once, store it now):\n%s\n", defaultWS, secret)
 	}
 
-	reports, linkSecret, stopReports, err := startReports(d, c.reportWorkers, c.reportShare, c.reportRetention, logger)
+	reports, linkSecret, stopReports, err := startReports(d, c.reportWorkers, c.reportShare, c.reportRetention, c.reportFileLifetime, logger)
 	if err != nil {
 		return err
 	}
 	defer stopReports() // before the store closes: deferred calls run last first
 	srv := vhttp.NewServer(vhttp.Config{Store: d.db, Logger: logger, VerifierKey: d.verifierKey,
 		TrustedProxies: proxies, BatchLimit: c.batchLimit, KeyRate: c.keyRate, KeyBurst: c.keyBurst,
-		AlertChannels: channelNames(channels), AlertThrottle: af.throttle, Reports: reports, DownloadSecret: linkSecret})
+		AlertChannels: channelNames(channels), AlertThrottle: af.throttle, Reports: reports, DownloadSecret: linkSecret,
+		PublicURL: publicURL})
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {

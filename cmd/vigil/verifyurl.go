@@ -15,6 +15,7 @@ import (
 
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/api"
+	"github.com/vigilhq/vigil/internal/private"
 	"github.com/vigilhq/vigil/ledger"
 )
 
@@ -83,7 +84,7 @@ func verifyURL(ctx context.Context, env *Env, base, savedPath, vkey, apiKey stri
 	}
 	fmt.Fprintln(env.Stdout)
 	if save && savedPath != "" {
-		return os.WriteFile(savedPath, note, 0o600)
+		return private.WriteFile(savedPath, func(w io.Writer) error { _, err := w.Write(note); return err })
 	}
 	return nil
 }
