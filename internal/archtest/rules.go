@@ -43,6 +43,7 @@ var Rules = map[string]Rule{
 	"geoip":             {},
 	"http":              {Imports: []string{".", "alert", "api", "cadf", "fhir", "ledger"}, Tests: []string{"geoip", "notify", "report", "sqlite"}},
 	"internal/archtest": {},
+	"internal/doccheck": {},
 	"internal/private":  {},
 	"ledger":            {Imports: []string{"."}},
 	"notify":            {Imports: []string{"."}, Tests: []string{"sqlite"}},
