@@ -102,7 +102,7 @@ func TestIsolationMatrix(t *testing.T) {
 	var keys []key
 	for _, ws := range []string{"default", "other"} {
 		for _, tenant := range []string{"", "t1", "t2"} {
-			for _, role := range []vigil.Role{vigil.RoleIngest, vigil.RoleAuditor, vigil.RoleAdmin} {
+			for _, role := range vigil.KeyRoles {
 				if tenant != "" && role == vigil.RoleAdmin {
 					continue // administration is workspace-wide
 				}

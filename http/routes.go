@@ -48,6 +48,7 @@ func (s *Server) registerRoutes() {
 	s.api("GET /api/v1/alerts/{id}", s.getAlert, vigil.RoleAuditor)
 	s.api("PATCH /api/v1/alerts/{id}", s.patchAlert, vigil.RoleAuditor)
 	s.registerReportRoutes()
+	s.api("POST /api/v1/viewer-token", s.createViewerToken, vigil.RoleAdmin, vigil.RoleIssuer)
 
 	// Unauthenticated operational routes.
 	s.open("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

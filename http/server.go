@@ -67,6 +67,9 @@ type Config struct {
 	// DownloadLinkTTL is how long a signed download link works (default
 	// one hour, never past the export's own expiry).
 	DownloadLinkTTL time.Duration
+	// ViewerTokens mints the embeddable viewer's tokens; without it
+	// POST /api/v1/viewer-token answers 503.
+	ViewerTokens *vigil.ViewerTokens
 
 	Now func() time.Time
 }
