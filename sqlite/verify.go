@@ -33,6 +33,12 @@ func (db *DB) Verify(ctx context.Context, workspace string, opt vigil.VerifyOpti
 	}
 	rep.Breaks = append(rep.Breaks, findings...)
 	rep.Valid = len(rep.Breaks) == 0
+	if opt == (vigil.VerifyOptions{}) {
+		// A full verification is remembered, as the background one is.
+		if err := db.recordVerification(ctx, ws, rep); err != nil {
+			db.log.Warn("recording a verification failed", "workspace", workspace, "err", err)
+		}
+	}
 	return rep, nil
 }
 

@@ -44,3 +44,14 @@ CREATE TABLE console_sessions (
 	expires_at  INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX console_sessions_user ON console_sessions (user_id);
+
+-- The latest full verification of each workspace's log (by the background
+-- verifier or on request): when it finished and what it found.
+CREATE TABLE ledger_verifications (
+	ws             INTEGER PRIMARY KEY REFERENCES workspaces(id),
+	finished_at    INTEGER NOT NULL,
+	events_checked INTEGER NOT NULL,
+	tree_size      INTEGER NOT NULL,
+	valid          INTEGER NOT NULL,
+	breaks         TEXT NOT NULL
+) STRICT;
