@@ -2,6 +2,7 @@ package http
 
 import (
 	"net/http"
+	"net/netip"
 	"net/url"
 
 	"github.com/vigilhq/vigil"
@@ -31,3 +32,15 @@ func AlertStatuses() []string { return append([]string(nil), alertStatuses...) }
 
 // MaxAlertNotesBytes bounds an alert's notes.
 const MaxAlertNotesBytes = MaxAlertNotes
+
+// ClientAddr is a request's client address as the API sees it: the
+// connection's, or the last untrusted hop of X-Forwarded-For when the
+// connection comes from one of trusted.
+func ClientAddr(r *http.Request, trusted []netip.Prefix) netip.Addr {
+	s := &Server{cfg: Config{TrustedProxies: trusted}}
+	return s.remoteAddr(r)
+}
+
+// StorableText makes a client-supplied header storable in an event:
+// valid UTF-8, no NUL, at most n bytes.
+func StorableText(s string, n int) string { return truncate(s, n) }
