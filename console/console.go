@@ -14,10 +14,10 @@ package console
 import (
 	"embed"
 	"io/fs"
-	"strings"
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/vigilhq/vigil"

@@ -158,7 +158,7 @@ func TestCSRFRefused(t *testing.T) {
 		t.Fatalf("cross-site: %d", p.status)
 	}
 	// The sign-in form has its own token.
-	if p := e.client().do("POST", "/console/signin", url.Values{"email": {po.Email}, "password": {po.password}, "code": {po.code(t, time.Now().Add(30 * time.Second))}}); p.status != http.StatusForbidden {
+	if p := e.client().do("POST", "/console/signin", url.Values{"email": {po.Email}, "password": {po.password}, "code": {po.code(t, time.Now().Add(30*time.Second))}}); p.status != http.StatusForbidden {
 		t.Fatalf("sign-in without its token: %d", p.status)
 	}
 }

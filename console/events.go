@@ -15,7 +15,7 @@ import (
 // field is one filter of a search form.
 type field struct {
 	Name, Label, Type, Value string
-	Options              []string // a select's values ("" first: any)
+	Options                  []string // a select's values ("" first: any)
 }
 
 // eventFilters are GET /api/v1/events' filters, in the form's order.

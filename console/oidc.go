@@ -247,4 +247,3 @@ func truncateRunes(s string, n int) string {
 	}
 	return s
 }
-

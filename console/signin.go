@@ -9,11 +9,11 @@ import (
 )
 
 type signInData struct {
-	CSRF    string
-	Email   string
-	Message string // why the user is here (signed out, idle)
-	Error   string
-	OIDC    bool
+	CSRF     string
+	Email    string
+	Message  string // why the user is here (signed out, idle)
+	Error    string
+	OIDC     bool
 	OIDCName string
 }
 
