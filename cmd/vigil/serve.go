@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/console"
 	vhttp "github.com/vigilhq/vigil/http"
 )
 
@@ -59,6 +60,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs.DurationVar(&c.timeouts.write, "write-timeout", 120*time.Second, "time to write the response")
 	fs.DurationVar(&c.timeouts.idle, "idle-timeout", 120*time.Second, "time an idle keep-alive connection is kept")
 	af := registerAlertFlags(fs)
+	cf := registerConsoleFlags(fs)
 	fs.IntVar(&c.reportWorkers, "report-workers", 1, "reports and exports generated at once, in the background")
 	fs.Float64Var(&c.reportShare, "report-share", 0.25, "the share of one core each report or export may take, so ingest keeps its pace (1: unpaced)")
 	fs.DurationVar(&c.reportRetention, "report-retention", 7*24*time.Hour, "how long generated reports and exports are kept")
@@ -106,16 +108,29 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer stopReports() // before the store closes: deferred calls run last first
+	consoleKey, tokens, err := viewerTokens(d)
+	if err != nil {
+		return err
+	}
 	srv := vhttp.NewServer(vhttp.Config{Store: d.db, Logger: logger, VerifierKey: d.verifierKey,
 		TrustedProxies: proxies, BatchLimit: c.batchLimit, KeyRate: c.keyRate, KeyBurst: c.keyBurst,
-		AlertChannels: channelNames(channels), AlertThrottle: af.throttle, Reports: reports, DownloadSecret: linkSecret})
+		AlertChannels: channelNames(channels), AlertThrottle: af.throttle, Reports: reports, DownloadSecret: linkSecret,
+		ViewerTokens: tokens})
+	var handler nethttp.Handler = srv
+	if cf.enabled {
+		cons, err := newConsole(d, cf, consoleKey, tokens, reports, proxies, c.tlsCert != "", channelNames(channels), af.throttle, logger)
+		if err != nil {
+			return err
+		}
+		handler = console.Mount(srv, cons)
+	}
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return err
 	}
 	hs := &nethttp.Server{
-		Handler:           srv,
+		Handler:           handler,
 		ReadHeaderTimeout: c.timeouts.readHeader,
 		ReadTimeout:       c.timeouts.read,
 		WriteTimeout:      c.timeouts.write,
