@@ -65,7 +65,8 @@ func (v *ViewerTokens) sign(body string) string {
 }
 
 // Check returns the grant of a token signed by this secret that has not
-// expired at now; EUNAUTHORIZED otherwise, saying which.
+// expired at now; EUNAUTHORIZED otherwise, saying which. An expired
+// token's grant is returned with the error, so its use can be recorded.
 func (v *ViewerTokens) Check(token string, now time.Time) (ViewerGrant, error) {
 	bad := Errorf(EUNAUTHORIZED, "invalid viewer token")
 	rest, ok := strings.CutPrefix(token, viewerPrefix)
@@ -86,7 +87,7 @@ func (v *ViewerTokens) Check(token string, now time.Time) (ViewerGrant, error) {
 	}
 	g.ExpiresAt = time.Unix(g.Expires, 0).UTC()
 	if !now.Before(g.ExpiresAt) {
-		return ViewerGrant{}, Errorf(EUNAUTHORIZED, "the viewer token expired at %s", g.ExpiresAt.Format(time.RFC3339))
+		return g, Errorf(EUNAUTHORIZED, "the viewer token expired at %s", g.ExpiresAt.Format(time.RFC3339))
 	}
 	return g, nil
 }

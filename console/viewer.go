@@ -17,11 +17,24 @@ import (
 const viewerPageSize = 50
 
 // viewerGrant checks a token: its signature, its expiry, and that the key
-// that minted it is still valid.
+// that minted it is still valid. A genuine token refused (expired, or its
+// key revoked) is recorded as a failed read by it.
 func (c *Console) viewerGrant(r *http.Request, token string) (vigil.ViewerGrant, error) {
 	if c.cfg.ViewerTokens == nil {
 		return vigil.ViewerGrant{}, vigil.Errorf(vigil.EUNAVAILABLE, "the viewer is not configured on this server")
 	}
+	g, err := c.checkGrant(r, token)
+	if err != nil && g.Workspace != "" {
+		e := c.metaEvent(r, g.ID, "viewer token of "+g.IssuedBy, actorTypeViewer, g.TenantID, actionEventsQuery)
+		params := map[string]string{"via": "viewer", "token_id": g.ID, "tenant_id": g.TenantID, "issued_by": g.IssuedBy}
+		if rerr := vigil.RecordRead(r.Context(), c.cfg.Events, g.Workspace, e, r.URL.Path, params, func() error { return err }); vigil.ErrorCode(rerr) == vigil.EUNAVAILABLE {
+			return g, rerr
+		}
+	}
+	return g, err
+}
+
+func (c *Console) checkGrant(r *http.Request, token string) (vigil.ViewerGrant, error) {
 	g, err := c.cfg.ViewerTokens.Check(token, c.cfg.Now())
 	if err != nil {
 		return g, err
