@@ -275,3 +275,15 @@ func (e *env) events(action string) []vigil.Event {
 }
 
 func sqliteAlertOptions() sqlite.AlertOptions { return sqlite.AlertOptions{} }
+
+// watch adds a watchlist rule on an actor and raises its alerts.
+func (e *env) watch(actor string) {
+	e.t.Helper()
+	if _, err := e.db.CreateRule(context.Background(), vigil.AlertRule{Workspace: "default", Name: "watch " + actor, Type: vigil.RuleWatchlist,
+		Conditions: []byte(`{"actors":["` + actor + `"]}`), Enabled: true}); err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.db.AlertEvaluator(sqlite.AlertOptions{}).Pass(context.Background()); err != nil {
+		e.t.Fatal(err)
+	}
+}
