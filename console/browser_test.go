@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +17,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/vigilhq/vigil"
 	_ "modernc.org/sqlite"
 )
 
@@ -132,7 +136,8 @@ func (tb *tab) waitFor(js string, within time.Duration) {
 			return
 		}
 		if time.Now().After(deadline) {
-			tb.t.Fatalf("waited %v for %s (at %s)", within, js, tb.location())
+			main, _ := chromedp.Run(tb.ctx, chromedp.Evaluate[string](`document.querySelector("main") ? document.querySelector("main").innerText.slice(0, 600) : document.body.innerText.slice(0, 600)`))
+			tb.t.Fatalf("waited %v for %s (at %s): %s", within, js, tb.location(), main)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -153,6 +158,14 @@ func (tb *tab) signIn(base string, u user, at time.Time) {
 // violations.
 func (tb *tab) axe(src, name string) {
 	tb.t.Helper()
+	if out, n := tb.axeViolations(src); n > 0 {
+		tb.t.Errorf("axe-core on %s (%s): %d serious or critical violations: %s", name, tb.location(), n, out)
+	}
+}
+
+// axeViolations returns the serious and critical violations on the page.
+func (tb *tab) axeViolations(src string) (string, int) {
+	tb.t.Helper()
 	if !eval[bool](tb, `typeof axe !== "undefined"`) {
 		if _, err := chromedp.Run(tb.ctx, chromedp.Evaluate[bool](src+"\n;true")); err != nil {
 			tb.t.Fatalf("injecting axe-core: %v", err)
@@ -165,9 +178,7 @@ func (tb *tab) axe(src, name string) {
 	if err := json.Unmarshal([]byte(out), &violations); err != nil {
 		tb.t.Fatal(err)
 	}
-	if len(violations) > 0 {
-		tb.t.Errorf("axe-core on %s (%s): %d serious or critical violations: %s", name, tb.location(), len(violations), out)
-	}
+	return out, len(violations)
 }
 
 // shot saves a screenshot when -screenshots is set.
@@ -250,9 +261,7 @@ func TestBrowser(t *testing.T) {
 	id := seed(t, e)
 	auditor := e.user("auditor@example.org", "auditor")
 	po := e.user("officer@example.org", "privacy_officer")
-	_ = po
 	admin := e.user("admin@example.org", "admin")
-	_ = admin
 	e.watch("dr-bob")
 	base := e.srv.URL
 
@@ -296,7 +305,7 @@ func TestBrowser(t *testing.T) {
 
 	t.Run("the proof check turns red for a tampered event", func(t *testing.T) {
 		tb := b.tab(t)
-		tb.signIn(base, auditor, time.Now().Add(30*time.Second))
+		tb.signIn(base, e.user("auditor2@example.org", "auditor"), time.Now())
 		tb.do(chromedp.Navigate(base + "/console/events/" + id))
 		tb.waitFor(`document.getElementById("proof-status").dataset.result === "valid"`, 15*time.Second)
 		tamper(t, e.dir, id)
@@ -317,4 +326,181 @@ func TestBrowser(t *testing.T) {
 		}
 		tb.shot("ledger")
 	})
+
+	t.Run("axe-core finds no serious violation on any page", func(t *testing.T) {
+		// The check itself finds what it is there to find.
+		bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprint(w, `<!doctype html><html><title>x</title><form><input name="q"></form><p style="color:#bbb;background:#fff">faint</p></html>`)
+		}))
+		defer bad.Close()
+		probe := b.tab(t)
+		probe.do(chromedp.Navigate(bad.URL))
+		if out, n := probe.axeViolations(axeJS); n == 0 || !strings.Contains(out, "label") || !strings.Contains(out, "color-contrast") {
+			t.Fatalf("axe-core missed a page's violations: %s", out)
+		}
+		tb := b.tab(t)
+		tb.signIn(base, po, time.Now())
+		alerts, err := e.db.Alerts(context.Background(), vigil.AlertQuery{Workspace: "default", Limit: 1})
+		if err != nil || len(alerts.Alerts) == 0 {
+			t.Fatalf("no alert to show: %v", err)
+		}
+		alertID := alerts.Alerts[0].ID
+		for _, p := range []struct{ name, path, ready string }{
+			{"dashboard", "/console/dashboard", ""},
+			{"events", "/console/events?actor_id=dr-alice", ""},
+			{"event", "/console/events/" + id, `!!document.getElementById("proof-status").dataset.result`},
+			{"patient access", "/console/patients?patient_id=pt-1", ""},
+			{"patient access form", "/console/patients", ""},
+			{"session timeline", "/console/sessions?session_id=sess-2", ""},
+			{"disclosures", "/console/disclosures?patient_id=pt-1", ""},
+			{"alerts", "/console/alerts", ""},
+			{"alert", "/console/alerts/" + alertID, ""},
+			{"reports", "/console/reports", ""},
+			{"ledger", "/console/ledger", ""},
+			{"not found", "/console/nothing-here", ""},
+		} {
+			tb.do(chromedp.Navigate(base + p.path))
+			if p.ready != "" {
+				tb.waitFor(p.ready, 15*time.Second)
+			}
+			tb.axe(axeJS, p.name)
+			switch p.name {
+			case "alert":
+				tb.shot("alert")
+			case "session timeline":
+				tb.shot("session")
+			case "patient access":
+				tb.shot("patient")
+			case "reports":
+				tb.shot("reports")
+			}
+		}
+		ad := b.tab(t)
+		ad.signIn(base, admin, time.Now())
+		for _, p := range []string{"/console/admin/keys", "/console/admin/rules", "/console/admin/users"} {
+			ad.do(chromedp.Navigate(base + p))
+			ad.axe(axeJS, p)
+		}
+		ad.shot("users")
+		tok := e.mint(e.key(vigil.RoleIssuer, ""), `{"tenant_id":"clinic-1"}`)
+		v := b.tab(t)
+		v.do(chromedp.Navigate(base + "/viewer?token=" + url.QueryEscape(tok.Token)))
+		v.axe(axeJS, "viewer")
+		v.shot("viewer")
+	})
+
+	t.Run("a privacy officer works an alert; a report is requested, followed and downloaded", func(t *testing.T) {
+		tb := b.tab(t)
+		tb.signIn(base, e.user("officer2@example.org", "privacy_officer"), time.Now())
+		tb.do(chromedp.Navigate(base+"/console/alerts?status=open"),
+			chromedp.Click(chromedp.CSS(`main table tbody tr:first-child a`)))
+		tb.waitFor(`location.pathname.startsWith("/console/alerts/")`, 10*time.Second)
+		tb.do(chromedp.Click(chromedp.CSS(`#st-investigating`)),
+			chromedp.SendKeys(chromedp.CSS(`#notes`), "Asked dr-bob's manager."),
+			chromedp.Click(chromedp.CSS(`form.workflow button[type="submit"]`)))
+		tb.waitFor(`location.search.includes("updated=1")`, 10*time.Second)
+		if s := tb.text("#alert-status"); s != "investigating" {
+			t.Fatalf("alert status %q", s)
+		}
+		tb.do(chromedp.Navigate(base+"/console/reports"),
+			chromedp.SetValue(chromedp.CSS(`#r-type`), "patient_access"),
+			chromedp.SetValue(chromedp.CSS(`#r-format`), "csv"),
+			chromedp.SendKeys(chromedp.CSS(`#r-patient_id`), "pt-1"),
+			chromedp.Click(chromedp.CSS(`form[action="/console/reports"] button[type="submit"]`)))
+		tb.waitFor(`location.search.includes("created=")`, 10*time.Second)
+		// The page follows the job by itself and offers its file when done.
+		tb.waitFor(`document.querySelector("tr.followed .job-file a") !== null`, 20*time.Second)
+		status := eval[int](tb, `fetch(document.querySelector("tr.followed .job-file a").href).then(r => r.status)`)
+		body := eval[string](tb, `fetch(document.querySelector("tr.followed .job-file a").href).then(r => r.text())`)
+		if status != 200 || !strings.Contains(body, "dr-") {
+			t.Fatalf("download: %d %.200s", status, body)
+		}
+		if n := len(e.events("vigil.reports.downloaded")); n != 2 {
+			t.Fatalf("%d downloads recorded, want 2", n)
+		}
+	})
+
+	t.Run("a CSRF form from another site is refused", func(t *testing.T) {
+		tb := b.tab(t)
+		tb.signIn(base, e.user("officer3@example.org", "privacy_officer"), time.Now())
+		before := len(e.events("vigil.ledger.verify"))
+		evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			fmt.Fprintf(w, `<!doctype html><html lang="en"><title>win a prize</title><form id="f" method="post" action="%s/console/ledger/verify">`+
+				`<input name="csrf" value="guessed"></form><script>document.getElementById("f").submit()</script></html>`, base)
+		}))
+		defer evil.Close()
+		tb.do(chromedp.Navigate(evil.URL))
+		tb.waitFor(`location.href.startsWith("`+base+`")`, 10*time.Second)
+		tb.waitFor(`document.readyState === "complete"`, 10*time.Second)
+		if s := tb.text("main"); !strings.Contains(s, "CSRF") {
+			t.Fatalf("the forged form's answer: %q", s)
+		}
+		if after := len(e.events("vigil.ledger.verify")); after != before {
+			t.Fatal("the forged form ran a verification")
+		}
+	})
+
+	t.Run("a viewer token sees its tenant only, and nothing after expiry", func(t *testing.T) {
+		issuer := e.key(vigil.RoleIssuer, "clinic-2")
+		tok := e.mint(issuer, `{"tenant_id":"clinic-2","ttl":3}`)
+		tb := b.tab(t)
+		tb.do(chromedp.Navigate(base + "/viewer?token=" + url.QueryEscape(tok.Token)))
+		page := tb.text("main")
+		if !strings.Contains(page, "tenant clinic-2") || strings.Count(page, "patient_record.viewed") != 30 {
+			t.Fatalf("viewer page: %.500s", page)
+		}
+		// The web component, embedded in another site's page.
+		saas := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			fmt.Fprintf(w, `<!doctype html><html lang="en"><title>Your access log</title><main><h1>Access log</h1>`+
+				`<vigil-viewer token="%s"></vigil-viewer></main><script src="%s/viewer.js"></script></html>`, tok.Token, base)
+		}))
+		defer saas.Close()
+		em := b.tab(t)
+		em.do(chromedp.Navigate(saas.URL))
+		em.waitFor(`(document.querySelector("vigil-viewer").shadowRoot?.querySelectorAll("tbody tr").length || 0) > 0`, 10*time.Second)
+		shadow := eval[string](em, `document.querySelector("vigil-viewer").shadowRoot.textContent`)
+		if strings.Contains(shadow, "clinic-1") || strings.Count(shadow, "patient_record.viewed") != 30 {
+			t.Fatalf("web component: %.500s", shadow)
+		}
+		// After the expiry the element empties itself, and no page shows anything.
+		em.waitFor(`document.querySelector("vigil-viewer").shadowRoot.querySelectorAll("tbody tr").length === 0`, 10*time.Second)
+		time.Sleep(time.Until(time.Unix(tok.ExpiresAt, 0)))
+		tb.do(chromedp.Reload())
+		if s := tb.text("main"); !strings.Contains(s, "expired") || strings.Contains(s, "patient_record") {
+			t.Fatalf("viewer page after expiry: %q", s)
+		}
+		em.do(chromedp.Reload())
+		em.waitFor(`document.querySelector("vigil-viewer").shadowRoot?.querySelector("p.error") != null`, 10*time.Second)
+		if s := eval[string](em, `document.querySelector("vigil-viewer").shadowRoot.textContent`); strings.Contains(s, "patient_record") {
+			t.Fatalf("web component after expiry: %q", s)
+		}
+	})
+}
+
+// TestBrowserIdleLogoff: with nothing done for the idle timeout, the page
+// leaves itself for the sign-in page, and the session is gone.
+func TestBrowserIdleLogoff(t *testing.T) {
+	b := newBrowser(t)
+	e := newEnv(t, envOptions{idle: 3 * time.Second})
+	u := e.user("auditor@example.org", "auditor")
+	tb := b.tab(t)
+	tb.signIn(e.srv.URL, u, time.Now())
+	start := time.Now()
+	tb.waitFor(`location.pathname === "/console/signin"`, 10*time.Second)
+	if waited := time.Since(start); waited < 2*time.Second {
+		t.Fatalf("signed out after %v, before the 3 s timeout", waited)
+	}
+	if s := tb.text("#signin-message"); !strings.Contains(s, "inactivity") {
+		t.Fatalf("sign-in page says %q", s)
+	}
+	tb.do(chromedp.Navigate(e.srv.URL + "/console/events"))
+	tb.waitFor(`document.readyState === "complete"`, 5*time.Second)
+	if loc := tb.location(); !strings.HasSuffix(loc, "/console/signin") {
+		t.Fatalf("after idle logoff /console/events is at %s", loc)
+	}
+	if n := len(e.events("vigil.console.signout")); n != 1 {
+		t.Fatalf("%d sign-outs recorded, want 1", n)
+	}
 }

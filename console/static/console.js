@@ -96,12 +96,13 @@ async function rootFromPath(index, size, hash, path) {
 }
 
 // parseVerifierKey reads "<name>+<8 hex key hash>+<base64(0x01 || key)>".
+// The key's base64 may itself hold "+", so only the first two split.
 function parseVerifierKey(vkey) {
-  const parts = vkey.trim().split("+");
-  if (parts.length !== 3 || !/^[0-9a-f]{8}$/.test(parts[1])) throw new Error("the verifier key is malformed");
-  const key = unb64(parts[2]);
+  const m = /^([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/=]+)$/.exec(vkey.trim());
+  if (!m) throw new Error("the verifier key is malformed");
+  const key = unb64(m[3]);
   if (key.length !== 33 || key[0] !== 1) throw new Error("the verifier key is not an Ed25519 key");
-  return { name: parts[0], hash: parts[1], key };
+  return { name: m[1], hash: m[2], key };
 }
 
 // verifyNote checks a signed note's signature by the key and returns its
