@@ -54,7 +54,7 @@ type env struct {
 
 type envOptions struct {
 	idle  time.Duration
-	oidc  *console.OIDCConfig
+	oidc  func(base string) *console.OIDCConfig // given the console's URL
 	setup func(*console.Config)
 }
 
@@ -89,10 +89,16 @@ func newEnv(t testing.TB, opt envOptions) *env {
 	}
 	tokens := vigil.NewViewerTokens(vk)
 	clk := &clock{}
+	srv := httptest.NewUnstartedServer(nil)
+	base := "http://" + srv.Listener.Addr().String()
+	var oidc *console.OIDCConfig
+	if opt.oidc != nil {
+		oidc = opt.oidc(base)
+	}
 	api := vhttp.NewServer(vhttp.Config{Store: db, VerifierKey: vkey, Reports: svc, ViewerTokens: tokens, Now: clk.now,
 		AlertChannels: []string{"email"}})
 	cfg := console.Config{Events: db, Scanner: db, Ledger: db, Keys: db, Users: db, Alerts: db, Reports: svc,
-		VerifierKey: vkey, Secret: secret, ViewerTokens: tokens, OIDC: opt.oidc, IdleTimeout: opt.idle, Now: clk.now,
+		VerifierKey: vkey, Secret: secret, ViewerTokens: tokens, OIDC: oidc, IdleTimeout: opt.idle, Now: clk.now,
 		AlertChannels: []string{"email"}}
 	if opt.setup != nil {
 		opt.setup(&cfg)
@@ -101,7 +107,8 @@ func newEnv(t testing.TB, opt envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(console.Mount(api, cons))
+	srv.Config.Handler = console.Mount(api, cons)
+	srv.Start()
 	t.Cleanup(func() { srv.Close(); cancel(); <-done; db.Close() })
 	e := &env{t: t, dir: dir, db: db, srv: srv, clock: clk, secret: secret}
 	e.admin = e.key(vigil.RoleAdmin, "")
