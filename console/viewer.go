@@ -3,6 +3,7 @@ package console
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/vigilhq/vigil"
@@ -14,6 +15,7 @@ import (
 // and no cookie: the token is the credential, checked on every use, and
 // every use is recorded in the audit trail as a query by the token.
 
+// viewerPageSize is the viewer's page of events.
 const viewerPageSize = 50
 
 // viewerGrant checks a token: its signature, its expiry, and that the key
@@ -53,7 +55,7 @@ func (c *Console) checkGrant(r *http.Request, token string) (vigil.ViewerGrant, 
 
 // viewerQuery reads the events a grant may see, recorded as the token's.
 func (c *Console) viewerQuery(r *http.Request, g vigil.ViewerGrant, cursor string) (vigil.Page, error) {
-	v := url.Values{"limit": {"50"}}
+	v := url.Values{"limit": {strconv.Itoa(viewerPageSize)}}
 	if cursor != "" {
 		v.Set("cursor", cursor)
 	}
