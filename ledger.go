@@ -143,3 +143,20 @@ type Ledger interface {
 	// to its root.
 	Leaves(ctx context.Context, workspace string, from, to, treeSize int64) (LeafRange, error)
 }
+
+// VerificationRun is the outcome of one full verification of a log.
+type VerificationRun struct {
+	FinishedAt    time.Time
+	EventsChecked int64
+	TreeSize      int64
+	Valid         bool
+	Breaks        []Break
+}
+
+// VerificationLog is a ledger that remembers its latest full verification
+// (by its background verifier or on request).
+type VerificationLog interface {
+	// LastVerification returns the latest full verification of the
+	// workspace's log; ENOTFOUND if it was never verified in full.
+	LastVerification(ctx context.Context, workspace string) (VerificationRun, error)
+}

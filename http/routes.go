@@ -49,6 +49,7 @@ func (s *Server) registerRoutes() {
 	s.api("GET /api/v1/alerts/{id}", s.getAlert, vigil.RoleAuditor)
 	s.api("PATCH /api/v1/alerts/{id}", s.patchAlert, vigil.RoleAuditor)
 	s.registerReportRoutes()
+	s.api("POST /api/v1/viewer-token", s.createViewerToken, vigil.RoleAdmin, vigil.RoleIssuer)
 
 	// Unauthenticated operational routes. They take no parameters and,
 	// like every route, refuse what they do not take.

@@ -72,6 +72,9 @@ type Config struct {
 	// form), which download links start with; without it they are built
 	// from each request (see absoluteURL).
 	PublicURL string
+	// ViewerTokens mints the embeddable viewer's tokens; without it
+	// POST /api/v1/viewer-token answers 503.
+	ViewerTokens *vigil.ViewerTokens
 
 	Now func() time.Time
 }

@@ -28,6 +28,9 @@ var testKey, testVKey = func() (string, string) {
 	return s, v
 }()
 
+// testViewerSecret signs the test servers' viewer tokens.
+var testViewerSecret = []byte("viewer-secret-0123456789abcdef01")
+
 // env is a running server over a real SQLite file, with a key per role.
 type env struct {
 	t       testing.TB
@@ -88,6 +91,9 @@ func newEnvStore(t testing.TB, cfg vhttp.Config, withReports bool, store func(*s
 		if cfg.DownloadSecret == nil {
 			cfg.DownloadSecret = []byte("0123456789abcdef0123456789abcdef")
 		}
+	}
+	if cfg.ViewerTokens == nil {
+		cfg.ViewerTokens = vigil.NewViewerTokens(testViewerSecret)
 	}
 	srv := httptest.NewServer(vhttp.NewServer(cfg))
 	t.Cleanup(func() { srv.Close(); stopReports(); db.Close() })

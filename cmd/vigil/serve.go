@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/console"
 	vhttp "github.com/vigilhq/vigil/http"
 	vreport "github.com/vigilhq/vigil/report"
 	"github.com/vigilhq/vigil/sqlite"
@@ -68,6 +69,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs.DurationVar(&c.timeouts.idle, "idle-timeout", 120*time.Second, "time an idle keep-alive connection is kept")
 	fs.StringVar(&c.pprofAddr, "pprof", "", "serve Go's profiler (net/http/pprof) on this loopback address, e.g. 127.0.0.1:6060, on a listener of its own (default off)")
 	af := registerAlertFlags(fs)
+	cf := registerConsoleFlags(fs)
 	fs.IntVar(&c.reportWorkers, "report-workers", 1, "reports and exports generated at once, in the background")
 	fs.Float64Var(&c.reportShare, "report-share", 0.25, "the share of one core each report or export may take, so ingest keeps its pace (1: unpaced)")
 	c.reportRetention, c.reportFileLifetime = vreport.DefaultRetention, vreport.DefaultFileLifetime
@@ -129,17 +131,30 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer stopReports() // before the store closes: deferred calls run last first
+	consoleKey, tokens, err := viewerTokens(d)
+	if err != nil {
+		return err
+	}
 	srv := vhttp.NewServer(vhttp.Config{Store: d.db, Logger: logger, VerifierKey: d.verifierKey,
 		TrustedProxies: proxies, BatchLimit: c.batchLimit, KeyRate: c.keyRate, KeyBurst: c.keyBurst,
 		AlertChannels: channelNames(channels), AlertThrottle: af.throttle, Reports: reports, DownloadSecret: linkSecret,
-		PublicURL: publicURL})
+		PublicURL:    publicURL,
+		ViewerTokens: tokens})
+	var handler nethttp.Handler = srv
+	if cf.enabled {
+		cons, err := newConsole(d, cf, consoleKey, tokens, reports, proxies, c.tlsCert != "", channelNames(channels), af.throttle, logger)
+		if err != nil {
+			return err
+		}
+		handler = console.Mount(srv, cons)
+	}
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return err
 	}
 	hs := &nethttp.Server{
-		Handler:           srv,
+		Handler:           handler,
 		ReadHeaderTimeout: c.timeouts.readHeader,
 		ReadTimeout:       c.timeouts.read,
 		WriteTimeout:      c.timeouts.write,
