@@ -41,6 +41,8 @@ const (
 	BreakTruncated          = "truncated"           // the log is shorter than a checkpoint it signed
 	BreakRollback           = "rollback"            // the log disagrees with the last checkpoint kept outside the database
 	BreakInconsistent       = "inconsistent"        // two checkpoints are not consistent (a fork)
+	BreakAnchorMismatch     = "anchor_mismatch"     // the log disagrees with a root a witness outside Vigil attested
+	BreakAnchorInvalid      = "anchor_invalid"      // an anchor's evidence does not verify
 )
 
 // Break is one verification failure.

@@ -1,11 +1,11 @@
 package anchor
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/ledger"
@@ -56,6 +56,13 @@ func (v *Verifier) Check(kind string, body, evidence []byte, recordedKey string)
 	return Checked{}, fmt.Errorf("anchor: unknown evidence kind %q", kind)
 }
 
+// CheckBundleAnchor is Check in the form ledger.VerifyOptions.CheckAnchor
+// takes.
+func (v *Verifier) CheckBundleAnchor(kind string, body, evidence []byte, witnessKey string) (time.Time, bool, error) {
+	c, err := v.Check(kind, body, evidence, witnessKey)
+	return c.Time, c.Trusted, err
+}
+
 // Hash is an anchor's own hash, which the next anchor of its chain names
 // as previous_anchor_hash: SHA-256 of the RFC 8785 canonical JSON of what
 // the anchor attests, so an anchor record altered or removed in the store
@@ -89,10 +96,5 @@ func Hash(a vigil.Anchor) (vigil.Hash, error) {
 // EvidenceHash is SHA-256 of the evidence bytes (the API's tx_hash).
 func EvidenceHash(evidence []byte) vigil.Hash { return sha256.Sum256(evidence) }
 
-// Body returns the body of a signed note: the text before its signatures.
-func Body(note []byte) []byte {
-	if i := bytes.LastIndex(note, []byte("\n\n")); i >= 0 {
-		return note[:i+1]
-	}
-	return note
-}
+// Body returns the body of a signed checkpoint, which evidence is over.
+func Body(note []byte) []byte { return ledger.CheckpointBody(note) }
