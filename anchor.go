@@ -2,6 +2,7 @@ package vigil
 
 import (
 	"context"
+	"crypto/sha256"
 	"time"
 )
 
@@ -61,6 +62,9 @@ type Anchor struct {
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 }
+
+// EvidenceHash is SHA-256 of the evidence (the API's tx_hash).
+func (a Anchor) EvidenceHash() Hash { return sha256.Sum256(a.Evidence) }
 
 // EventsCount is the number of events the anchor newly covers.
 func (a Anchor) EventsCount() int64 { return a.TreeSize - a.FromSequence }

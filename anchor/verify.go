@@ -76,7 +76,7 @@ func Hash(a vigil.Anchor) (vigil.Hash, error) {
 		return vigil.Hash{}, err
 	}
 	m := map[string]any{
-		"chain": a.Chain, "evidence_hash": EvidenceHash(a.Evidence).String(), "kind": a.Kind, "origin": origin,
+		"chain": a.Chain, "evidence_hash": a.EvidenceHash().String(), "kind": a.Kind, "origin": origin,
 		"root": a.Root.String(), "tree_size": a.TreeSize, "v": 1,
 	}
 	if a.PreviousHash != nil {
@@ -92,9 +92,6 @@ func Hash(a vigil.Anchor) (vigil.Hash, error) {
 	}
 	return sha256.Sum256(canon), nil
 }
-
-// EvidenceHash is SHA-256 of the evidence bytes (the API's tx_hash).
-func EvidenceHash(evidence []byte) vigil.Hash { return sha256.Sum256(evidence) }
 
 // Body returns the body of a signed checkpoint, which evidence is over.
 func Body(note []byte) []byte { return ledger.CheckpointBody(note) }

@@ -94,6 +94,22 @@ func TestIsolationMatrix(t *testing.T) {
 		}
 	}
 
+	// An anchor per workspace: workspace-wide, seen by every auditor of its
+	// workspace, tenant-restricted or not, and by no one else.
+	anchorIDs := map[string]string{} // anchor id -> its workspace
+	for _, ws := range []string{"default", "other"} {
+		cp, err := e.db.Checkpoint(context.Background(), ws, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := e.db.CreateAnchor(context.Background(), vigil.Anchor{Workspace: ws, Chain: "witness:isolation.test",
+			Kind: vigil.AnchorCosignature, Checkpoint: cp.Note, TreeSize: cp.Size, Root: cp.Root})
+		if err != nil {
+			t.Fatal(err)
+		}
+		anchorIDs[a.ID] = ws
+	}
+
 	type key struct {
 		scope
 		role   vigil.Role
@@ -138,6 +154,10 @@ func TestIsolationMatrix(t *testing.T) {
 				if strings.HasPrefix(p, pattern[:strings.Index(pattern, "{id}")]) {
 					paths = append(paths, strings.ReplaceAll(pattern, "{id}", id))
 				}
+			}
+		case strings.HasPrefix(pattern, "/api/v1/anchors/"):
+			for id := range anchorIDs {
+				paths = append(paths, strings.ReplaceAll(pattern, "{id}", id))
 			}
 		case strings.Contains(pattern, "{id}"):
 			continue // keys: administration, covered by the key tests
@@ -209,6 +229,16 @@ func TestIsolationMatrix(t *testing.T) {
 				for id, d := range alertIDs {
 					if !k.sees(d) && strings.Contains(string(r.body), id) && !strings.Contains(p, id) {
 						t.Fatalf("%s by %s key of %v names alert %s of %v", p, k.role, k.scope, id, d)
+					}
+				}
+				for id, ws := range anchorIDs {
+					switch {
+					case ws != k.ws && strings.Contains(string(r.body), id) && !strings.Contains(p, id):
+						t.Fatalf("%s by %s key of %v names anchor %s of %s", p, k.role, k.scope, id, ws)
+					case strings.HasPrefix(p, "/api/v1/anchors/"+id) && ws != k.ws && r.status != 404:
+						t.Fatalf("%s by %s key of %v: %d, want 404", p, k.role, k.scope, r.status)
+					case strings.HasPrefix(p, "/api/v1/anchors/"+id) && ws == k.ws && r.status != 200:
+						t.Fatalf("%s by %s key of %v: %d, want 200: %s", p, k.role, k.scope, r.status, r.body)
 					}
 				}
 				if p == "/api/v1/events?action=seed.read" {
