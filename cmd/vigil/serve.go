@@ -59,6 +59,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs.DurationVar(&c.timeouts.write, "write-timeout", 120*time.Second, "time to write the response")
 	fs.DurationVar(&c.timeouts.idle, "idle-timeout", 120*time.Second, "time an idle keep-alive connection is kept")
 	af := registerAlertFlags(fs)
+	anf := registerAnchorFlags(fs)
 	fs.IntVar(&c.reportWorkers, "report-workers", 1, "reports and exports generated at once, in the background")
 	fs.Float64Var(&c.reportShare, "report-share", 0.25, "the share of one core each report or export may take, so ingest keeps its pace (1: unpaced)")
 	fs.DurationVar(&c.reportRetention, "report-retention", 7*24*time.Hour, "how long generated reports and exports are kept")
@@ -106,7 +107,11 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer stopReports() // before the store closes: deferred calls run last first
-	srv := vhttp.NewServer(vhttp.Config{Store: d.db, Logger: logger, VerifierKey: d.verifierKey,
+	anchors, err := anf.anchorer(d, logger)
+	if err != nil {
+		return err
+	}
+	srv := vhttp.NewServer(vhttp.Config{Store: d.db, Logger: logger, VerifierKey: d.verifierKey, Anchors: anchors,
 		TrustedProxies: proxies, BatchLimit: c.batchLimit, KeyRate: c.keyRate, KeyBurst: c.keyBurst,
 		AlertChannels: channelNames(channels), AlertThrottle: af.throttle, Reports: reports, DownloadSecret: linkSecret})
 
@@ -130,6 +135,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	d.db.OnCommit(func(n int) { srv.ObserveCommit(n); alerts.committed(n) })
+	anchorsDone := make(chan struct{})
+	go func() { runAnchors(bgCtx, anchors, anf.interval); close(anchorsDone) }()
 	if c.verifyRate > 0 {
 		go d.db.RunVerifier(bgCtx, c.verifyRate, c.verifyPause, func(ws string, breaks []vigil.Break) {
 			for _, b := range breaks {
@@ -161,6 +168,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		logger.Warn("shutdown", "err", err)
 	}
 	stopBackground()
+	<-anchorsDone
 	alerts.stop()
 	stopReports()
 	if err := d.close(); err != nil {
