@@ -55,7 +55,9 @@ func TestAnchorsDefeatRewrites(t *testing.T) {
 		deadline := time.Now().Add(10 * time.Second)
 		for {
 			status, body := curl(t, "-X", "POST", base+"/api/v1/anchors", "-H", "Authorization: Bearer "+auditor)
-			var made struct{ Data []struct{ Status, Chain string } }
+			var made struct {
+				Data []struct{ Status, Chain string }
+			}
 			json.Unmarshal([]byte(body), &made)
 			if status == 201 && len(made.Data) == want {
 				for _, a := range made.Data {
