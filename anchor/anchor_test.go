@@ -30,7 +30,7 @@ var skey, vkey = func() (string, string) {
 
 var origin = ledger.Origin(logName, "ws")
 
-func ctx(t *testing.T) context.Context {
+func ctx(t testing.TB) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	return c
@@ -38,9 +38,12 @@ func ctx(t *testing.T) context.Context {
 
 // openStore opens a store in dir whose checkpoints are signed after every
 // commit.
-func openStore(t *testing.T, dir string) *sqlite.DB {
+func openStore(t testing.TB, dir string) *sqlite.DB { return openLog(t, dir, logName) }
+
+// openLog opens a store whose logs have origins name/<workspace>.
+func openLog(t testing.TB, dir, name string) *sqlite.DB {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(dir, "vigil.db"), LogName: logName, SigningKey: skey,
+	db, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(dir, "vigil.db"), LogName: name, SigningKey: skey,
 		WitnessPath: filepath.Join(dir, "ledger.witness")})
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +56,7 @@ func openStore(t *testing.T, dir string) *sqlite.DB {
 }
 
 // appendEvents appends n events and waits for the checkpoint over them.
-func appendEvents(t *testing.T, db *sqlite.DB, n int, actor string) vigil.Checkpoint {
+func appendEvents(t testing.TB, db *sqlite.DB, n int, actor string) vigil.Checkpoint {
 	t.Helper()
 	for i := range n {
 		if _, err := db.Append(ctx(t), "ws", []vigil.Event{{ActorID: fmt.Sprintf("%s-%d", actor, i), Action: "record.read"}}); err != nil {
