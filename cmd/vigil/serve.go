@@ -60,6 +60,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs.DurationVar(&c.timeouts.idle, "idle-timeout", 120*time.Second, "time an idle keep-alive connection is kept")
 	af := registerAlertFlags(fs)
 	anf := registerAnchorFlags(fs)
+	sf := registerStreamFlags(fs)
 	fs.IntVar(&c.reportWorkers, "report-workers", 1, "reports and exports generated at once, in the background")
 	fs.Float64Var(&c.reportShare, "report-share", 0.25, "the share of one core each report or export may take, so ingest keeps its pace (1: unpaced)")
 	fs.DurationVar(&c.reportRetention, "report-retention", 7*24*time.Hour, "how long generated reports and exports are kept")
@@ -134,7 +135,11 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	d.db.OnCommit(func(n int) { srv.ObserveCommit(n); alerts.committed(n) })
+	streams, err := startStreams(bgCtx, env, sf, d, srv.Registry(), logger)
+	if err != nil {
+		return err
+	}
+	d.db.OnCommit(func(n int) { srv.ObserveCommit(n); alerts.committed(n); streams.committed() })
 	anchorsDone := make(chan struct{})
 	go func() { runAnchors(bgCtx, anchors, anf.interval); close(anchorsDone) }()
 	if c.verifyRate > 0 {
@@ -169,6 +174,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 	stopBackground()
 	<-anchorsDone
+	streams.wait()
 	alerts.stop()
 	stopReports()
 	if err := d.close(); err != nil {
