@@ -91,8 +91,15 @@ type Syslog struct {
 	conn     *tls.Conn
 	w        *bufio.Writer
 	closed   chan struct{} // closed when the receiver closed the connection
+	fresh    bool          // no batch was delivered on this connection yet
 	buf      []byte
 }
+
+// settle is how long the first batch on a connection waits, once
+// acknowledged, for the receiver to close the connection instead: a
+// receiver that checks the client's certificate name after the handshake
+// drops the connection having taken the bytes but not the messages.
+const settle = 250 * time.Millisecond
 
 // NewSyslog returns a sender to tls://HOST:PORT.
 func NewSyslog(rawURL string, cfg *tls.Config, hostname string) (*Syslog, error) {
@@ -101,6 +108,13 @@ func NewSyslog(rawURL string, cfg *tls.Config, hostname string) (*Syslog, error)
 		return nil, fmt.Errorf("stream: syslog destination %q is not tls://HOST:PORT", rawURL)
 	}
 	cfg = cfg.Clone()
+	// TLS 1.2: in 1.3 the client's handshake ends before the server has
+	// judged the client's certificate, so a receiver refusing it would do
+	// so only after a batch was written and acknowledged by TCP.
+	cfg.MaxVersion = tls.VersionTLS12
+	if cfg.MinVersion == 0 || cfg.MinVersion > tls.VersionTLS12 {
+		cfg.MinVersion = tls.VersionTLS12
+	}
 	if cfg.ServerName == "" {
 		cfg.ServerName = u.Hostname()
 	}
@@ -119,7 +133,7 @@ func (s *Syslog) Send(ctx context.Context, events []vigil.Event) error {
 		}
 		s.conn = c.(*tls.Conn)
 		s.w = bufio.NewWriterSize(s.conn, 64<<10)
-		s.closed = make(chan struct{})
+		s.closed, s.fresh = make(chan struct{}), true
 		// The receiver sends nothing but TLS records of its own (session
 		// tickets, an alert before it closes): read them, so none is left
 		// unread when the connection closes (which would reset it and
@@ -153,6 +167,18 @@ func (s *Syslog) Send(ctx context.Context, events []vigil.Event) error {
 	if err := waitAcked(ctx, s.conn.NetConn(), s.closed, s.timeout); err != nil {
 		s.Close()
 		return fmt.Errorf("%s: %w", s.addr, err)
+	}
+	if s.fresh {
+		select {
+		case <-s.closed:
+			s.Close()
+			return fmt.Errorf("%s closed the connection after the first messages: it does not accept this client", s.addr)
+		case <-time.After(settle):
+			s.fresh = false
+		case <-ctx.Done():
+			s.Close()
+			return ctx.Err()
+		}
 	}
 	return nil
 }

@@ -106,6 +106,7 @@ action(type="omfile" file="%[1]s/received.log" template="fields" flushOnTXEnd="o
 		t.Fatal(err)
 	}
 	r.ClientTLS = &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}, ServerName: "localhost"}
+
 	r.Start()
 	return r
 }
