@@ -244,7 +244,7 @@ func (an *Anchorer) submit(ctx context.Context, w Witness, a vigil.Anchor) (vigi
 		return a, err
 	}
 	req := Request{
-		Checkpoint: vigil.Checkpoint{Origin: "", Size: a.TreeSize, Root: a.Root, Note: a.Checkpoint},
+		Checkpoint: vigil.Checkpoint{Size: a.TreeSize, Root: a.Root, Note: a.Checkpoint},
 		Body:       Body(a.Checkpoint),
 		OldSize:    a.FromSequence,
 		Prove: func(ctx context.Context, from int64) ([]vigil.Hash, error) {
