@@ -8,6 +8,7 @@ import (
 	nethttp "net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,26 +36,26 @@ func anchorEnv(t *testing.T) (*env, *anchortest.TSA, *anchortest.Witness) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var an *anchor.Anchorer
-	e := newEnvWith(t, vhttp.Config{Anchors: lazyAnchors{&an}})
-	an = anchor.New(anchor.Config{Log: e.db, Store: e.db, Witnesses: []anchor.Witness{ts, cs}, Verifier: v})
+	l := &lazyAnchors{}
+	e := newEnvWith(t, vhttp.Config{Anchors: l})
+	l.an.Store(anchor.New(anchor.Config{Log: e.db, Store: e.db, Witnesses: []anchor.Witness{ts, cs}, Verifier: v}))
 	return e, tsa, wit
 }
 
 // lazyAnchors lets the env's store be opened before the anchorer over it.
-type lazyAnchors struct{ an **anchor.Anchorer }
+type lazyAnchors struct{ an atomic.Pointer[anchor.Anchorer] }
 
-func (l lazyAnchors) Anchors(ctx context.Context, q vigil.AnchorQuery) (vigil.AnchorPage, error) {
-	return (*l.an).Anchors(ctx, q)
+func (l *lazyAnchors) Anchors(ctx context.Context, q vigil.AnchorQuery) (vigil.AnchorPage, error) {
+	return l.an.Load().Anchors(ctx, q)
 }
-func (l lazyAnchors) Anchor(ctx context.Context, ws, id string) (vigil.Anchor, error) {
-	return (*l.an).Anchor(ctx, ws, id)
+func (l *lazyAnchors) Anchor(ctx context.Context, ws, id string) (vigil.Anchor, error) {
+	return l.an.Load().Anchor(ctx, ws, id)
 }
-func (l lazyAnchors) VerifyAnchor(ctx context.Context, ws, id string) (vigil.AnchorVerification, error) {
-	return (*l.an).VerifyAnchor(ctx, ws, id)
+func (l *lazyAnchors) VerifyAnchor(ctx context.Context, ws, id string) (vigil.AnchorVerification, error) {
+	return l.an.Load().VerifyAnchor(ctx, ws, id)
 }
-func (l lazyAnchors) AnchorNow(ctx context.Context, ws string) ([]vigil.Anchor, error) {
-	return (*l.an).AnchorNow(ctx, ws)
+func (l *lazyAnchors) AnchorNow(ctx context.Context, ws string) ([]vigil.Anchor, error) {
+	return l.an.Load().AnchorNow(ctx, ws)
 }
 
 // waitCheckpointOf waits for a checkpoint of the whole log of ws.
