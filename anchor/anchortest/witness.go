@@ -1,7 +1,6 @@
 package anchortest
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
@@ -102,21 +101,31 @@ func StartWitness(t testing.TB, logVKey string, origins ...string) *Witness {
 func (w *Witness) start(bin string) *exec.Cmd {
 	w.t.Helper()
 	cmd := exec.Command(bin, w.args...)
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	logPath := w.db + ".log"
+	logs, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		w.t.Fatal(err)
 	}
+	logs.Close()
 	w.t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	addr := strings.TrimPrefix(w.URL, "http://")
-	waitFor(w.t, func() bool {
+	deadline := time.Now().Add(20 * time.Second)
+	for {
 		c, err := net.Dial("tcp", addr)
 		if err == nil {
 			c.Close()
+			return cmd
 		}
-		return err == nil
-	}, "litewitness to listen ("+logs.String()+")")
-	return cmd
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(logPath)
+			w.t.Fatalf("litewitness does not listen on %s:\n%s", addr, b)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // Stop ends the witness process (an outage); Restart brings it back with

@@ -5,7 +5,6 @@ package streamtest
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -118,12 +117,17 @@ func (r *Rsyslog) Start() {
 	if err != nil {
 		bin = "/usr/sbin/rsyslogd"
 	}
-	var logs bytes.Buffer
+	logPath := filepath.Join(r.dir, "rsyslogd.log")
+	logs, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		r.t.Fatal(err)
+	}
 	r.cmd = exec.Command(bin, "-n", "-f", r.conf, "-i", filepath.Join(r.dir, "rsyslogd.pid"))
-	r.cmd.Stdout, r.cmd.Stderr = &logs, &logs
+	r.cmd.Stdout, r.cmd.Stderr = logs, logs
 	if err := r.cmd.Start(); err != nil {
 		r.t.Fatal(err)
 	}
+	logs.Close()
 	cmd := r.cmd
 	r.t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	deadline := time.Now().Add(20 * time.Second)
@@ -134,7 +138,8 @@ func (r *Rsyslog) Start() {
 			return
 		}
 		if time.Now().After(deadline) {
-			r.t.Fatalf("rsyslogd does not listen on %s: %s", r.Addr, logs.String())
+			b, _ := os.ReadFile(logPath)
+			r.t.Fatalf("rsyslogd does not listen on %s: %s", r.Addr, b)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
