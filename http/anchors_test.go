@@ -43,7 +43,9 @@ func anchorEnv(t *testing.T) (*env, *anchortest.TSA, *anchortest.Witness) {
 }
 
 // lazyAnchors lets the env's store be opened before the anchorer over it.
-type lazyAnchors struct{ an atomic.Pointer[anchor.Anchorer] }
+type lazyAnchors struct {
+	an atomic.Pointer[anchor.Anchorer]
+}
 
 func (l *lazyAnchors) Anchors(ctx context.Context, q vigil.AnchorQuery) (vigil.AnchorPage, error) {
 	return l.an.Load().Anchors(ctx, q)
