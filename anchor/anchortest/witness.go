@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -71,6 +72,7 @@ func StartWitness(t testing.TB, logVKey string, origins ...string) *Witness {
 	}
 	pub, blob := readSSHKey(t, key+".pub")
 	agent := exec.Command("ssh-agent", "-D", "-a", sock)
+	agent.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := agent.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -107,6 +109,7 @@ func (w *Witness) start(bin string) *exec.Cmd {
 		w.t.Fatal(err)
 	}
 	cmd.Stdout, cmd.Stderr = logs, logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // gone with the test, even one killed
 	if err := cmd.Start(); err != nil {
 		w.t.Fatal(err)
 	}

@@ -124,6 +124,7 @@ func (r *Rsyslog) Start() {
 	}
 	r.cmd = exec.Command(bin, "-n", "-f", r.conf, "-i", filepath.Join(r.dir, "rsyslogd.pid"))
 	r.cmd.Stdout, r.cmd.Stderr = logs, logs
+	r.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // gone with the test, even one killed
 	if err := r.cmd.Start(); err != nil {
 		r.t.Fatal(err)
 	}
