@@ -71,6 +71,8 @@ const (
 	BreakRollback           = "rollback"            // the log disagrees with the last checkpoint kept outside the database
 	BreakWitnessRollback    = "witness_rollback"    // the checkpoint kept outside the database is missing or older than the database's
 	BreakInconsistent       = "inconsistent"        // two checkpoints are not consistent (a fork)
+	BreakAnchorMismatch     = "anchor_mismatch"     // the log disagrees with a root a witness outside Vigil attested
+	BreakAnchorInvalid      = "anchor_invalid"      // an anchor's evidence does not verify
 )
 
 // BreakTypes lists every break type, the one taxonomy.

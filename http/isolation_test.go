@@ -109,6 +109,22 @@ func TestIsolationMatrix(t *testing.T) {
 		}
 	}
 
+	// An anchor per workspace: workspace-wide, seen by every auditor of its
+	// workspace, tenant-restricted or not, and by no one else.
+	anchorIDs := map[string]string{} // anchor id -> its workspace
+	for _, ws := range []string{"default", "other"} {
+		cp, err := e.db.Checkpoint(context.Background(), ws, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := e.db.CreateAnchor(context.Background(), vigil.Anchor{Workspace: ws, Chain: "witness:isolation.test",
+			Kind: vigil.AnchorCosignature, Checkpoint: cp.Note, TreeSize: cp.Size, Root: cp.Root})
+		if err != nil {
+			t.Fatal(err)
+		}
+		anchorIDs[a.ID] = ws
+	}
+
 	type key struct {
 		scope
 		role   vigil.Role
@@ -158,6 +174,10 @@ func TestIsolationMatrix(t *testing.T) {
 				if strings.HasPrefix(p, pattern[:strings.Index(pattern, "{id}")]) {
 					paths = append(paths, strings.ReplaceAll(pattern, "{id}", id))
 				}
+			}
+		case strings.HasPrefix(pattern, "/api/v1/anchors/"):
+			for id := range anchorIDs {
+				paths = append(paths, strings.ReplaceAll(pattern, "{id}", id))
 			}
 		case strings.Contains(pattern, "{id}"):
 			continue // keys: administration, covered by the key tests
@@ -251,6 +271,16 @@ func TestIsolationMatrix(t *testing.T) {
 					}
 					if b.Total != int64(want) {
 						t.Fatalf("%v finds %d events by id, want %d", k.scope, b.Total, want)
+					}
+				}
+				for id, ws := range anchorIDs {
+					switch {
+					case ws != k.ws && strings.Contains(string(r.body), id) && !strings.Contains(p, id):
+						t.Fatalf("%s by %s key of %v names anchor %s of %s", p, k.role, k.scope, id, ws)
+					case strings.HasPrefix(p, "/api/v1/anchors/"+id) && ws != k.ws && r.status != 404:
+						t.Fatalf("%s by %s key of %v: %d, want 404", p, k.role, k.scope, r.status)
+					case strings.HasPrefix(p, "/api/v1/anchors/"+id) && ws == k.ws && r.status != 200:
+						t.Fatalf("%s by %s key of %v: %d, want 200: %s", p, k.role, k.scope, r.status, r.body)
 					}
 				}
 				if p == "/api/v1/events?action=seed.read" {

@@ -59,6 +59,9 @@ type Config struct {
 	Alerts        vigil.AlertStore
 	AlertChannels []string
 	AlertThrottle time.Duration
+	// Anchors serves the anchors of checkpoints and anchors on demand;
+	// without it their routes answer 503.
+	Anchors vigil.AnchorService
 	// Reports generates and serves reports and exports; without it their
 	// routes answer 503.
 	Reports vigil.ReportService

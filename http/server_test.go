@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/anchor"
 	"github.com/vigilhq/vigil/fhir"
 	vhttp "github.com/vigilhq/vigil/http"
 	"github.com/vigilhq/vigil/ledger"
@@ -75,6 +76,11 @@ func newEnvStore(t testing.TB, cfg vhttp.Config, withReports bool, store func(*s
 		t.Fatal(err)
 	}
 	cfg.Store, cfg.VerifierKey = db, testVKey
+	if cfg.Anchors == nil {
+		// Every server answers anchors, as vigil serve does; anchoring on
+		// demand needs a witness, which tests that use it configure.
+		cfg.Anchors = anchor.New(anchor.Config{Log: db, Store: db})
+	}
 	stopReports := func() {}
 	if cfg.Reports == nil && withReports {
 		// Every server answers reports and exports, as vigil serve does.

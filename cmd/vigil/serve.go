@@ -70,6 +70,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs.StringVar(&c.pprofAddr, "pprof", "", "serve Go's profiler (net/http/pprof) on this loopback address, e.g. 127.0.0.1:6060, on a listener of its own (default off)")
 	af := registerAlertFlags(fs)
 	cf := registerConsoleFlags(fs)
+	anf := registerAnchorFlags(fs)
+	sf := registerStreamFlags(fs)
 	fs.IntVar(&c.reportWorkers, "report-workers", 1, "reports and exports generated at once, in the background")
 	fs.Float64Var(&c.reportShare, "report-share", 0.25, "the share of one core each report or export may take, so ingest keeps its pace (1: unpaced)")
 	c.reportRetention, c.reportFileLifetime = vreport.DefaultRetention, vreport.DefaultFileLifetime
@@ -131,11 +133,15 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer stopReports() // before the store closes: deferred calls run last first
+	anchors, err := anf.anchorer(d, logger)
+	if err != nil {
+		return err
+	}
 	consoleKey, tokens, err := viewerTokens(d)
 	if err != nil {
 		return err
 	}
-	srv := vhttp.NewServer(vhttp.Config{Store: d.db, Logger: logger, VerifierKey: d.verifierKey,
+	srv := vhttp.NewServer(vhttp.Config{Store: d.db, Logger: logger, VerifierKey: d.verifierKey, Anchors: anchors,
 		TrustedProxies: proxies, BatchLimit: c.batchLimit, KeyRate: c.keyRate, KeyBurst: c.keyBurst,
 		AlertChannels: channelNames(channels), AlertThrottle: af.throttle, Reports: reports, DownloadSecret: linkSecret,
 		PublicURL:    publicURL,
@@ -168,7 +174,13 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	d.db.OnCommit(func(n int) { srv.ObserveCommit(n); alerts.committed(n) })
+	streams, err := startStreams(bgCtx, env, sf, d, srv.Registry(), logger)
+	if err != nil {
+		return err
+	}
+	d.db.OnCommit(func(n int) { srv.ObserveCommit(n); alerts.committed(n); streams.committed() })
+	anchorsDone := make(chan struct{})
+	go func() { runAnchors(bgCtx, anchors, anf.interval); close(anchorsDone) }()
 	if c.verifyRate > 0 {
 		go d.db.RunVerifier(bgCtx, c.verifyRate, c.verifyPause, func(ws string, breaks []vigil.Break) {
 			for _, b := range breaks {
@@ -207,6 +219,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		logger.Warn("shutdown", "err", err)
 	}
 	stopBackground()
+	<-anchorsDone
+	streams.wait()
 	alerts.stop()
 	stopReports()
 	if err := d.close(); err != nil {
