@@ -7,23 +7,46 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"slices"
 	"strings"
 	"time"
 )
 
-// Role is what a key may do. Each role holds the least it needs: ingest
-// writes events and reads nothing; auditor reads and writes nothing; admin
-// manages keys and settings and reads no events.
+// Role is what a key or a console user may do. Each role holds the least
+// it needs: ingest writes events and reads nothing; auditor reads and
+// writes nothing; admin manages keys and settings and reads no events;
+// issuer mints viewer tokens and does nothing else; privacy_officer (a
+// console user) reads like an auditor and works the alert inbox.
 type Role string
 
 const (
-	RoleIngest  Role = "ingest"
-	RoleAuditor Role = "auditor"
-	RoleAdmin   Role = "admin"
+	RoleIngest         Role = "ingest"
+	RoleAuditor        Role = "auditor"
+	RoleAdmin          Role = "admin"
+	RoleIssuer         Role = "issuer"
+	RolePrivacyOfficer Role = "privacy_officer"
 )
 
-// Valid reports whether r is a known role.
-func (r Role) Valid() bool { return r == RoleIngest || r == RoleAuditor || r == RoleAdmin }
+// KeyRoles are the roles an API key may have.
+var KeyRoles = []Role{RoleIngest, RoleAuditor, RoleAdmin, RoleIssuer}
+
+// UserRoles are the roles a console user may have.
+var UserRoles = []Role{RoleAuditor, RoleAdmin, RolePrivacyOfficer}
+
+// Valid reports whether r is a role an API key may have.
+func (r Role) Valid() bool { return slices.Contains(KeyRoles, r) }
+
+// ValidUser reports whether r is a role a console user may have.
+func (r Role) ValidUser() bool { return slices.Contains(UserRoles, r) }
+
+// RoleList joins roles for messages: "ingest, auditor, admin, issuer".
+func RoleList(roles []Role) string {
+	s := make([]string, len(roles))
+	for i, r := range roles {
+		s[i] = string(r)
+	}
+	return strings.Join(s, ", ")
+}
 
 // KeyPrefix starts every API key, so leaked keys are easy to scan for.
 const KeyPrefix = "vgl_"
@@ -93,7 +116,7 @@ const TenantEmptyMessage = "must not be empty: leave tenant_id out for a key of 
 func CreateKey(ctx context.Context, ks KeyStore, workspace string, role Role, tenant, name string, now time.Time) (APIKey, string, error) {
 	var details []ErrorDetail
 	if !role.Valid() {
-		details = append(details, ErrorDetail{Field: "role", Message: "must be one of " + string(RoleIngest) + ", " + string(RoleAuditor) + ", " + string(RoleAdmin)})
+		details = append(details, ErrorDetail{Field: "role", Message: "must be one of " + RoleList(KeyRoles)})
 	}
 	if tenant != "" && strings.TrimSpace(tenant) == "" {
 		details = append(details, ErrorDetail{Field: "tenant_id", Message: TenantEmptyMessage})

@@ -71,6 +71,8 @@ const (
 	BreakRollback           = "rollback"            // the log disagrees with the last checkpoint kept outside the database
 	BreakWitnessRollback    = "witness_rollback"    // the checkpoint kept outside the database is missing or older than the database's
 	BreakInconsistent       = "inconsistent"        // two checkpoints are not consistent (a fork)
+	BreakAnchorMismatch     = "anchor_mismatch"     // the log disagrees with a root a witness outside Vigil attested
+	BreakAnchorInvalid      = "anchor_invalid"      // an anchor's evidence does not verify
 )
 
 // BreakTypes lists every break type, the one taxonomy.
@@ -142,4 +144,21 @@ type Ledger interface {
 	// from + MaxLeavesPerRead, within the tree) with what completes them
 	// to its root.
 	Leaves(ctx context.Context, workspace string, from, to, treeSize int64) (LeafRange, error)
+}
+
+// VerificationRun is the outcome of one full verification of a log.
+type VerificationRun struct {
+	FinishedAt    time.Time
+	EventsChecked int64
+	TreeSize      int64
+	Valid         bool
+	Breaks        []Break
+}
+
+// VerificationLog is a ledger that remembers its latest full verification
+// (by its background verifier or on request).
+type VerificationLog interface {
+	// LastVerification returns the latest full verification of the
+	// workspace's log; ENOTFOUND if it was never verified in full.
+	LastVerification(ctx context.Context, workspace string) (VerificationRun, error)
 }

@@ -68,6 +68,13 @@ type Report struct {
 	RetainUntil time.Time // the record is kept until then (the retention period)
 }
 
+// Downloadable reports whether the job's file can be downloaded: it is
+// there, or it can be regenerated at its checkpoint (jobs of earlier
+// versions recorded no generation time, and their removed files cannot).
+func (r Report) Downloadable() bool {
+	return r.Status == JobCompleted && (r.File != "" || !r.GeneratedAt.IsZero())
+}
+
 // ReportStore keeps report and export jobs.
 type ReportStore interface {
 	CreateReport(ctx context.Context, r Report) error

@@ -30,8 +30,8 @@ func lossyProxy(n int, how string) func(http.ResponseWriter, *http.Request, http
 			return
 		}
 		rec := httptest.NewRecorder()
-		api.ServeHTTP(rec, r) // stored...
-		if rec.Code != http.StatusCreated {
+		api.ServeHTTP(rec, r) // stored (or found stored by an earlier try)...
+		if rec.Code != http.StatusCreated && rec.Code != http.StatusOK {
 			panic("the server did not store the event: " + rec.Body.String())
 		}
 		if how == "hangup" { // ...but the answer is lost

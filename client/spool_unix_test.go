@@ -10,12 +10,37 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/vigilhq/vigil/client"
 )
+
+// lockedBuffer is a bytes.Buffer safe for one writer and one reader.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) Reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.Reset()
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
 
 // TestSpoolFilesPrivate: the spool holds events that name patients, so
 // under a permissive umask its directory is 0700 and its files 0600, and
@@ -29,7 +54,7 @@ func TestSpoolFilesPrivate(t *testing.T) {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	var log bytes.Buffer
+	var log lockedBuffer // the spool's sender logs while the test reads
 	logger := slog.New(slog.NewTextHandler(&log, nil))
 	s.setDown(true)
 	c := mustNew(t, s.url, s.ingest, client.WithSpool(dir), client.WithLogger(logger), fastRetry())

@@ -64,8 +64,16 @@ func (s *Server) ruleFromBody(r *http.Request, k vigil.APIKey) (vigil.AlertRule,
 	if err := decodeStrict(body, &in); err != nil {
 		return vigil.AlertRule{}, err
 	}
-	def := vigil.AlertRule{Workspace: k.Workspace, Name: in.Name, Type: in.RuleType, Conditions: in.Conditions,
-		Channels: in.Channels, Enabled: in.Enabled == nil || *in.Enabled, Throttle: s.cfg.AlertThrottle}
+	return RuleDefinition(k.Workspace, in, s.cfg.AlertThrottle, s.cfg.AlertChannels)
+}
+
+// RuleDefinition validates and compiles a rule definition as the API
+// receives it, for the workspace, with the server's default throttle and
+// configured channel names; every problem is one EINVALID detail naming
+// its field. The stored conditions are the normalised ones.
+func RuleDefinition(workspace string, in api.AlertRuleInput, defaultThrottle time.Duration, channels []string) (vigil.AlertRule, error) {
+	def := vigil.AlertRule{Workspace: workspace, Name: in.Name, Type: in.RuleType, Conditions: in.Conditions,
+		Channels: in.Channels, Enabled: in.Enabled == nil || *in.Enabled, Throttle: defaultThrottle}
 	var details []vigil.ErrorDetail
 	if in.Throttle != nil {
 		d, err := alert.ParseDuration(*in.Throttle)
@@ -83,7 +91,7 @@ func (s *Server) ruleFromBody(r *http.Request, k vigil.APIKey) (vigil.AlertRule,
 		details = append(details, vigil.ErrorDetails(err)...)
 	}
 	for i, ch := range def.Channels {
-		if ch != "" && !slices.Contains(s.cfg.AlertChannels, ch) {
+		if ch != "" && !slices.Contains(channels, ch) {
 			details = append(details, vigil.ErrorDetail{Field: "channels[" + strconv.Itoa(i) + "]",
 				Message: "no channel named " + strconv.Quote(ch) + " is configured on this server"})
 		}

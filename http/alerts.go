@@ -64,6 +64,23 @@ func parseAlertQuery(r *http.Request) (vigil.AlertQuery, string, error) {
 	return q, get("cursor"), nil
 }
 
+// continueAlerts continues q, whose workspace and scope are set, after a
+// cursor: alert cursors name the alert id below which the next page starts.
+func continueAlerts(q *vigil.AlertQuery, cursor string) error {
+	if cursor == "" {
+		return nil
+	}
+	id, err := openCursor(cursorAlerts, cursor, alertsBinding(*q), "cursor")
+	if err != nil {
+		return err
+	}
+	if !validID(id) {
+		return vigil.Invalid(vigil.ErrorDetail{Field: "cursor", Message: "is not a cursor this server issued"})
+	}
+	q.Before = id
+	return nil
+}
+
 func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request, k vigil.APIKey) error {
 	store, err := s.alerts()
 	if err != nil {
@@ -74,16 +91,8 @@ func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request, k vigil.APIK
 		return err
 	}
 	q.Workspace, q.TenantScope = k.Workspace, k.TenantID
-	if cursor != "" {
-		// Alert cursors name the alert id below which the next page starts.
-		id, err := openCursor(cursorAlerts, cursor, alertsBinding(q), "cursor")
-		if err != nil {
-			return err
-		}
-		if !validID(id) {
-			return vigil.Invalid(vigil.ErrorDetail{Field: "cursor", Message: "is not a cursor this server issued"})
-		}
-		q.Before = id
+	if err := continueAlerts(&q, cursor); err != nil {
+		return err
 	}
 	var page vigil.AlertPage
 	err = s.audited(r, k, ActionAlertsQuery, joinQuery(r.URL.Query()), func() error {

@@ -1,8 +1,6 @@
 package http
 
 import (
-	"encoding/json"
-	"maps"
 	"net/http"
 
 	"github.com/vigilhq/vigil"
@@ -31,25 +29,7 @@ const (
 // input, changes nothing: it is not recorded. Nothing is returned until
 // the record is durable: if it cannot be written, the read fails closed.
 func (s *Server) audited(r *http.Request, k vigil.APIKey, action string, params map[string]string, read func() error) error {
-	readErr := read()
-	if vigil.ErrorCode(readErr) == vigil.EINVALID {
-		return readErr
-	}
-	outcome := vigil.OutcomeSuccess
-	if readErr != nil {
-		outcome = vigil.OutcomeFailure
-		params = maps.Clone(params)
-		if params == nil {
-			params = map[string]string{}
-		}
-		params["error"] = vigil.ErrorCode(readErr)
-	}
-	e := s.metaEvent(r, k, action, params)
-	e.Outcome = outcome
-	if _, err := s.store.Append(r.Context(), k.Workspace, []vigil.Event{e}); err != nil {
-		return vigil.Unavailable("recording this read in the audit trail failed", err)
-	}
-	return readErr
+	return vigil.RecordRead(r.Context(), s.store, k.Workspace, s.metaEvent(r, k, action, nil), r.URL.Path, params, read)
 }
 
 // record writes a meta-audit event for an action that is not a read
@@ -74,12 +54,6 @@ func (s *Server) metaEvent(r *http.Request, k vigil.APIKey, action string, param
 	if a := s.remoteAddr(r); a.IsValid() {
 		e.IPAddress, e.IPFromConnection = a.String(), true
 	}
-	if len(params) > 0 {
-		if b, err := json.Marshal(map[string]any{"params": params, "path": r.URL.Path}); err == nil {
-			e.Metadata = b
-		}
-	} else {
-		e.Metadata, _ = json.Marshal(map[string]any{"path": r.URL.Path})
-	}
+	e.Metadata = vigil.MetaMetadata(r.URL.Path, params)
 	return e
 }

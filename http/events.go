@@ -186,22 +186,37 @@ func (s *Server) getEvent(w http.ResponseWriter, r *http.Request, k vigil.APIKey
 	return nil
 }
 
+// continueEvents continues q, whose workspace and scope are set, after a
+// cursor (field names it in errors); an empty cursor starts at the newest.
+func continueEvents(q *vigil.Query, cursor, field string) error {
+	if cursor == "" {
+		return nil
+	}
+	pos, err := openCursor(cursorEvents, cursor, eventsBinding(*q), field)
+	if err != nil {
+		return err
+	}
+	seq, err := strconv.ParseInt(pos, 10, 64)
+	if err != nil || seq < 0 {
+		return vigil.Invalid(vigil.ErrorDetail{Field: field, Message: "is not a cursor this server issued"})
+	}
+	q.Before = seq
+	return nil
+}
+
+// eventsCursor is the cursor of q's next page, below sequence before.
+func eventsCursor(q vigil.Query, before int64) string {
+	return sealCursor(cursorEvents, eventsBinding(q), strconv.FormatInt(before, 10))
+}
+
 func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, k vigil.APIKey) error {
 	q, cursor, err := parseQuery(r)
 	if err != nil {
 		return err
 	}
 	q.Workspace, q.TenantScope = k.Workspace, k.TenantID
-	if cursor != "" {
-		pos, err := openCursor(cursorEvents, cursor, eventsBinding(q), "cursor")
-		if err != nil {
-			return err
-		}
-		seq, err := strconv.ParseInt(pos, 10, 64)
-		if err != nil || seq < 0 {
-			return vigil.Invalid(vigil.ErrorDetail{Field: "cursor", Message: "is not a cursor this server issued"})
-		}
-		q.Before = seq
+	if err := continueEvents(&q, cursor, "cursor"); err != nil {
+		return err
 	}
 	var page vigil.Page
 	err = s.audited(r, k, "vigil.events.query", joinQuery(r.URL.Query()), func() error {
@@ -225,7 +240,7 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, k vigil.APIK
 		out.Data[i] = toAPIEvent(e, &ins[i])
 	}
 	if page.HasMore {
-		c := sealCursor(cursorEvents, eventsBinding(q), strconv.FormatInt(page.Next, 10))
+		c := eventsCursor(q, page.Next)
 		out.Pagination.NextCursor = &c
 	}
 	writeJSON(w, http.StatusOK, out)

@@ -40,7 +40,7 @@ func (s *Server) toAPIExport(r *http.Request, j vigil.Report) api.Export {
 		RequestedBy: j.CreatedBy, CreatedAt: j.CreatedAt.UTC().Format(time.RFC3339Nano), GeneratedAt: timeStr(j.GeneratedAt),
 		FinishedAt: timeStr(j.FinishedAt), ExpiresAt: timeStr(j.ExpiresAt), RetainUntil: timeStr(j.RetainUntil)}
 	out.Checkpoint, out.TotalRows, out.FileSize, out.SHA256, out.ErrorMessage = jobCommon(j)
-	if downloadable(j) {
+	if j.Downloadable() {
 		u := "/api/v1/exports/" + j.ID + "/download"
 		if len(s.cfg.DownloadSecret) > 0 {
 			u = s.signedLink(j)

@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	nethttp "net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -12,6 +15,7 @@ import (
 
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/api"
+	"github.com/vigilhq/vigil/console"
 	vhttp "github.com/vigilhq/vigil/http"
 	"github.com/vigilhq/vigil/sqlite"
 )
@@ -105,6 +109,22 @@ func TestIsolationMatrix(t *testing.T) {
 		}
 	}
 
+	// An anchor per workspace: workspace-wide, seen by every auditor of its
+	// workspace, tenant-restricted or not, and by no one else.
+	anchorIDs := map[string]string{} // anchor id -> its workspace
+	for _, ws := range []string{"default", "other"} {
+		cp, err := e.db.Checkpoint(context.Background(), ws, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := e.db.CreateAnchor(context.Background(), vigil.Anchor{Workspace: ws, Chain: "witness:isolation.test",
+			Kind: vigil.AnchorCosignature, Checkpoint: cp.Note, TreeSize: cp.Size, Root: cp.Root})
+		if err != nil {
+			t.Fatal(err)
+		}
+		anchorIDs[a.ID] = ws
+	}
+
 	type key struct {
 		scope
 		role   vigil.Role
@@ -113,7 +133,7 @@ func TestIsolationMatrix(t *testing.T) {
 	var keys []key
 	for _, ws := range []string{"default", "other"} {
 		for _, tenant := range []string{"", "t1", "t2"} {
-			for _, role := range []vigil.Role{vigil.RoleIngest, vigil.RoleAuditor, vigil.RoleAdmin} {
+			for _, role := range vigil.KeyRoles {
 				if tenant != "" && role == vigil.RoleAdmin {
 					continue // administration is workspace-wide
 				}
@@ -154,6 +174,10 @@ func TestIsolationMatrix(t *testing.T) {
 				if strings.HasPrefix(p, pattern[:strings.Index(pattern, "{id}")]) {
 					paths = append(paths, strings.ReplaceAll(pattern, "{id}", id))
 				}
+			}
+		case strings.HasPrefix(pattern, "/api/v1/anchors/"):
+			for id := range anchorIDs {
+				paths = append(paths, strings.ReplaceAll(pattern, "{id}", id))
 			}
 		case strings.Contains(pattern, "{id}"):
 			continue // keys: administration, covered by the key tests
@@ -247,6 +271,16 @@ func TestIsolationMatrix(t *testing.T) {
 					}
 					if b.Total != int64(want) {
 						t.Fatalf("%v finds %d events by id, want %d", k.scope, b.Total, want)
+					}
+				}
+				for id, ws := range anchorIDs {
+					switch {
+					case ws != k.ws && strings.Contains(string(r.body), id) && !strings.Contains(p, id):
+						t.Fatalf("%s by %s key of %v names anchor %s of %s", p, k.role, k.scope, id, ws)
+					case strings.HasPrefix(p, "/api/v1/anchors/"+id) && ws != k.ws && r.status != 404:
+						t.Fatalf("%s by %s key of %v: %d, want 404", p, k.role, k.scope, r.status)
+					case strings.HasPrefix(p, "/api/v1/anchors/"+id) && ws == k.ws && r.status != 200:
+						t.Fatalf("%s by %s key of %v: %d, want 200: %s", p, k.role, k.scope, r.status, r.body)
 					}
 				}
 				if p == "/api/v1/events?action=seed.read" {
@@ -448,4 +482,105 @@ func alertIDIn(path string) string {
 	}
 	id, _, _ := strings.Cut(rest, "/")
 	return id
+}
+
+// TestIsolationViewerTokens: viewer tokens minted by issuer and admin
+// keys of each workspace, for each tenant and for one actor, see through
+// the viewer page and the web component's endpoint only their tenant's
+// events (only the actor's when named), whatever is asked; a token of one
+// workspace never sees the other's.
+func TestIsolationViewerTokens(t *testing.T) {
+	e := newEnvWith(t, vhttp.Config{AuthFailuresPerMinute: 1 << 30})
+	data := []scope{{"default", "t1"}, {"default", "t2"}, {"other", "t1"}, {"other", "t2"}}
+	for _, d := range data {
+		ingest := e.key(d.ws, vigil.RoleIngest, "")
+		for i := range 3 {
+			body := fmt.Sprintf(`{"actor_id":"%[1]s-actor-%[2]d","action":"seed.read","tenant_id":"%[3]s","metadata":{"note":"%[1]s"}}`, d.marker(), i%2, d.tenant)
+			wantStatus(t, e.post("/api/v1/events", ingest, body), 201)
+		}
+	}
+	cons, err := console.New(console.Config{Events: e.db, Scanner: e.db, Ledger: e.db, Keys: e.db, Users: e.db,
+		VerifierKey: testVKey, Secret: testViewerSecret, ViewerTokens: vigil.NewViewerTokens(testViewerSecret)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	viewer := httptest.NewServer(cons)
+	defer viewer.Close()
+	get := func(path, token string) (int, string) {
+		req, _ := nethttp.NewRequest("GET", viewer.URL+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := nethttp.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	checked := 0
+	for _, ws := range []string{"default", "other"} {
+		for _, role := range []vigil.Role{vigil.RoleIssuer, vigil.RoleAdmin} {
+			key := e.key(ws, role, "")
+			for _, tenant := range []string{"t1", "t2", "t3"} {
+				for _, actor := range []string{"", scope{ws, tenant}.marker() + "-actor-0"} {
+					body := `{"tenant_id":"` + tenant + `"`
+					if actor != "" {
+						body += `,"actor_id":"` + actor + `"`
+					}
+					var tok api.ViewerToken
+					r := e.post("/api/v1/viewer-token", key, body+"}")
+					wantStatus(t, r, 200)
+					r.json(t, &tok)
+					own := scope{ws, tenant}
+					// A cursor of the token's own listing, far into the past.
+					vq, _, err := vhttp.ParseEventQuery(url.Values{"limit": {"50"}})
+					if err != nil {
+						t.Fatal(err)
+					}
+					vq.Workspace, vq.TenantScope, vq.ActorID = ws, tenant, actor
+					cursor := url.QueryEscape(vhttp.EventCursor(vq, 1<<40))
+					for _, path := range []string{"/viewer/events", "/viewer/events?cursor=" + cursor,
+						"/viewer?token=" + url.QueryEscape(tok.Token), "/viewer?token=" + url.QueryEscape(tok.Token) + "&cursor=" + cursor} {
+						token := tok.Token
+						if strings.HasPrefix(path, "/viewer?") {
+							token = ""
+						}
+						status, page := get(path, token)
+						if status != 200 {
+							t.Fatalf("%s by a %s token of %s for %s: %d %.300s", path, role, ws, tenant, status, page)
+						}
+						for _, d := range data {
+							if d != own && strings.Contains(page, d.marker()) {
+								t.Fatalf("%s by a token of %v shows data of %v: %.400s", path, own, d, page)
+							}
+						}
+						want := 3
+						switch {
+						case tenant == "t3":
+							want = 0
+						case actor != "":
+							want = 2
+						}
+						if n := strings.Count(page, `"action":"seed.read"`) + strings.Count(page, "<td>seed.read</td>"); n != want {
+							t.Fatalf("%s by a token of %v (actor %q) shows %d events, want %d: %.600s", path, own, actor, n, want, page)
+						}
+						if actor != "" && strings.Contains(page, own.marker()+"-actor-1") {
+							t.Fatalf("%s by a token of actor %s shows another actor's events", path, actor)
+						}
+						checked++
+					}
+				}
+			}
+		}
+	}
+	// A token of one workspace signed for another by a forger is not a
+	// token: without the secret the signature fails.
+	forged, _ := vigil.NewViewerTokens([]byte("not the server's secret at all!!")).Mint(vigil.ViewerGrant{Workspace: "default", TenantID: "t1",
+		IssuedBy: "key_x", ExpiresAt: time.Now().Add(time.Hour)})
+	if status, _ := get("/viewer/events", forged); status != 401 {
+		t.Fatalf("a forged token: %d", status)
+	}
+	t.Logf("viewer isolation: %d answers checked", checked)
 }

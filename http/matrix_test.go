@@ -51,6 +51,12 @@ func TestBadInputMatrix(t *testing.T) {
 		t.Fatalf("seeding a keyed event: %d %s", r.status, r.body)
 	}
 	otherKeyID := keyID(t, e, otherAdmin)
+	cp := e.waitCheckpointOf("default")
+	anchored, err := e.db.CreateAnchor(context.Background(), vigil.Anchor{Workspace: "default", Chain: "witness:matrix.test",
+		Kind: vigil.AnchorCosignature, Checkpoint: cp.Note, TreeSize: cp.Size, Root: cp.Root})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var rule struct{ Data struct{ ID string } }
 	r := e.post("/api/v1/alert-rules", e.admin, `{"name":"VIP","rule_type":"watchlist","conditions":{"patients":["pt_vip"]}}`)
 	r.json(t, &rule)
@@ -64,6 +70,8 @@ func TestBadInputMatrix(t *testing.T) {
 			return keyID(t, e, e.admin)
 		case strings.Contains(pattern, "/alert-rules/"):
 			return rule.Data.ID
+		case strings.Contains(pattern, "/anchors/"):
+			return anchored.ID
 		}
 		return mine
 	}
@@ -177,7 +185,9 @@ func TestBadInputMatrix(t *testing.T) {
 			}
 			if strings.Contains(pattern, "{id}") && method == "GET" && !strings.Contains(pattern, "/keys/") {
 				add(request{name: "other workspace", method: method, path: path, key: "Bearer " + otherKeys[good], want: 404})
-				if good != vigil.RoleAdmin { // administration is workspace-wide
+				// Administration is workspace-wide, and so are anchors, which
+				// every auditor of the workspace reads.
+				if good != vigil.RoleAdmin && !strings.Contains(pattern, "/anchors/") {
 					add(request{name: "other tenant", method: method, path: path, key: "Bearer " + tenantKeys[good], want: 404})
 				}
 			}

@@ -41,6 +41,7 @@ func bodyRoutes(t *testing.T, e *env) map[string][2]string {
 		"PATCH /api/v1/alerts/" + alerts.Data[0].ID: {e.auditor, `{"status":"investigating"}`},
 		"POST /api/v1/reports":                      {e.auditor, `{"type":"access_by_interval","params":{"from":"2000-01-01T00:00:00Z","to":"2099-01-01T00:00:00Z"},"format":"csv"}`},
 		"POST /api/v1/exports":                      {e.auditor, `{"format":"ndjson"}`},
+		"POST /api/v1/viewer-token":                 {e.admin, `{"tenant_id":"t1"}`},
 	}
 }
 

@@ -256,19 +256,12 @@ func jobCommon(j vigil.Report) (cp *api.ReportCheckpoint, rows, size *int64, sum
 	return cp, rows, size, sum, str(j.Error)
 }
 
-// downloadable reports whether a job's file can be downloaded: it is
-// there, or it can be regenerated at its checkpoint (jobs of earlier
-// versions recorded no generation time, and their removed files cannot).
-func downloadable(j vigil.Report) bool {
-	return j.Status == vigil.JobCompleted && (j.File != "" || !j.GeneratedAt.IsZero())
-}
-
 func (s *Server) toAPIReport(r *http.Request, j vigil.Report) api.Report {
 	out := api.Report{ID: j.ID, Type: j.Type, Params: j.Params, Format: j.Format, Status: j.Status, TenantScope: str(j.TenantScope),
 		RequestedBy: j.CreatedBy, CreatedAt: j.CreatedAt.UTC().Format(time.RFC3339Nano), GeneratedAt: timeStr(j.GeneratedAt),
 		FinishedAt: timeStr(j.FinishedAt), ExpiresAt: timeStr(j.ExpiresAt), RetainUntil: timeStr(j.RetainUntil)}
 	out.Checkpoint, out.RowCount, out.FileSize, out.SHA256, out.ErrorMessage = jobCommon(j)
-	if downloadable(j) {
+	if j.Downloadable() {
 		u := s.absoluteURL(r, "/api/v1/reports/"+j.ID+"/download")
 		out.DownloadURL = &u
 	}

@@ -30,6 +30,10 @@ func (s *Server) registerRoutes() {
 	s.api("GET /api/v1/ledger/leaves", s.leaves, vigil.RoleAuditor)
 	s.api("GET /api/v1/ledger/key", s.ledgerKey, vigil.RoleAuditor, vigil.RoleIngest, vigil.RoleAdmin)
 	s.api("GET /api/v1/verify", s.verify, vigil.RoleAuditor)
+	s.api("GET /api/v1/anchors", s.listAnchors, vigil.RoleAuditor)
+	s.api("POST /api/v1/anchors", s.anchorNow, vigil.RoleAuditor, vigil.RoleAdmin)
+	s.api("GET /api/v1/anchors/{id}", s.getAnchor, vigil.RoleAuditor)
+	s.api("GET /api/v1/anchors/{id}/verify", s.verifyAnchor, vigil.RoleAuditor)
 	s.api("GET /api/v1/keys", s.listKeys, vigil.RoleAdmin)
 	s.api("POST /api/v1/keys", s.createKey, vigil.RoleAdmin)
 	s.api("GET /api/v1/keys/{id}", s.getKey, vigil.RoleAdmin)
@@ -49,6 +53,7 @@ func (s *Server) registerRoutes() {
 	s.api("GET /api/v1/alerts/{id}", s.getAlert, vigil.RoleAuditor)
 	s.api("PATCH /api/v1/alerts/{id}", s.patchAlert, vigil.RoleAuditor)
 	s.registerReportRoutes()
+	s.api("POST /api/v1/viewer-token", s.createViewerToken, vigil.RoleAdmin, vigil.RoleIssuer)
 
 	// Unauthenticated operational routes. They take no parameters and,
 	// like every route, refuse what they do not take.

@@ -59,6 +59,9 @@ type Config struct {
 	Alerts        vigil.AlertStore
 	AlertChannels []string
 	AlertThrottle time.Duration
+	// Anchors serves the anchors of checkpoints and anchors on demand;
+	// without it their routes answer 503.
+	Anchors vigil.AnchorService
 	// Reports generates and serves reports and exports; without it their
 	// routes answer 503.
 	Reports vigil.ReportService
@@ -72,6 +75,9 @@ type Config struct {
 	// form), which download links start with; without it they are built
 	// from each request (see absoluteURL).
 	PublicURL string
+	// ViewerTokens mints the embeddable viewer's tokens; without it
+	// POST /api/v1/viewer-token answers 503.
+	ViewerTokens *vigil.ViewerTokens
 
 	Now func() time.Time
 }

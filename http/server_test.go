@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/anchor"
 	"github.com/vigilhq/vigil/fhir"
 	vhttp "github.com/vigilhq/vigil/http"
 	"github.com/vigilhq/vigil/ledger"
@@ -27,6 +28,9 @@ var testKey, testVKey = func() (string, string) {
 	}
 	return s, v
 }()
+
+// testViewerSecret signs the test servers' viewer tokens.
+var testViewerSecret = []byte("viewer-secret-0123456789abcdef01")
 
 // env is a running server over a real SQLite file, with a key per role.
 type env struct {
@@ -72,6 +76,11 @@ func newEnvStore(t testing.TB, cfg vhttp.Config, withReports bool, store func(*s
 		t.Fatal(err)
 	}
 	cfg.Store, cfg.VerifierKey = db, testVKey
+	if cfg.Anchors == nil {
+		// Every server answers anchors, as vigil serve does; anchoring on
+		// demand needs a witness, which tests that use it configure.
+		cfg.Anchors = anchor.New(anchor.Config{Log: db, Store: db})
+	}
 	stopReports := func() {}
 	if cfg.Reports == nil && withReports {
 		// Every server answers reports and exports, as vigil serve does.
@@ -88,6 +97,9 @@ func newEnvStore(t testing.TB, cfg vhttp.Config, withReports bool, store func(*s
 		if cfg.DownloadSecret == nil {
 			cfg.DownloadSecret = []byte("0123456789abcdef0123456789abcdef")
 		}
+	}
+	if cfg.ViewerTokens == nil {
+		cfg.ViewerTokens = vigil.NewViewerTokens(testViewerSecret)
 	}
 	srv := httptest.NewServer(vhttp.NewServer(cfg))
 	t.Cleanup(func() { srv.Close(); stopReports(); db.Close() })

@@ -3,6 +3,7 @@ package ledger
 import (
 	"bufio"
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"iter"
@@ -11,8 +12,13 @@ import (
 	"github.com/vigilhq/vigil"
 )
 
-// BundleFormat names the bundle format in its header line.
-const BundleFormat = "vigil.bundle.v1"
+// BundleFormat names the bundle format in its header line. Version 2 is
+// version 1 with anchor lines; a bundle without anchors is written as
+// version 1, which every verifier reads.
+const (
+	BundleFormat   = "vigil.bundle.v1"
+	BundleFormatV2 = "vigil.bundle.v2"
+)
 
 // Bundle is an offline copy of the events [From, To) of one workspace's log
 // with what is needed to check them against signed checkpoints, with no
@@ -25,6 +31,7 @@ const BundleFormat = "vigil.bundle.v1"
 //	{"subtree":{"hash":hex,"index":k,"level":l}}                     SubtreesOutside(From, To, TreeSize)
 //	{"witness":"<signed note>"}                                      optional
 //	{"finding":{"type":...,"sequence":s,...}}                        optional, any number
+//	{"anchor":{"chain":...,"checkpoint":...,"evidence":...,"kind":...}} optional, any number (v2)
 //	<the leaf bytes of event From>
 //	...
 //	<the leaf bytes of event To-1>
@@ -45,6 +52,10 @@ type Bundle struct {
 	// only the source can see it. A verifier reports a bundle's findings
 	// as breaks, and trusts its silence about them not at all.
 	Findings []vigil.Break
+	// Anchors are checkpoints of the log witnessed outside it, with the
+	// witnesses' evidence: a log rewritten and re-signed disagrees with
+	// them.
+	Anchors []BundleAnchor
 
 	// Events yields the leaf bytes of each event From to To-1, in order.
 	// The writer does not keep them, so an export needs no memory.
@@ -56,6 +67,16 @@ type Bundle struct {
 type ConsistencyProof struct {
 	First, Second int64
 	Hashes        []vigil.Hash
+}
+
+// BundleAnchor is one anchor in a bundle: a signed checkpoint of the log
+// and the evidence an external witness gave for it (vigil.Anchor).
+type BundleAnchor struct {
+	Chain      string // rfc3161:<url> or witness:<name>
+	Kind       string // vigil.AnchorRFC3161 or vigil.AnchorCosignature
+	Checkpoint []byte // the signed note
+	Evidence   []byte
+	WitnessKey string // the cosigner's verifier key, as recorded
 }
 
 // SubtreeHash is the stored root of one complete subtree.
@@ -103,6 +124,10 @@ func WriteBundle(w io.Writer, b *Bundle) error {
 		line = appendFindingLine(line, f)
 		emit()
 	}
+	for _, a := range b.Anchors {
+		line = appendAnchorLine(line, a)
+		emit()
+	}
 	var n int64
 	if b.Events != nil {
 		for ev, err := range b.Events {
@@ -129,7 +154,11 @@ func WriteBundle(w io.Writer, b *Bundle) error {
 }
 
 func appendHeader(dst []byte, b *Bundle) []byte {
-	dst = fmt.Appendf(dst, `{"bundle":"%s","events":%d,"from":%d,"origin":`, BundleFormat, b.To-b.From, b.From)
+	format := BundleFormat
+	if len(b.Anchors) > 0 {
+		format = BundleFormatV2
+	}
+	dst = fmt.Appendf(dst, `{"bundle":"%s","events":%d,"from":%d,"origin":`, format, b.To-b.From, b.From)
 	dst = appendString(dst, b.Origin)
 	dst = fmt.Appendf(dst, `,"to":%d,"tree_size":%d,"verifier_key":`, b.To, b.TreeSize)
 	return append(appendString(dst, b.VerifierKey), '}')
@@ -157,6 +186,16 @@ func appendFindingLine(dst []byte, f vigil.Break) []byte {
 	w.key(`"sequence":`)
 	w.buf = strconv.AppendInt(w.buf, f.Sequence, 10)
 	w.str(`"type":`, f.Type)
+	return append(w.buf, '}', '}')
+}
+
+func appendAnchorLine(dst []byte, a BundleAnchor) []byte {
+	w := leafWriter{buf: append(dst, `{"anchor":{`...)}
+	w.str(`"chain":`, a.Chain)
+	w.str(`"checkpoint":`, string(a.Checkpoint))
+	w.str(`"evidence":`, base64.StdEncoding.EncodeToString(a.Evidence))
+	w.str(`"kind":`, a.Kind)
+	w.str(`"witness_key":`, a.WitnessKey)
 	return append(w.buf, '}', '}')
 }
 

@@ -362,7 +362,7 @@ func TestVerifyBundleRefusesNonBundles(t *testing.T) {
 	for name, in := range map[string]string{
 		"empty":                  "",
 		"empty object":           "{}\n",
-		"another format":         strings.Replace(golden, ledger.BundleFormat, "vigil.bundle.v2", 1),
+		"another format":         strings.Replace(golden, ledger.BundleFormat, "vigil.bundle.v9", 1),
 		"from after to":          `{"bundle":"vigil.bundle.v1","events":0,"from":5,"origin":"o","to":1,"tree_size":9,"verifier_key":"k"}` + "\n",
 		"count not the range":    strings.Replace(golden, `"events":50`, `"events":49`, 1),
 		"unknown header member":  strings.Replace(golden, `"events":50`, `"events":50,"extra":1`, 1),

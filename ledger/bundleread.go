@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bufio"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -89,6 +90,7 @@ func (l *lineReader) unread(line []byte, err error) {
 type bundleHeader struct {
 	Origin, VerifierKey     string
 	From, To, TreeSize, Evs int64
+	Version                 int // 1 or 2 (anchor lines)
 }
 
 func parseHeader(line []byte) (bundleHeader, error) {
@@ -131,12 +133,16 @@ func parseHeader(line []byte) (bundleHeader, error) {
 	switch {
 	case err != nil:
 		return h, &BundleError{Line: 1, Msg: "not a bundle header: " + err.Error()}
-	case format != BundleFormat:
-		return h, &BundleError{Line: 1, Msg: fmt.Sprintf("not a %s header", BundleFormat)}
+	case format != BundleFormat && format != BundleFormatV2:
+		return h, &BundleError{Line: 1, Msg: fmt.Sprintf("not a %s or %s header", BundleFormat, BundleFormatV2)}
 	case len(seen) != 7:
 		return h, &BundleError{Line: 1, Msg: "the header needs bundle, origin, verifier_key, from, to, tree_size and events"}
 	case h.To < h.From || h.TreeSize < h.To || h.Evs != h.To-h.From:
 		return h, &BundleError{Line: 1, Msg: "the header's range, tree size and event count disagree"}
+	}
+	h.Version = 1
+	if format == BundleFormatV2 {
+		h.Version = 2
 	}
 	return h, nil
 }
@@ -150,12 +156,13 @@ const (
 	kindSubtree
 	kindWitness
 	kindFinding
-	kindEvent // not typed: an event, and every line after it
+	kindAnchor // version 2
+	kindEvent  // not typed: an event, and every line after it
 )
 
 var kindNames = map[string]lineKind{
 	"checkpoint": kindCheckpoint, "consistency": kindConsistency, "subtree": kindSubtree,
-	"witness": kindWitness, "finding": kindFinding,
+	"witness": kindWitness, "finding": kindFinding, "anchor": kindAnchor,
 }
 
 // typedLine is one parsed line before the events.
@@ -165,6 +172,7 @@ type typedLine struct {
 	proof   ConsistencyProof
 	subtree SubtreeHash
 	finding vigil.Break
+	anchor  BundleAnchor
 }
 
 // parseTypedLine reads a line that is an object of exactly one member named
@@ -194,6 +202,8 @@ func parseTypedLine(line []byte) (typedLine, error) {
 			return p.proofValue(&t.proof)
 		case kindSubtree:
 			return p.subtreeValue(&t.subtree)
+		case kindAnchor:
+			return p.anchorValue(&t.anchor)
 		default:
 			return p.findingValue(&t.finding)
 		}
@@ -303,6 +313,44 @@ func (p *parser) findingValue(f *vigil.Break) error {
 	})
 }
 
+func (p *parser) anchorValue(a *BundleAnchor) error {
+	var have uint8
+	err := p.members(func(name []byte) error {
+		var err error
+		var s string
+		switch string(name) {
+		case "chain":
+			have |= 1
+			a.Chain, err = p.stringValue()
+		case "kind":
+			have |= 2
+			a.Kind, err = p.stringValue()
+		case "checkpoint":
+			have |= 4
+			s, err = p.stringValue()
+			a.Checkpoint = []byte(s)
+		case "evidence":
+			have |= 8
+			start := p.pos
+			if s, err = p.stringValue(); err == nil {
+				if a.Evidence, err = base64.StdEncoding.Strict().DecodeString(s); err != nil {
+					p.pos = start
+					err = p.fail("evidence is not standard base64")
+				}
+			}
+		case "witness_key":
+			a.WitnessKey, err = p.stringValue()
+		default:
+			err = p.fail("unknown member")
+		}
+		return err
+	})
+	if err == nil && have != 15 {
+		err = p.fail("an anchor needs chain, kind, checkpoint and evidence")
+	}
+	return err
+}
+
 func (p *parser) hashValue() (vigil.Hash, error) {
 	start := p.pos
 	s, err := p.stringValue()
@@ -320,7 +368,7 @@ func (p *parser) hashValue() (vigil.Hash, error) {
 // typedLines yields the lines between the header and the first event,
 // refusing them out of their order, and leaves the first event line to be
 // read next.
-func typedLines(lr *lineReader) iter.Seq2[typedLine, error] {
+func typedLines(lr *lineReader, h bundleHeader) iter.Seq2[typedLine, error] {
 	return func(yield func(typedLine, error) bool) {
 		last := kindCheckpoint
 		for {
@@ -343,6 +391,9 @@ func typedLines(lr *lineReader) iter.Seq2[typedLine, error] {
 				return
 			case t.kind < last || t.kind == kindWitness && last == kindWitness:
 				yield(t, &BundleError{Line: lr.n, Msg: "a typed line out of order"})
+				return
+			case t.kind == kindAnchor && h.Version < 2:
+				yield(t, &BundleError{Line: lr.n, Msg: "anchor lines need a " + BundleFormatV2 + " header"})
 				return
 			}
 			last = t.kind
@@ -368,7 +419,7 @@ func ReadBundle(r io.Reader) (*Bundle, error) {
 		return nil, err
 	}
 	b := &Bundle{Origin: h.Origin, VerifierKey: h.VerifierKey, From: h.From, To: h.To, TreeSize: h.TreeSize}
-	for t, err := range typedLines(lr) {
+	for t, err := range typedLines(lr, h) {
 		if err != nil {
 			return nil, err
 		}
@@ -383,6 +434,8 @@ func ReadBundle(r io.Reader) (*Bundle, error) {
 			b.Witness = t.note
 		case kindFinding:
 			b.Findings = append(b.Findings, t.finding)
+		case kindAnchor:
+			b.Anchors = append(b.Anchors, t.anchor)
 		}
 	}
 	b.Events = readEvents(lr, h.Evs)

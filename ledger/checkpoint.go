@@ -196,13 +196,19 @@ func Open(signed []byte, vkey string) (vigil.Checkpoint, error) {
 	return vigil.Checkpoint{Origin: origin, Size: size, Root: root, Note: signed}, nil
 }
 
+// CheckpointBody returns the body of a signed note: its text, before the
+// blank line and the signatures. Evidence of a checkpoint (a time stamp,
+// a cosignature) is over this.
+func CheckpointBody(signed []byte) []byte {
+	if i := bytes.LastIndex(signed, []byte("\n\n")); i >= 0 {
+		return signed[:i+1]
+	}
+	return signed
+}
+
 // peekCheckpoint parses the body of a signed note without verifying it, to
 // say what an unverifiable checkpoint claimed. Its result proves nothing.
 func peekCheckpoint(signed []byte) (size int64, root vigil.Hash, ok bool) {
-	i := bytes.LastIndex(signed, []byte("\n\n"))
-	if i < 0 {
-		return 0, root, false
-	}
-	_, size, root, err := ParseCheckpoint(signed[:i+1])
+	_, size, root, err := ParseCheckpoint(CheckpointBody(signed))
 	return size, root, err == nil
 }

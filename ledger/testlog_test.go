@@ -30,9 +30,19 @@ const testOrigin = "test.vigil/default"
 // newTestLog makes a log of n events with checkpoints at the sizes cpAt
 // and at n. Its events are a fixed function of their sequence.
 func newTestLog(t testing.TB, skey, vkey string, n int, cpAt ...int64) *testLog {
+	events := make([]vigil.Event, n)
+	for i := range events {
+		events[i] = testEvent(i)
+	}
+	return buildTestLog(t, skey, vkey, events, cpAt...)
+}
+
+// buildTestLog makes the log of events with checkpoints at the sizes cpAt
+// and at len(events).
+func buildTestLog(t testing.TB, skey, vkey string, events []vigil.Event, cpAt ...int64) *testLog {
 	l := &testLog{skey: skey, vkey: vkey, origin: testOrigin, stored: memHashes{}, checkpoints: map[int64][]byte{}}
-	for i := range n {
-		e := testEvent(i)
+	n := len(events)
+	for i, e := range events {
 		c := ledger.AppendEvent(nil, &e)
 		hs, err := tlog.StoredHashes(int64(i), c, l.stored)
 		if err != nil {

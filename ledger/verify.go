@@ -20,6 +20,28 @@ type VerifyOptions struct {
 	// Saved is a signed checkpoint kept from earlier, outside the log's
 	// reach: the bundle's log must not be shorter and must agree with it.
 	Saved []byte
+	// CheckAnchor verifies an anchor's evidence over the body of its
+	// checkpoint (package anchor's Verifier.Check does), reporting the
+	// time it attests and whether it was checked against a trust anchor
+	// the verifier was given. Without it anchors are reported unchecked
+	// and prove nothing.
+	CheckAnchor func(kind string, body, evidence []byte, witnessKey string) (at time.Time, trusted bool, err error)
+}
+
+// AnchorResult is what verification made of one anchor line.
+type AnchorResult struct {
+	Chain, Kind string
+	TreeSize    int64
+	Time        time.Time // what the evidence attests
+	// Trusted: the evidence verified against a trust anchor the verifier
+	// was given (a TSA CA, a witness key), not only against itself.
+	Trusted bool
+	// Compared: the anchored root was compared with the bundle's log (an
+	// anchor below the range's start and not of a checkpoint's size
+	// cannot be).
+	Compared bool
+	// Problem says why the anchor proves nothing; empty when it verified.
+	Problem string
 }
 
 // Report is the outcome of verifying a bundle.
@@ -31,6 +53,7 @@ type Report struct {
 	EventsChecked      int64
 	CheckpointsChecked int  // checkpoints whose signature verified
 	KeyFromBundle      bool // no trusted key was given
+	Anchors            []AnchorResult
 	Breaks             []vigil.Break
 	BreaksOmitted      int64 // breaks beyond the first maxBreaks, counted only
 }
@@ -54,7 +77,12 @@ const maxBreaks = 1000
 //     [From, To] has the root of the leaves up to it (checkpoint_mismatch);
 //   - the saved checkpoint and the bundle's witness are not beyond the tree
 //     size (rollback) and agree with the log at their size (rollback), or
-//     a break says why that cannot be shown (inconsistent).
+//     a break says why that cannot be shown (inconsistent);
+//   - each anchor's checkpoint is signed by the trusted key, its evidence
+//     verifies (anchor_invalid), it is not beyond the tree size
+//     (rollback), and the log has the anchored root at its size
+//     (anchor_mismatch): a log rewritten and re-signed with the key keeps
+//     its signatures but not the roots witnessed outside it.
 //
 // Problems with the log are breaks in the report; an error means the input
 // is not a bundle (*BundleError) or could not be read.
@@ -72,7 +100,7 @@ func VerifyBundle(r io.Reader, opts VerifyOptions) (*Report, error) {
 		return nil, err
 	}
 	v := newVerifier(h, opts)
-	for t, err := range typedLines(lr) {
+	for t, err := range typedLines(lr, h) {
 		if err != nil {
 			return nil, err
 		}
@@ -114,9 +142,10 @@ type signedSize struct {
 }
 
 type verifier struct {
-	rep *Report
-	h   bundleHeader
-	key string
+	rep   *Report
+	h     bundleHeader
+	key   string
+	check func(kind string, body, evidence []byte, witnessKey string) (time.Time, bool, error)
 
 	checkpoints []signedSize // by increasing size; invalid ones keep their claimed size
 	cpLines     int          // checkpoint lines read
@@ -143,16 +172,20 @@ type verifier struct {
 	served bool
 }
 
+// pinnedRoot is a root attested outside the log: a checkpoint the user
+// saved, the exporter's witness file, or an anchor.
 type pinnedRoot struct {
-	what string // "saved" or "witness"
-	size int64
-	root vigil.Hash
+	what     string // what attests it, as a noun phrase
+	size     int64
+	root     vigil.Hash
+	mismatch string // the break type when the log disagrees
+	anchor   int    // index in Report.Anchors, or -1
 }
 
 func newVerifier(h bundleHeader, opts VerifyOptions) *verifier {
 	v := &verifier{
 		rep: &Report{Origin: h.Origin, From: h.From, To: h.To, TreeSize: h.TreeSize},
-		h:   h, key: opts.Key, lastGood: -1, next: h.From,
+		h:   h, key: opts.Key, check: opts.CheckAnchor, lastGood: -1, next: h.From,
 		wantSubs: SubtreesOutside(h.From, h.To, h.TreeSize),
 	}
 	if h.From == 0 {
@@ -185,7 +218,9 @@ func (v *verifier) typed(t typedLine) {
 	case kindSubtree:
 		v.subtree(t.subtree)
 	case kindWitness:
-		v.pin("witness", t.note)
+		v.pin("the witness checkpoint", t.note)
+	case kindAnchor:
+		v.anchor(t.anchor)
 	case kindFinding:
 		f := t.finding
 		f.Detail = "found by the exporter: " + f.Detail
@@ -301,16 +336,58 @@ func (v *verifier) pin(what string, note []byte) {
 	cp, err := Open(note, v.key)
 	switch {
 	case err != nil:
-		v.add(vigil.Break{Type: vigil.BreakSignatureInvalid, Sequence: -1, Detail: "the " + what + " checkpoint: " + err.Error()})
+		v.add(vigil.Break{Type: vigil.BreakSignatureInvalid, Sequence: -1, Detail: what + ": " + err.Error()})
 	case cp.Origin != v.h.Origin:
 		v.add(vigil.Break{Type: vigil.BreakInconsistent, Sequence: -1,
-			Detail: fmt.Sprintf("the %s checkpoint is of log %q, the bundle of %q", what, cp.Origin, v.h.Origin)})
+			Detail: fmt.Sprintf("%s is of log %q, the bundle of %q", what, cp.Origin, v.h.Origin)})
 	case cp.Size > v.h.TreeSize:
 		v.add(vigil.Break{Type: vigil.BreakRollback, Sequence: -1, ExpectedHash: cp.Root.String(),
-			Detail: fmt.Sprintf("the %s checkpoint covers %d events; this log has %d: it was rolled back or truncated", what, cp.Size, v.h.TreeSize)})
+			Detail: fmt.Sprintf("%s covers %d events; this log has %d: it was rolled back or truncated", what, cp.Size, v.h.TreeSize)})
 	default:
-		v.pinned = append(v.pinned, pinnedRoot{what, cp.Size, cp.Root})
+		v.pinned = append(v.pinned, pinnedRoot{what, cp.Size, cp.Root, vigil.BreakRollback, -1})
 	}
+}
+
+// anchor checks an anchor line: a checkpoint of this log signed by the
+// trusted key, and evidence of it from a witness outside the log. Its root
+// is then pinned like a saved checkpoint's.
+func (v *verifier) anchor(a BundleAnchor) {
+	res := AnchorResult{Chain: a.Chain, Kind: a.Kind}
+	defer func() { v.rep.Anchors = append(v.rep.Anchors, res) }()
+	cp, err := Open(a.Checkpoint, v.key)
+	if err != nil {
+		res.TreeSize, _, _ = peekCheckpoint(a.Checkpoint)
+		res.Problem = "its checkpoint does not open with the trusted key: " + err.Error()
+		v.add(vigil.Break{Type: vigil.BreakSignatureInvalid, Sequence: -1, Detail: fmt.Sprintf("the %s anchor: %v", a.Chain, err)})
+		return
+	}
+	res.TreeSize = cp.Size
+	if cp.Origin != v.h.Origin {
+		res.Problem = fmt.Sprintf("it anchors log %q", cp.Origin)
+		v.add(vigil.Break{Type: vigil.BreakInconsistent, Sequence: -1,
+			Detail: fmt.Sprintf("the %s anchor is of log %q, the bundle of %q", a.Chain, cp.Origin, v.h.Origin)})
+		return
+	}
+	if v.check == nil {
+		res.Problem = "its evidence was not checked"
+		return
+	}
+	at, trusted, err := v.check(a.Kind, CheckpointBody(a.Checkpoint), a.Evidence, a.WitnessKey)
+	if err != nil {
+		res.Problem = err.Error()
+		v.add(vigil.Break{Type: vigil.BreakAnchorInvalid, Sequence: -1, ExpectedHash: cp.Root.String(),
+			Detail: fmt.Sprintf("the %s anchor of %d events: %v", a.Chain, cp.Size, err)})
+		return
+	}
+	res.Time, res.Trusted = at, trusted
+	what := fmt.Sprintf("the root %s attested at %s", a.Chain, at.UTC().Format(time.RFC3339))
+	if cp.Size > v.h.TreeSize {
+		res.Compared = true
+		v.add(vigil.Break{Type: vigil.BreakRollback, Sequence: -1, ExpectedHash: cp.Root.String(),
+			Detail: fmt.Sprintf("%s covers %d events; this log has %d: it was rolled back or truncated", what, cp.Size, v.h.TreeSize)})
+		return
+	}
+	v.pinned = append(v.pinned, pinnedRoot{what, cp.Size, cp.Root, vigil.BreakAnchorMismatch, len(v.rep.Anchors)})
 }
 
 // headerDone runs when every typed line is in: the checkpoints are known,
@@ -326,27 +403,39 @@ func (v *verifier) headerDone(saved []byte) {
 		v.rootless = true
 	}
 	if len(saved) > 0 {
-		v.pin("saved", saved)
+		v.pin(savedWhat, saved)
 	}
 	kept := v.pinned[:0]
 	for _, p := range v.pinned {
 		switch cp, ok := v.checkpointOfSize(p.size); {
 		case ok:
+			v.compared(p)
 			if cp.root != p.root {
-				v.add(vigil.Break{Type: vigil.BreakRollback, Sequence: -1, ExpectedHash: p.root.String(), ActualHash: cp.root.String(),
-					Detail: fmt.Sprintf("the log of %d events differs from the %s checkpoint: it was rewritten", p.size, p.what)})
+				v.add(vigil.Break{Type: p.mismatch, Sequence: -1, ExpectedHash: p.root.String(), ActualHash: cp.root.String(),
+					Detail: fmt.Sprintf("the log of %d events differs from %s: it was rewritten", p.size, p.what)})
 			}
 		case !v.rootless && v.h.From <= p.size && p.size <= v.h.To:
 			kept = append(kept, p) // compared as the events pass its size
-		case p.what == "saved":
+		case p.what == savedWhat:
 			v.add(vigil.Break{Type: vigil.BreakInconsistent, Sequence: -1,
 				Detail: fmt.Sprintf("the bundle cannot show that it extends the saved checkpoint of %d events: export a range that contains that size", p.size)})
 		}
-		// A witness the range cannot reach proves nothing either way.
+		// A witness or an anchor the range cannot reach proves nothing
+		// either way.
 	}
 	v.pinned = kept
 	if !v.rootless && v.frontier.Size() == v.h.From {
 		v.atSize()
+	}
+}
+
+// savedWhat names the user's saved checkpoint among the pinned roots.
+const savedWhat = "the saved checkpoint"
+
+// compared notes that an anchor's root was compared with the log.
+func (v *verifier) compared(p pinnedRoot) {
+	if p.anchor >= 0 {
+		v.rep.Anchors[p.anchor].Compared = true
 	}
 }
 
@@ -371,9 +460,10 @@ func (v *verifier) atSize() {
 	}
 	for _, p := range v.pinned {
 		if p.size == size {
+			v.compared(p)
 			if root := v.frontier.Root(); root != p.root {
-				v.add(vigil.Break{Type: vigil.BreakRollback, Sequence: -1, ExpectedHash: p.root.String(), ActualHash: root.String(),
-					Detail: fmt.Sprintf("the log of %d events differs from the %s checkpoint: it was rewritten", size, p.what)})
+				v.add(vigil.Break{Type: p.mismatch, Sequence: -1, ExpectedHash: p.root.String(), ActualHash: root.String(),
+					Detail: fmt.Sprintf("the log of %d events differs from %s: it was rewritten", size, p.what)})
 			}
 		}
 	}

@@ -48,6 +48,15 @@ func (db *DB) VerifyPass(ctx context.Context, rate int, onTamper func(workspace 
 		if err != nil {
 			return err
 		}
+		findings, err := db.findings(ctx, ws)
+		if err != nil {
+			return err
+		}
+		rep.Breaks = findings // every finding so far, this pass's among them
+		rep.Valid = len(findings) == 0
+		if err := db.recordVerification(ctx, ws, rep); err != nil {
+			return err
+		}
 		if len(fresh) > 0 && onTamper != nil {
 			onTamper(name, fresh)
 		}

@@ -60,6 +60,18 @@ func (db *DB) Bundle(ctx context.Context, workspace string, from, to int64, veri
 	if notes, err := db.readWitness(); err == nil {
 		b.Witness = []byte(notes[workspace])
 	}
+	// The confirmed anchors a verifier can compare with the range: those
+	// of a size the bundle reaches.
+	anchors, err := db.AnchorsThrough(ctx, workspace, n)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range anchors {
+		if a.TreeSize >= from {
+			b.Anchors = append(b.Anchors, ledger.BundleAnchor{Chain: a.Chain, Kind: a.Kind, Checkpoint: a.Checkpoint,
+				Evidence: a.Evidence, WitnessKey: a.WitnessKey})
+		}
+	}
 	// The stored tree is checked first: what only the database can show
 	// (a corrupted interior node) travels with the bundle.
 	rep, err := db.verify(ctx, ws, workspace, vigil.VerifyOptions{From: from, To: to}, nil)

@@ -228,18 +228,57 @@ func (db *DB) Ready(ctx context.Context) error {
 	return nil
 }
 
+// releasedMigrations are the migrations of the versions that counted
+// them in PRAGMA user_version, in their order: a database of such a
+// version has the first user_version of them applied.
+var releasedMigrations = []string{"0001_init.sql", "0002_alerts.sql", "0003_reports.sql", "0004_event_terms.sql"}
+
+// migrate applies every embedded migration not yet recorded by name in
+// schema_migrations, in name order, each in its own transaction with its
+// record. Recording names (not a count) lets migrations written on
+// different branches land in any order.
 func (db *DB) migrate(ctx context.Context) error {
-	var version int
-	if err := db.write.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
-		return fmt.Errorf("sqlite: read schema version: %w", err)
+	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT`); err != nil {
+		return fmt.Errorf("sqlite: schema migrations table: %w", err)
+	}
+	applied := map[string]bool{}
+	rows, err := db.write.QueryContext(ctx, "SELECT name FROM schema_migrations")
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return err
+		}
+		applied[n] = true
+	}
+	rows.Close()
+	if len(applied) == 0 {
+		// A database of a version that counted its migrations.
+		var version int
+		if err := db.write.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+			return fmt.Errorf("sqlite: read schema version: %w", err)
+		}
+		if version > len(releasedMigrations) {
+			return fmt.Errorf("sqlite: schema version %d is newer than this program knows", version)
+		}
+		for _, n := range releasedMigrations[:version] {
+			if _, err := db.write.ExecContext(ctx, "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)", n, time.Now().UnixNano()); err != nil {
+				return err
+			}
+			applied[n] = true
+		}
 	}
 	names, err := migrations.ReadDir("migrations")
 	if err != nil {
 		return err
 	}
 	sort.Slice(names, func(i, j int) bool { return names[i].Name() < names[j].Name() })
-	for i, f := range names {
-		if i < version {
+	for _, f := range names {
+		if applied[f.Name()] {
 			continue
 		}
 		body, err := migrations.ReadFile("migrations/" + f.Name())
@@ -254,7 +293,7 @@ func (db *DB) migrate(ctx context.Context) error {
 			tx.Rollback()
 			return fmt.Errorf("sqlite: migration %s: %w", f.Name(), err)
 		}
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1)); err != nil {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)", f.Name(), time.Now().UnixNano()); err != nil {
 			tx.Rollback()
 			return err
 		}

@@ -16,7 +16,7 @@ func (db *DB) CreateKey(ctx context.Context, k vigil.APIKey, hash []byte) error 
 		return err
 	}
 	if !k.Role.Valid() {
-		return vigil.Invalid(vigil.ErrorDetail{Field: "role", Message: "must be one of ingest, auditor, admin"})
+		return vigil.Invalid(vigil.ErrorDetail{Field: "role", Message: "must be one of " + vigil.RoleList(vigil.KeyRoles)})
 	}
 	_, err = db.write.ExecContext(ctx, `INSERT INTO api_keys (id, ws, tenant_id, role, name, hint, hash, created_at)
 		VALUES (?,?,?,?,?,?,?,?)`, k.ID, ws, null(k.TenantID), string(k.Role), null(k.Name), k.Hint, hash, k.CreatedAt.UnixNano())

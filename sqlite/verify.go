@@ -36,7 +36,17 @@ func (db *DB) Verify(ctx context.Context, workspace string, opt vigil.VerifyOpti
 	if err != nil {
 		return rep, err
 	}
-	return db.withFindings(ctx, ws, workspace, "a verification on request", rep)
+	rep, err = db.withFindings(ctx, ws, workspace, "a verification on request", rep)
+	if err != nil {
+		return rep, err
+	}
+	if opt == (vigil.VerifyOptions{}) {
+		// A full verification is remembered, as the background one is.
+		if err := db.recordVerification(ctx, ws, rep); err != nil {
+			db.log.Warn("recording a verification failed", "workspace", workspace, "err", err)
+		}
+	}
+	return rep, nil
 }
 
 type verification struct {

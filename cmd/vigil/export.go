@@ -52,6 +52,6 @@ func ledgerExport(ctx context.Context, env *Env, args []string) error {
 	if werr != nil {
 		return werr
 	}
-	fmt.Fprintf(env.Stdout, "wrote %s: events [%d, %d) of %s, %d checkpoints, tree size %d\n", *out, b.From, b.To, b.Origin, len(b.Checkpoints), b.TreeSize)
+	fmt.Fprintf(env.Stdout, "wrote %s: events [%d, %d) of %s, %d checkpoints, %d anchors, tree size %d\n", *out, b.From, b.To, b.Origin, len(b.Checkpoints), len(b.Anchors), b.TreeSize)
 	return nil
 }

@@ -38,7 +38,7 @@ func keysFlags(env *Env, name string) (*flag.FlagSet, *string, *string) {
 
 func keysCreate(ctx context.Context, env *Env, args []string) error {
 	fs, data, ws := keysFlags(env, "create")
-	role := fs.String("role", "", "ingest, auditor or admin (required)")
+	role := fs.String("role", "", "ingest, auditor, admin or issuer (required)")
 	tenant := fs.String("tenant", "", "restrict the key to one tenant_id")
 	name := fs.String("name", "", "a name to recognise the key by")
 	if err := parse(env, fs, args); err != nil {
@@ -48,7 +48,7 @@ func keysCreate(ctx context.Context, env *Env, args []string) error {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	if !vigil.Role(*role).Valid() {
-		return errors.New("--role must be ingest, auditor or admin")
+		return errors.New("--role must be one of " + vigil.RoleList(vigil.KeyRoles))
 	}
 	given := false
 	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "tenant" })

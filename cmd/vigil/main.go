@@ -8,6 +8,7 @@
 //	vigil bench    measure ingest against a raw SQLite baseline
 //	vigil report   compute a compliance report offline
 //	vigil export   export events offline (CSV, NDJSON with proofs, Parquet)
+//	vigil users    add, list and disable web console users
 package main
 
 import (
@@ -49,6 +50,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		"bench":  runBench,
 		"report": runReport,
 		"export": runExport,
+		"users":  runUsers,
 	}
 	run, ok := cmds[args[0]]
 	if !ok {
@@ -85,6 +87,7 @@ commands:
   bench    measure ingest and queries against a raw SQLite baseline
   report   TYPE --format pdf|csv|json --out FILE: a compliance report, offline
   export   --format csv|ndjson|parquet --out FILE: events, offline
+  users    add | list | disable web console users on a data directory
 
 Run "vigil <command> -h" for a command's flags. Every flag can also be set
 as an environment variable: --data is VIGIL_DATA, --addr is VIGIL_ADDR, ...

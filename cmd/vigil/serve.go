@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/console"
 	vhttp "github.com/vigilhq/vigil/http"
 	vreport "github.com/vigilhq/vigil/report"
 	"github.com/vigilhq/vigil/sqlite"
@@ -68,6 +69,9 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs.DurationVar(&c.timeouts.idle, "idle-timeout", 120*time.Second, "time an idle keep-alive connection is kept")
 	fs.StringVar(&c.pprofAddr, "pprof", "", "serve Go's profiler (net/http/pprof) on this loopback address, e.g. 127.0.0.1:6060, on a listener of its own (default off)")
 	af := registerAlertFlags(fs)
+	cf := registerConsoleFlags(fs)
+	anf := registerAnchorFlags(fs)
+	sf := registerStreamFlags(fs)
 	fs.IntVar(&c.reportWorkers, "report-workers", 1, "reports and exports generated at once, in the background")
 	fs.Float64Var(&c.reportShare, "report-share", 0.25, "the share of one core each report or export may take, so ingest keeps its pace (1: unpaced)")
 	c.reportRetention, c.reportFileLifetime = vreport.DefaultRetention, vreport.DefaultFileLifetime
@@ -129,17 +133,34 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer stopReports() // before the store closes: deferred calls run last first
-	srv := vhttp.NewServer(vhttp.Config{Store: d.db, Logger: logger, VerifierKey: d.verifierKey,
+	anchors, err := anf.anchorer(d, logger)
+	if err != nil {
+		return err
+	}
+	consoleKey, tokens, err := viewerTokens(d)
+	if err != nil {
+		return err
+	}
+	srv := vhttp.NewServer(vhttp.Config{Store: d.db, Logger: logger, VerifierKey: d.verifierKey, Anchors: anchors,
 		TrustedProxies: proxies, BatchLimit: c.batchLimit, KeyRate: c.keyRate, KeyBurst: c.keyBurst,
 		AlertChannels: channelNames(channels), AlertThrottle: af.throttle, Reports: reports, DownloadSecret: linkSecret,
-		PublicURL: publicURL})
+		PublicURL:    publicURL,
+		ViewerTokens: tokens})
+	var handler nethttp.Handler = srv
+	if cf.enabled {
+		cons, err := newConsole(d, cf, consoleKey, tokens, reports, proxies, c.tlsCert != "", channelNames(channels), af.throttle, logger)
+		if err != nil {
+			return err
+		}
+		handler = console.Mount(srv, cons)
+	}
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return err
 	}
 	hs := &nethttp.Server{
-		Handler:           srv,
+		Handler:           handler,
 		ReadHeaderTimeout: c.timeouts.readHeader,
 		ReadTimeout:       c.timeouts.read,
 		WriteTimeout:      c.timeouts.write,
@@ -153,7 +174,13 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	d.db.OnCommit(func(n int) { srv.ObserveCommit(n); alerts.committed(n) })
+	streams, err := startStreams(bgCtx, env, sf, d, srv.Registry(), logger)
+	if err != nil {
+		return err
+	}
+	d.db.OnCommit(func(n int) { srv.ObserveCommit(n); alerts.committed(n); streams.committed() })
+	anchorsDone := make(chan struct{})
+	go func() { runAnchors(bgCtx, anchors, anf.interval); close(anchorsDone) }()
 	if c.verifyRate > 0 {
 		go d.db.RunVerifier(bgCtx, c.verifyRate, c.verifyPause, func(ws string, breaks []vigil.Break) {
 			for _, b := range breaks {
@@ -192,6 +219,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		logger.Warn("shutdown", "err", err)
 	}
 	stopBackground()
+	<-anchorsDone
+	streams.wait()
 	alerts.stop()
 	stopReports()
 	if err := d.close(); err != nil {

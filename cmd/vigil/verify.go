@@ -6,8 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/anchor"
 	"github.com/vigilhq/vigil/ledger"
 )
 
@@ -22,6 +26,9 @@ func runVerify(ctx context.Context, env *Env, args []string) error {
 	export := fs.String("export", "", "NDJSON export file to verify (from vigil export or GET /api/v1/exports)")
 	save := fs.Bool("save", false, "with --url: replace the saved checkpoint with the current one when it verifies (creating the file on a first run)")
 	leaves := fs.String("leaves", "auto", "with --url: "+leavesUsage)
+	tsaCA := fs.String("anchor-tsa-ca", "", "with --bundle: PEM file of trusted time-stamp authority CAs; the bundle must carry a time stamp that chains to one")
+	var witnesses listFlag
+	fs.Var(&witnesses, "anchor-witness", "with --bundle: a trusted witness's verifier key (or URL,VKEY); the bundle must carry its cosignature (repeatable)")
 	if err := parse(env, fs, args); err != nil {
 		return err
 	}
@@ -49,19 +56,34 @@ func runVerify(ctx context.Context, env *Env, args []string) error {
 		}
 		return verifyURL(ctx, env, *url, *saved, *key, apiKey, *save, plan)
 	case *bundle != "":
-		return verifyBundle(env, *bundle, *key, *saved)
+		return verifyBundle(env, *bundle, *key, *saved, *tsaCA, witnesses)
+	case *tsaCA != "" || len(witnesses) > 0:
+		return errors.New("--anchor-tsa-ca and --anchor-witness go with --bundle")
 	}
-	fmt.Fprintln(env.Stderr, "usage: vigil verify --bundle FILE [--key VKEY] [--checkpoint SAVED]\n       vigil verify --url URL --key VKEY [--checkpoint SAVED [--save]] [--leaves all|none|FROM-TO|sample:N]\n       vigil verify --export FILE [--key VKEY]")
+	fmt.Fprintln(env.Stderr, "usage: vigil verify --bundle FILE [--key VKEY] [--checkpoint SAVED] [--anchor-tsa-ca FILE] [--anchor-witness VKEY]...\n       vigil verify --url URL --key VKEY [--checkpoint SAVED [--save]] [--leaves all|none|FROM-TO|sample:N]\n       vigil verify --export FILE [--key VKEY]")
 	return errUsage
 }
 
-func verifyBundle(env *Env, path, key, savedPath string) error {
+func verifyBundle(env *Env, path, key, savedPath, tsaCA string, witnesses []string) error {
+	roots, err := readCAs(tsaCA)
+	if err != nil {
+		return fmt.Errorf("--anchor-tsa-ca: %w", err)
+	}
+	var vkeys []string
+	for _, w := range witnesses {
+		_, vk := witnessKey(w)
+		vkeys = append(vkeys, vk)
+	}
+	checker, err := anchor.NewVerifier(roots, vkeys...)
+	if err != nil {
+		return fmt.Errorf("--anchor-witness: %w", err)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	opts := ledger.VerifyOptions{Key: key}
+	opts := ledger.VerifyOptions{Key: key, CheckAnchor: checker.CheckBundleAnchor}
 	if savedPath != "" {
 		if opts.Saved, err = os.ReadFile(savedPath); err != nil {
 			return err
@@ -75,13 +97,55 @@ func verifyBundle(env *Env, path, key, savedPath string) error {
 		fmt.Fprintln(env.Stderr, "warning: no --key given; checked against the key the bundle names, which proves nothing about who signed it")
 	}
 	fmt.Fprintf(env.Stdout, "log %s: %d events and %d checkpoints checked, tree size %d\n", rep.Origin, rep.EventsChecked, rep.CheckpointsChecked, rep.TreeSize)
+	missing := printAnchors(env.Stdout, rep.Anchors, roots != nil, checker)
 	printBreaks(env.Stdout, rep.Breaks, rep.BreaksOmitted)
-	if !rep.Valid {
-		fmt.Fprintf(env.Stdout, "FAIL: %d breaks\n", int64(len(rep.Breaks))+rep.BreaksOmitted)
+	for _, m := range missing {
+		fmt.Fprintf(env.Stdout, "MISSING %s\n", m)
+	}
+	if !rep.Valid || len(missing) > 0 {
+		fmt.Fprintf(env.Stdout, "FAIL: %d breaks, %d required anchors missing\n", int64(len(rep.Breaks))+rep.BreaksOmitted, len(missing))
 		return exitCode(1)
 	}
 	fmt.Fprintln(env.Stdout, "OK: every event, the tree, the checkpoint signatures and their consistency verify")
 	return nil
+}
+
+// printAnchors lists what the verifier made of the bundle's anchors and
+// returns the trust anchors given that no anchor was verified against: a
+// bundle stripped of its anchors must not pass a verifier that expects
+// them.
+func printAnchors(w io.Writer, anchors []ledger.AnchorResult, wantTSA bool, v *anchor.Verifier) (missing []string) {
+	tsaSeen, witnessSeen := false, map[string]bool{}
+	for _, a := range anchors {
+		state := "verified against the evidence's own signer only"
+		switch {
+		case a.Problem != "":
+			state = "NOT VERIFIED: " + a.Problem
+		case a.Trusted:
+			state = "verified against a trusted "
+			if a.Kind == vigil.AnchorRFC3161 {
+				state += "TSA CA"
+				tsaSeen = true
+			} else {
+				state += "witness key"
+				witnessSeen[strings.TrimPrefix(a.Chain, "witness:")] = true
+			}
+		}
+		if a.Problem == "" && !a.Compared {
+			state += "; its size is outside the bundle's range, so its root was not compared"
+		}
+		fmt.Fprintf(w, "anchor %s of %d events, attested %s: %s\n", a.Chain, a.TreeSize, a.Time.Format(time.RFC3339), state)
+	}
+	if wantTSA && !tsaSeen {
+		missing = append(missing, "a time stamp by a TSA of --anchor-tsa-ca")
+	}
+	for name := range v.WitnessKeys {
+		if !witnessSeen[name] {
+			missing = append(missing, "a cosignature by witness "+name)
+		}
+	}
+	slices.Sort(missing)
+	return missing
 }
 
 // printBreaks lists what a verification found, one line per break.

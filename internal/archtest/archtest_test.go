@@ -112,10 +112,13 @@ func TestCheckFindsViolations(t *testing.T) {
 		}, []string{"http: its rule lets its code import the test helper storetest"}},
 		{"a confined dependency outside its package", func(p *[]archtest.Package, _ map[string]archtest.Rule, _ map[string][]string) {
 			pkg(*p, m+"/http").Imports = append(pkg(*p, m+"/http").Imports, "modernc.org/sqlite/lib")
-			pkg(*p, m+"/ledger").TestImports = []string{"modernc.org/sqlite"}
+			pkg(*p, m+"/ledger").Imports = append(pkg(*p, m+"/ledger").Imports, "modernc.org/sqlite")
+			pkg(*p, m+"/cmd/vigil").Imports = append(pkg(*p, m+"/cmd/vigil").Imports, "modernc.org/sqlite")
+			pkg(*p, m+"/http").XTestImports = append(pkg(*p, m+"/http").XTestImports, "modernc.org/sqlite") // tests may
 		}, []string{
+			"cmd/vigil imports modernc.org/sqlite: modernc.org/sqlite is confined to sqlite",
 			"http imports modernc.org/sqlite/lib: modernc.org/sqlite is confined to sqlite",
-			"ledger (tests) imports modernc.org/sqlite: modernc.org/sqlite is confined to sqlite",
+			"ledger imports modernc.org/sqlite: modernc.org/sqlite is confined to sqlite",
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

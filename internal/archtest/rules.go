@@ -34,14 +34,17 @@ var Rules = map[string]Rule{
 	".":                 {Tests: []string{"ledger"}},
 	"alert":             {Imports: []string{"."}, Tests: []string{"alert/alerttest"}},
 	"alert/alerttest":   {Imports: []string{".", "alert"}, TestHelper: true},
+	"anchor":            {Imports: []string{".", "ledger"}, Tests: []string{"anchor/anchortest", "sqlite"}},
+	"anchor/anchortest": {Imports: []string{"anchor"}, TestHelper: true},
 	"api":               {},
 	"bench/workload":    {Imports: []string{".", "api"}, Tests: []string{"ledger"}},
 	"cadf":              {Imports: []string{"."}},
 	"client":            {Imports: []string{"api", "internal/private"}, Tests: []string{".", "http", "ledger", "sqlite"}},
 	"cmd/vigil":         {Command: true},
+	"console":           {Imports: []string{".", "api", "cadf", "fhir", "http", "ledger", "report"}, Tests: []string{"sqlite"}},
 	"fhir":              {Imports: []string{"."}, Tests: []string{"ledger"}},
 	"geoip":             {},
-	"http":              {Imports: []string{".", "alert", "api", "cadf", "fhir", "ledger"}, Tests: []string{"geoip", "notify", "report", "sqlite"}},
+	"http":              {Imports: []string{".", "alert", "api", "cadf", "fhir", "ledger"}, Tests: []string{"anchor", "anchor/anchortest", "console", "geoip", "notify", "report", "sqlite"}},
 	"internal/archtest": {},
 	"internal/doccheck": {},
 	"internal/private":  {},
@@ -50,15 +53,23 @@ var Rules = map[string]Rule{
 	"report":            {Imports: []string{".", "alert", "internal/private", "ledger"}, Tests: []string{"sqlite"}},
 	"sqlite":            {Imports: []string{".", "alert", "internal/private", "ledger"}, Tests: []string{"alert/alerttest", "fhir", "storetest"}},
 	"storetest":         {Imports: []string{".", "ledger"}, TestHelper: true},
+	"stream":            {Imports: []string{".", "fhir"}, Tests: []string{"ledger", "sqlite", "stream/streamtest"}},
+	"stream/streamtest": {TestHelper: true},
 }
 
 // Confined are the dependencies made for one concern, by module path,
-// with the packages that may import them (code and tests alike): one
-// package per dependency keeps the database driver, the geolocation
-// reader and the file formats behind the packages that own them.
+// with the packages whose code may import them: one package per
+// dependency keeps the database driver, the geolocation reader, the file
+// formats, the time-stamp protocol and the sign-in protocols behind the
+// packages that own them. Tests are free to reach them (a test opens the
+// database file with the driver to tamper with it, as an intruder would).
 var Confined = map[string][]string{
+	"github.com/coreos/go-oidc/v3":            {"console"},
+	"github.com/digitorus/pkcs7":              {"anchor"},
+	"github.com/digitorus/timestamp":          {"anchor"},
 	"github.com/go-pdf/fpdf":                  {"report"},
 	"github.com/oschwald/maxminddb-golang/v2": {"geoip"},
 	"github.com/parquet-go/parquet-go":        {"report"},
+	"github.com/pquerna/otp":                  {"console"},
 	"modernc.org/sqlite":                      {"sqlite"},
 }

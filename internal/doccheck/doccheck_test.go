@@ -87,8 +87,8 @@ func TestCheckerFindsWhatIsMissing(t *testing.T) {
 	if !slices.Equal(lines, []int{1, 2, 3, 4, 5, 6}) {
 		t.Errorf("citations on lines %v", lines)
 	}
-	if _, err := doccheck.Citations(md, false); err == nil || strings.Contains(err.Error(), "line 8") {
-		t.Errorf("not strict, only the unanchored pattern is an error: %v", err)
+	if loose, err := doccheck.Citations(md, false); err != nil || len(loose) != len(cits) {
+		t.Errorf("not strict, other patterns are left alone: %d citations, %v", len(loose), err)
 	}
 	missing := doccheck.Missing(root, cits)
 	want := []string{
