@@ -159,8 +159,10 @@ func listPackages(t *testing.T) []archtest.Package {
 	if err != nil {
 		t.Fatalf("the go command is not on PATH (go test puts its own there): %v", err)
 	}
+	root := moduleRoot(t)
+	readSources(t, root)
 	cmd := exec.Command(goCmd, "list", "-json=ImportPath,Imports,TestImports,XTestImports", "./...")
-	cmd.Dir = moduleRoot(t)
+	cmd.Dir = root
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -179,6 +181,35 @@ func listPackages(t *testing.T) []archtest.Package {
 		pkgs = append(pkgs, p)
 	}
 	return pkgs
+}
+
+// readSources reads every Go file and directory of the module. go test
+// caches a passing result until a file the test itself opened changes; go
+// list's reads are another process's, so without this a new package or
+// import would be answered from the cache.
+func readSources(t *testing.T, root string) {
+	t.Helper()
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if path != root && (strings.HasPrefix(d.Name(), ".") || d.Name() == "node_modules" || d.Name() == "testdata") {
+				return filepath.SkipDir
+			}
+			if _, err := os.ReadDir(path); err != nil {
+				return err
+			}
+			return nil
+		}
+		if strings.HasSuffix(path, ".go") || d.Name() == "go.mod" {
+			_, err = os.ReadFile(path)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // moduleRoot is the directory of the module's go.mod, above the test's.
