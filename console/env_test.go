@@ -39,6 +39,13 @@ func (c *clock) advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// setTo moves the clock so that it reads t now (it keeps running).
+func (c *clock) setTo(t time.Time) {
+	c.mu.Lock()
+	c.off = time.Until(t)
+	c.mu.Unlock()
+}
+
 // env is the API and the console over one real SQLite store, as vigil
 // serve mounts them.
 type env struct {
