@@ -320,7 +320,12 @@ func TestBrowser(t *testing.T) {
 		}
 		tb.shot("event-tampered")
 		tb.do(chromedp.Navigate(base+"/console/ledger"), chromedp.Click(chromedp.CSS(`form[action="/console/ledger/verify"] button`)))
-		tb.waitFor(`document.getElementById("verification") && document.getElementById("verification").className === "bad"`, 15*time.Second)
+		// Wait for the answer to the form, not the page it was sent from
+		// (which may show the breaks already): a node of the old page is
+		// gone once the new one loads.
+		tb.waitFor(`location.pathname === "/console/ledger/verify" && document.readyState === "complete" && `+
+			`document.getElementById("verification") && document.getElementById("verification").className === "bad" && `+
+			`document.querySelector("table.breaks") !== null`, 15*time.Second)
 		if !strings.Contains(tb.text("table.breaks"), "modified") {
 			t.Fatalf("ledger breaks: %s", tb.text("main"))
 		}
