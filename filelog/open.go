@@ -196,7 +196,6 @@ func (l *Log) loadSegment(n int, last bool) error {
 			}
 			groupStart, groupEnd = off, off+int64(f.groupLen)
 			group++
-			undos = undos[:0]
 		} else if int64(f.inGroup) != off-groupStart || int64(f.groupLen) != groupEnd-groupStart {
 			return damage(fmt.Errorf("the record does not continue its group"))
 		}
@@ -220,7 +219,7 @@ func (l *Log) loadSegment(n int, last bool) error {
 		w.add(f.seq, at(n, off))
 		off += f.size
 		if off == groupEnd {
-			groupEnd = -1
+			groupEnd, undos = -1, undos[:0] // whole: nothing to take back
 		}
 	}
 	if groupEnd >= 0 {
