@@ -54,8 +54,9 @@ func (l *Log) newReader(name string) (*reader, error) {
 }
 
 // frameAt decodes the frame at p; its slices are valid until the next
-// call.
-func (r *reader) frameAt(p pos) (frame, error) {
+// call. walking says the walk goes on back from it, so a window of what
+// precedes it is worth reading; otherwise only the frame is read.
+func (r *reader) frameAt(p pos, walking bool) (frame, error) {
 	seg, off := p.seg(), p.off()
 	if seg >= len(r.segs) {
 		return frame{}, r.damaged(p, errors.New("the index names a segment the log does not have"))
@@ -71,11 +72,14 @@ func (r *reader) frameAt(p pos) (frame, error) {
 	}
 	// Read a window ending a little after the frame's start, for the
 	// walk goes backwards; a frame longer than that is read whole.
-	lo := max(headerSize, off+4096-window)
+	lo, size := max(headerSize, off+4096-window), window
+	if !walking {
+		lo, size = off, 4096
+	}
 	if cap(r.win) < window {
 		r.win = make([]byte, window)
 	}
-	r.win = r.win[:window]
+	r.win = r.win[:size]
 	n, err := r.segs[seg].ReadAt(r.win, lo)
 	if err != nil && !errors.Is(err, io.EOF) {
 		r.winSeg = -1
@@ -86,12 +90,12 @@ func (r *reader) frameAt(p pos) (frame, error) {
 		return frame{}, r.damaged(p, errShort)
 	}
 	b := r.win[off-lo:]
-	size, err := frameLen(b)
+	fsize, err := frameLen(b)
 	if err != nil {
 		return frame{}, r.damaged(p, err)
 	}
-	if int64(len(b)) < size {
-		big := make([]byte, size)
+	if int64(len(b)) < fsize {
+		big := make([]byte, fsize)
 		if _, err := r.segs[seg].ReadAt(big, off); err != nil {
 			return frame{}, r.damaged(p, err)
 		}
@@ -127,7 +131,7 @@ func (r *reader) seek(seq int64) (frame, error) {
 		r.seq, r.p, r.valid = mseq, mp, true
 	}
 	for {
-		f, err := r.frameAt(r.p)
+		f, err := r.frameAt(r.p, r.seq != seq)
 		if err != nil {
 			r.valid = false
 			return frame{}, err
