@@ -244,7 +244,7 @@ func (l *Log) loadSegment(n int, last bool) error {
 // is that group, and it is cut; otherwise acknowledged records follow
 // the damage, and Open refuses.
 func (l *Log) tornTail(n int, r *os.File, bad, groupStart, size int64, why error, undos []undo) error {
-	rest := make([]byte, size-bad-1)
+	rest := make([]byte, max(0, size-bad-1))
 	if len(rest) > 0 {
 		if _, err := r.ReadAt(rest, bad+1); err != nil && !errors.Is(err, io.EOF) {
 			return fmt.Errorf("filelog: %w", err)

@@ -2,6 +2,7 @@ package filelog_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"os"
@@ -132,6 +133,10 @@ func TestTornTailIsCut(t *testing.T) {
 		"half of the last group": func(w written, b []byte) []byte { return b[:w.ends[1]+(w.ends[2]-w.ends[1])/2] },
 		"a few bytes of a frame": func(w written, b []byte) []byte { return b[:w.ends[1]+5] },
 		"all but the last byte":  func(w written, b []byte) []byte { return b[:w.ends[2]-1] },
+		// Whole records of the last group, but not all of them.
+		"the last group cut after its first record": func(w written, b []byte) []byte {
+			return b[:w.ends[1]+8+int64(binary.LittleEndian.Uint32(b[w.ends[1]:]))]
+		},
 		// The file grew but the data did not reach the disk.
 		"zeros in place of the last group": func(w written, b []byte) []byte {
 			return append(b[:w.ends[1]], make([]byte, w.ends[2]-w.ends[1])...)
