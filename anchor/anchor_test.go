@@ -14,6 +14,7 @@ import (
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/anchor"
 	"github.com/vigilhq/vigil/anchor/anchortest"
+	"github.com/vigilhq/vigil/embedded"
 	"github.com/vigilhq/vigil/ledger"
 	"github.com/vigilhq/vigil/sqlite"
 )
@@ -38,13 +39,13 @@ func ctx(t testing.TB) context.Context {
 
 // openStore opens a store in dir whose checkpoints are signed after every
 // commit.
-func openStore(t testing.TB, dir string) *sqlite.DB { return openLog(t, dir, logName) }
+func openStore(t testing.TB, dir string) *embedded.Store { return openLog(t, dir, logName) }
 
 // openLog opens a store whose logs have origins name/<workspace>.
-func openLog(t testing.TB, dir, name string) *sqlite.DB {
+func openLog(t testing.TB, dir, name string) *embedded.Store {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(dir, "vigil.db"), LogName: name, SigningKey: skey,
-		WitnessPath: filepath.Join(dir, "ledger.witness")})
+	db, err := embedded.Open(context.Background(), embedded.Config{SQLite: sqlite.Config{Path: filepath.Join(dir, "vigil.db"), LogName: name, SigningKey: skey,
+		WitnessPath: filepath.Join(dir, "ledger.witness")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +57,7 @@ func openLog(t testing.TB, dir, name string) *sqlite.DB {
 }
 
 // appendEvents appends n events and waits for the checkpoint over them.
-func appendEvents(t testing.TB, db *sqlite.DB, n int, actor string) vigil.Checkpoint {
+func appendEvents(t testing.TB, db *embedded.Store, n int, actor string) vigil.Checkpoint {
 	t.Helper()
 	for i := range n {
 		if _, err := db.Append(ctx(t), "ws", []vigil.Event{{ActorID: fmt.Sprintf("%s-%d", actor, i), Action: "record.read"}}); err != nil {
@@ -93,7 +94,7 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func latest(t *testing.T, db *sqlite.DB, chain string) vigil.Anchor {
+func latest(t *testing.T, db *embedded.Store, chain string) vigil.Anchor {
 	t.Helper()
 	a, err := db.LatestAnchor(ctx(t), "ws", chain, false)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/client"
+	"github.com/vigilhq/vigil/embedded"
 	vhttp "github.com/vigilhq/vigil/http"
 	"github.com/vigilhq/vigil/ledger"
 	"github.com/vigilhq/vigil/sqlite"
@@ -22,7 +23,7 @@ import (
 // server is a real Vigil server (a SQLite file, the real HTTP API) behind
 // a front that tests can take down or put a proxy into.
 type server struct {
-	db      *sqlite.DB
+	db      *embedded.Store
 	srv     *httptest.Server
 	url     string
 	ingest  string // an ingest key of workspace "default"
@@ -41,7 +42,7 @@ func openServer(dir string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(dir, "vigil.db"), LogName: "sdk.test", SigningKey: skey})
+	db, err := embedded.Open(ctx, embedded.Config{SQLite: sqlite.Config{Path: filepath.Join(dir, "vigil.db"), LogName: "sdk.test", SigningKey: skey}})
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/pquerna/otp/totp"
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/console"
+	"github.com/vigilhq/vigil/embedded"
 	"github.com/vigilhq/vigil/fhir"
 	vhttp "github.com/vigilhq/vigil/http"
 	"github.com/vigilhq/vigil/ledger"
@@ -51,7 +52,7 @@ func (c *clock) setTo(t time.Time) {
 type env struct {
 	t      testing.TB
 	dir    string
-	db     *sqlite.DB
+	db     *embedded.Store
 	srv    *httptest.Server
 	clock  *clock
 	secret []byte
@@ -77,8 +78,8 @@ func newEnv(t testing.TB, opt envOptions) *env {
 			t.Fatal(err)
 		}
 	}
-	db, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(dir, "vigil.db"), LogName: "test.vigil",
-		SigningKey: skey, WitnessPath: filepath.Join(dir, "ledger.witness"), Index: fhir.Terms})
+	db, err := embedded.Open(context.Background(), embedded.Config{SQLite: sqlite.Config{Path: filepath.Join(dir, "vigil.db"), LogName: "test.vigil",
+		SigningKey: skey, WitnessPath: filepath.Join(dir, "ledger.witness"), Index: fhir.Terms}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 func lock(f *os.File, dir string) error {
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return fmt.Errorf("filelog: the log %s is in use by another process (or another Open in this one): its LOCK file is locked", dir)
+			return fmt.Errorf("filelog: the log %s is in use by another process (or another Open in this one): its LOCK file is locked: %w", dir, ErrLocked)
 		}
 		return fmt.Errorf("filelog: locking the log %s: %w", dir, err)
 	}

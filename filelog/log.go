@@ -30,6 +30,10 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// ErrLocked is wrapped by the error of Open when another process (a
+// running server) holds the log.
+var ErrLocked = errors.New("the log is locked")
+
 // DefaultSegmentBytes is the default of Options.SegmentBytes.
 const DefaultSegmentBytes = 64 << 20
 

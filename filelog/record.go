@@ -24,6 +24,7 @@ const headerSize = int64(len(magic))
 //	  uint32 the length of the group (all its frames)
 //	  uint64 the position of the workspace's previous record (0 for sequence 0)
 //	  uvarint sequence
+//	  uvarint flags (bit 0: the event's address is the connection's)
 //	  uvarint length, workspace
 //	  uvarint length, leaf
 //	  uvarint count, hashes (32 bytes each)
@@ -44,6 +45,12 @@ const (
 	maxPayload = 64 << 20
 	// maxGroup bounds one Append, as the group fields are 32 bits.
 	maxGroup = 1 << 30
+)
+
+// The record's flags.
+const (
+	flagIPFromConnection = 1 << iota
+	knownFlags           = flagIPFromConnection
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -73,11 +80,12 @@ type frame struct {
 	ws       []byte
 	leaf     []byte
 	hashes   []byte
+	flags    uint64
 }
 
 // encodedSize is the size of a record's frame.
 func encodedSize(r *vigil.LogRecord) int {
-	n := frameHeader + fixedPayload + binary.MaxVarintLen64*4
+	n := frameHeader + fixedPayload + binary.MaxVarintLen64*5
 	return n + len(r.Workspace) + len(r.Leaf) + 32*len(r.Hashes)
 }
 
@@ -90,6 +98,11 @@ func appendFrame(buf []byte, r *vigil.LogRecord, inGroup uint32, prev pos) []byt
 	buf = binary.LittleEndian.AppendUint32(buf, 0)
 	buf = binary.LittleEndian.AppendUint64(buf, uint64(prev))
 	buf = binary.AppendUvarint(buf, uint64(r.Sequence))
+	var flags uint64
+	if r.IPFromConnection {
+		flags |= flagIPFromConnection
+	}
+	buf = binary.AppendUvarint(buf, flags)
 	buf = binary.AppendUvarint(buf, uint64(len(r.Workspace)))
 	buf = append(buf, r.Workspace...)
 	buf = binary.AppendUvarint(buf, uint64(len(r.Leaf)))
@@ -153,6 +166,9 @@ func decodeFrame(b []byte) (frame, error) {
 		return frame{}, errBadFrame
 	}
 	f.seq = int64(seq)
+	if f.flags, p, ok = uvarint(p); !ok || f.flags&^knownFlags != 0 {
+		return frame{}, errBadFrame
+	}
 	if f.ws, p, ok = bytesField(p, 1); !ok || len(f.ws) == 0 {
 		return frame{}, errBadFrame
 	}
@@ -187,7 +203,8 @@ func bytesField(b []byte, unit uint64) ([]byte, []byte, bool) {
 
 // record copies a frame out as a LogRecord.
 func (f *frame) record() vigil.LogRecord {
-	r := vigil.LogRecord{Workspace: string(f.ws), Sequence: f.seq, Leaf: append([]byte(nil), f.leaf...)}
+	r := vigil.LogRecord{Workspace: string(f.ws), Sequence: f.seq, Leaf: append([]byte(nil), f.leaf...),
+		IPFromConnection: f.flags&flagIPFromConnection != 0}
 	r.Hashes = make([]vigil.Hash, len(f.hashes)/32)
 	for i := range r.Hashes {
 		copy(r.Hashes[i][:], f.hashes[32*i:])

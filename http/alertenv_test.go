@@ -18,6 +18,7 @@ import (
 	"github.com/maxmind/mmdbwriter"
 	"github.com/maxmind/mmdbwriter/mmdbtype"
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/embedded"
 	"github.com/vigilhq/vigil/geoip"
 	vhttp "github.com/vigilhq/vigil/http"
 	"github.com/vigilhq/vigil/notify"
@@ -60,9 +61,9 @@ func (a *alertEnv) open(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sqlite.Open(context.Background(), sqlite.Config{
+	db, err := embedded.Open(context.Background(), embedded.Config{SQLite: sqlite.Config{
 		Path: filepath.Join(a.dir, "vigil.db"), LogName: "test.vigil", SigningKey: testKey,
-		WitnessPath: filepath.Join(a.dir, "ledger.witness"),
+		WitnessPath: filepath.Join(a.dir, "ledger.witness")},
 		Enrich: func(e *vigil.Event) {
 			if ip, err := netip.ParseAddr(e.IPAddress); err == nil {
 				l := geo.Lookup(ip)

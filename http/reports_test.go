@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/embedded"
 	vhttp "github.com/vigilhq/vigil/http"
 	"github.com/vigilhq/vigil/ledger"
 	"github.com/vigilhq/vigil/report"
@@ -49,8 +50,8 @@ func newReportEnv(t *testing.T) *reportEnv {
 func newReportEnvWith(t *testing.T, cfg vhttp.Config) *reportEnv {
 	t.Helper()
 	dir := t.TempDir()
-	db, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(dir, "vigil.db"), LogName: "test.vigil",
-		SigningKey: testKey, WitnessPath: filepath.Join(dir, "ledger.witness")})
+	db, err := embedded.Open(context.Background(), embedded.Config{SQLite: sqlite.Config{Path: filepath.Join(dir, "vigil.db"), LogName: "test.vigil",
+		SigningKey: testKey, WitnessPath: filepath.Join(dir, "ledger.witness")}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/anchor"
+	"github.com/vigilhq/vigil/embedded"
 	"github.com/vigilhq/vigil/fhir"
 	vhttp "github.com/vigilhq/vigil/http"
 	"github.com/vigilhq/vigil/ledger"
@@ -35,7 +36,7 @@ var testViewerSecret = []byte("viewer-secret-0123456789abcdef01")
 // env is a running server over a real SQLite file, with a key per role.
 type env struct {
 	t       testing.TB
-	db      *sqlite.DB
+	db      *embedded.Store
 	dbPath  string
 	srv     *httptest.Server
 	ingest  string
@@ -71,7 +72,7 @@ func newEnvStore(t testing.TB, cfg vhttp.Config, withReports bool, store func(*s
 	if store != nil {
 		store(&scfg)
 	}
-	db, err := sqlite.Open(context.Background(), scfg)
+	db, err := embedded.Open(context.Background(), embedded.Config{SQLite: scfg})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,16 +10,17 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/embedded"
 	"github.com/vigilhq/vigil/notify"
 	"github.com/vigilhq/vigil/sqlite"
 )
 
 // outboxWith opens a real store holding one alert for the channels
 // named, and returns it with the alert's id.
-func outboxWith(t *testing.T, channels ...string) (*sqlite.DB, string) {
+func outboxWith(t *testing.T, channels ...string) (*embedded.Store, string) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "vigil.db")})
+	db, err := embedded.Open(ctx, embedded.Config{SQLite: sqlite.Config{Path: filepath.Join(t.TempDir(), "vigil.db")}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/embedded"
 	"github.com/vigilhq/vigil/ledger"
 	"github.com/vigilhq/vigil/report"
 	"github.com/vigilhq/vigil/sqlite"
@@ -34,10 +35,10 @@ func at(s string) time.Time {
 	return t
 }
 
-func openDB(tb testing.TB, dir string) *sqlite.DB {
+func openDB(tb testing.TB, dir string) *embedded.Store {
 	tb.Helper()
-	db, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(dir, "vigil.db"), LogName: "test.vigil",
-		SigningKey: testKey, WitnessPath: filepath.Join(dir, "ledger.witness")})
+	db, err := embedded.Open(context.Background(), embedded.Config{SQLite: sqlite.Config{Path: filepath.Join(dir, "vigil.db"), LogName: "test.vigil",
+		SigningKey: testKey, WitnessPath: filepath.Join(dir, "ledger.witness")}})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -49,7 +50,7 @@ func openDB(tb testing.TB, dir string) *sqlite.DB {
 
 // seeded is the data set every report test reads. Its answers are
 // written out in each test.
-func seeded(tb testing.TB) *sqlite.DB {
+func seeded(tb testing.TB) *embedded.Store {
 	tb.Helper()
 	db := openDB(tb, tb.TempDir())
 	tb.Cleanup(func() { db.Close() })
@@ -105,7 +106,7 @@ func seeded(tb testing.TB) *sqlite.DB {
 
 // waitCheckpoint waits for the writer to sign a checkpoint of size n: it
 // signs after the commit's answers went out.
-func waitCheckpoint(tb testing.TB, db *sqlite.DB, n int64) {
+func waitCheckpoint(tb testing.TB, db *embedded.Store, n int64) {
 	tb.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -138,7 +139,7 @@ type result struct {
 
 // run computes a report of the seeded store in a format and returns the
 // file's bytes.
-func run(tb testing.TB, db *sqlite.DB, typ, params, format, tenant string) ([]byte, error) {
+func run(tb testing.TB, db *embedded.Store, typ, params, format, tenant string) ([]byte, error) {
 	tb.Helper()
 	job := vigil.Report{Workspace: "default", TenantScope: tenant, CreatedBy: "test", Kind: vigil.KindReport, Type: typ,
 		Params: json.RawMessage(params), Format: format}
@@ -160,7 +161,7 @@ func reportPrepare(job *vigil.Report, src report.OffHoursSource) error {
 	return report.Prepare(context.Background(), job, now, src)
 }
 
-func generateJSON(tb testing.TB, db *sqlite.DB, job vigil.Report) result {
+func generateJSON(tb testing.TB, db *embedded.Store, job vigil.Report) result {
 	tb.Helper()
 	cp, err := report.Latest(context.Background(), db, job.Workspace)
 	if err != nil {
@@ -177,7 +178,7 @@ func generateJSON(tb testing.TB, db *sqlite.DB, job vigil.Report) result {
 	return r
 }
 
-func runJSON(tb testing.TB, db *sqlite.DB, typ, params, tenant string) result {
+func runJSON(tb testing.TB, db *embedded.Store, typ, params, tenant string) result {
 	tb.Helper()
 	b, err := run(tb, db, typ, params, "json", tenant)
 	if err != nil {

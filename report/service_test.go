@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/embedded"
 	"github.com/vigilhq/vigil/report"
-	"github.com/vigilhq/vigil/sqlite"
 )
 
 type clock struct {
@@ -24,7 +24,7 @@ type clock struct {
 func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
-func newService(t *testing.T, db *sqlite.DB, dir string, c *clock) *report.Service {
+func newService(t *testing.T, db *embedded.Store, dir string, c *clock) *report.Service {
 	t.Helper()
 	svc, err := report.New(report.Config{Store: db, Source: db, Dir: filepath.Join(dir, "reports"), VerifierKey: testVKey,
 		Poll: 10 * time.Millisecond, Now: c.now, FileLifetime: time.Hour})
@@ -34,7 +34,7 @@ func newService(t *testing.T, db *sqlite.DB, dir string, c *clock) *report.Servi
 	return svc
 }
 
-func waitDone(t *testing.T, db *sqlite.DB, kind, id string) vigil.Report {
+func waitDone(t *testing.T, db *embedded.Store, kind, id string) vigil.Report {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {

@@ -229,6 +229,10 @@ func (ev *AlertEvaluator) compiled(ctx context.Context, ws int64, name string) (
 // of its log, one transaction per batch, at most maxBatchesPerPass
 // batches; more reports that events remain.
 func (ev *AlertEvaluator) follow(ctx context.Context, ws int64, name string) (total int, more bool, err error) {
+	// A pass covers every event acknowledged before it began.
+	if err := ev.db.await(ctx, name); err != nil {
+		return 0, false, err
+	}
 	next, err := readCursor(ctx, ev.db.read, alertsConsumer, ws)
 	if err != nil {
 		return 0, false, err

@@ -227,6 +227,9 @@ func (db *DB) AnchorsThrough(ctx context.Context, workspace string, treeSize int
 // TreeRoot returns the root of a workspace's stored tree at size, from the
 // stored hashes (the root an anchor of that size must have).
 func (db *DB) TreeRoot(ctx context.Context, workspace string, size int64) (vigil.Hash, error) {
+	if err := db.await(ctx, workspace); err != nil {
+		return vigil.Hash{}, err
+	}
 	ws, err := db.workspaceID(ctx, workspace)
 	if err != nil {
 		return vigil.Hash{}, err

@@ -7,9 +7,24 @@ import (
 	"github.com/vigilhq/vigil"
 )
 
-// OnCommit registers a function told the number of events of every group
-// commit (for metrics). Call it before the first Append.
+// OnCommit registers a function told the number of events of every batch
+// the projection commits (the alert evaluator's wake-up). Call it before
+// the first Apply.
 func (db *DB) OnCommit(f func(events int)) { db.writer.batchHook = f }
+
+// SetReadBarrier sets what every read of the log's events waits for
+// first: the engine's Await, which returns once the projection has every
+// event acknowledged before the read began. Call it before serving.
+func (db *DB) SetReadBarrier(f func(ctx context.Context, workspace string) error) {
+	db.barrier.Store(&f)
+}
+
+func (db *DB) await(ctx context.Context, workspace string) error {
+	if f := db.barrier.Load(); f != nil {
+		return (*f)(ctx, workspace)
+	}
+	return nil
+}
 
 // RunVerifier re-verifies every workspace's log continuously, re-hashing
 // at most rate events per second, pausing between passes, until ctx ends.

@@ -12,6 +12,9 @@ import (
 // against its latest checkpoint (to <= 0 means up to it). Events stream
 // from the database as the bundle is written.
 func (db *DB) Bundle(ctx context.Context, workspace string, from, to int64, verifierKey string) (*ledger.Bundle, error) {
+	if err := db.await(ctx, workspace); err != nil {
+		return nil, err
+	}
 	ws, err := db.workspaceID(ctx, workspace)
 	if err != nil {
 		return nil, err

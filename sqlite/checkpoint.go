@@ -82,6 +82,9 @@ func (db *DB) origin(workspace string) string { return db.cfg.LogName + "/" + wo
 // Checkpoint implements vigil.Ledger: the latest (size < 0) covers every
 // event acknowledged before the call, signed on demand if need be.
 func (db *DB) Checkpoint(ctx context.Context, workspace string, size int64) (vigil.Checkpoint, error) {
+	if err := db.await(ctx, workspace); err != nil {
+		return vigil.Checkpoint{}, err
+	}
 	ws, err := db.workspaceID(ctx, workspace)
 	if err != nil {
 		return vigil.Checkpoint{}, err
@@ -129,6 +132,9 @@ func (db *DB) storedCheckpoint(ctx context.Context, ws int64, workspace string, 
 // Checkpoints lists the kept checkpoints of a workspace with size in
 // [from, to], in increasing size.
 func (db *DB) Checkpoints(ctx context.Context, workspace string, from, to int64) ([]vigil.Checkpoint, error) {
+	if err := db.await(ctx, workspace); err != nil {
+		return nil, err
+	}
 	ws, err := db.workspaceID(ctx, workspace)
 	if err != nil {
 		return nil, err

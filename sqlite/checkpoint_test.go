@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/embedded"
 	"github.com/vigilhq/vigil/ledger"
 	"github.com/vigilhq/vigil/sqlite"
 )
@@ -16,17 +17,17 @@ import (
 // openSlowCadence opens a store whose regular checkpoint cadence is an
 // hour: every checkpoint a reader gets in a test is one signed because
 // it asked.
-func openSlowCadence(t *testing.T, demand time.Duration) *sqlite.DB {
+func openSlowCadence(t *testing.T, demand time.Duration) *embedded.Store {
 	return openSlowCadenceB(t, demand)
 }
 
-func openSlowCadenceB(t testing.TB, demand time.Duration) *sqlite.DB {
+func openSlowCadenceB(t testing.TB, demand time.Duration) *embedded.Store {
 	t.Helper()
 	dir := t.TempDir()
-	db, err := sqlite.Open(context.Background(), sqlite.Config{
+	db, err := embedded.Open(context.Background(), embedded.Config{SQLite: sqlite.Config{
 		Path: filepath.Join(dir, "vigil.db"), LogName: "test.vigil", SigningKey: testKey,
 		WitnessPath: filepath.Join(dir, "ledger.witness"), CheckpointInterval: time.Hour, DemandInterval: demand,
-	})
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigilhq/vigil"
@@ -49,23 +50,12 @@ type Config struct {
 	// rolled back to an older copy is detected.
 	WitnessPath string
 
-	QueueSize      int // requests waiting for the writer; full means 503
-	MaxBatchEvents int // events in one group commit
-
-	// Enrich, when set, adds what the server knows about an event before
-	// it is stored (geolocation of its IP address); it runs on the write
-	// path, so the ledger covers what it adds.
-	Enrich func(*vigil.Event)
+	MaxBatchEvents int // events of the projection in one transaction
 
 	// Index, when set, derives an event's search terms (the FHIR
 	// AuditEvent search parameters); they are written with the event, in
 	// its transaction, and Query.Terms filters on them.
 	Index func(vigil.Event) []vigil.Term
-
-	// SkipLedger stores events without their Merkle hashes. It exists only
-	// so a benchmark can measure what the ledger costs; such a log does not
-	// verify, and vigil serve never sets it.
-	SkipLedger bool
 
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -88,12 +78,14 @@ type DB struct {
 	stmts stmtCache // prepared reads of the alert rules' look-ups
 
 	found found // what verification has found (findings.go)
+
+	// barrier is what reads wait for (SetReadBarrier).
+	barrier atomic.Pointer[func(ctx context.Context, workspace string) error]
 }
 
 var (
-	_ vigil.EventStore = (*DB)(nil)
-	_ vigil.KeyStore   = (*DB)(nil)
-	_ vigil.Ledger     = (*DB)(nil)
+	_ vigil.KeyStore = (*DB)(nil)
+	_ vigil.Ledger   = (*DB)(nil)
 )
 
 // Open opens (creating if needed) the store at cfg.Path, migrates it and
@@ -107,9 +99,6 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.QueueSize <= 0 {
-		cfg.QueueSize = 8192
 	}
 	if cfg.MaxBatchEvents <= 0 {
 		cfg.MaxBatchEvents = 2000
@@ -378,3 +367,10 @@ func Schema() string {
 // synchronous=FULL. A raw baseline opens its file with it to measure
 // SQLite under the same durability.
 func DSN(path string) string { return dsn(path, false) }
+
+// WorkspaceExists implements engine.Keys: ENOTFOUND for a workspace that
+// was never created, so no event is appended to a log nobody can read.
+func (db *DB) WorkspaceExists(ctx context.Context, name string) error {
+	_, err := db.workspaceID(ctx, name)
+	return err
+}

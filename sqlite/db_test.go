@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/embedded"
 	"github.com/vigilhq/vigil/ledger"
 	"github.com/vigilhq/vigil/sqlite"
 	"github.com/vigilhq/vigil/storetest"
@@ -25,14 +26,14 @@ func mustKey() (string, string) {
 }
 
 // MustOpenDB opens a store on a fresh file in a test directory.
-func MustOpenDB(tb testing.TB, dir string) *sqlite.DB {
+func MustOpenDB(tb testing.TB, dir string) *embedded.Store {
 	tb.Helper()
-	db, err := sqlite.Open(context.Background(), sqlite.Config{
+	db, err := embedded.Open(context.Background(), embedded.Config{SQLite: sqlite.Config{
 		Path:        filepath.Join(dir, "vigil.db"),
 		LogName:     "test.vigil",
 		SigningKey:  testKey,
 		WitnessPath: filepath.Join(dir, "ledger.witness"),
-	})
+	}})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -90,7 +91,7 @@ func TestAppendOnlyTriggers(t *testing.T) {
 	}
 }
 
-func waitSize(t *testing.T, db *sqlite.DB, ws string, size int64) vigil.Checkpoint {
+func waitSize(t *testing.T, db *embedded.Store, ws string, size int64) vigil.Checkpoint {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {

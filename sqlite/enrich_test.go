@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/embedded"
 	"github.com/vigilhq/vigil/ledger"
 	"github.com/vigilhq/vigil/sqlite"
 )
@@ -15,7 +16,7 @@ import (
 // covers it.
 func TestEnrichment(t *testing.T) {
 	dir := t.TempDir()
-	db, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(dir, "vigil.db"), SigningKey: testKey, LogName: "test.vigil",
+	db, err := embedded.Open(context.Background(), embedded.Config{SQLite: sqlite.Config{Path: filepath.Join(dir, "vigil.db"), SigningKey: testKey, LogName: "test.vigil"},
 		Enrich: func(e *vigil.Event) {
 			if e.IPAddress == "203.0.113.42" {
 				e.IPCountry, e.IPCity, e.IPRegion = "US", "San Francisco", "California"

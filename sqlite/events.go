@@ -64,6 +64,9 @@ func scanEventOrigin(s scanner, workspace string) (vigil.Event, bool, error) {
 
 // Event implements vigil.EventStore.
 func (db *DB) Event(ctx context.Context, workspace, tenantScope, id string) (vigil.Event, error) {
+	if err := db.await(ctx, workspace); err != nil {
+		return vigil.Event{}, err
+	}
 	ws, err := db.workspaceID(ctx, workspace)
 	if err != nil {
 		return vigil.Event{}, err
@@ -85,6 +88,9 @@ func (db *DB) Event(ctx context.Context, workspace, tenantScope, id string) (vig
 
 // EventBySequence returns the event at a sequence number of a workspace.
 func (db *DB) EventBySequence(ctx context.Context, workspace string, seq int64) (vigil.Event, error) {
+	if err := db.await(ctx, workspace); err != nil {
+		return vigil.Event{}, err
+	}
 	ws, err := db.workspaceID(ctx, workspace)
 	if err != nil {
 		return vigil.Event{}, err
@@ -100,6 +106,9 @@ func (db *DB) EventBySequence(ctx context.Context, workspace string, seq int64) 
 
 // Events implements vigil.EventStore.
 func (db *DB) Events(ctx context.Context, q vigil.Query) (vigil.Page, error) {
+	if err := db.await(ctx, q.Workspace); err != nil {
+		return vigil.Page{}, err
+	}
 	var page vigil.Page
 	ws, err := db.workspaceID(ctx, q.Workspace)
 	if err != nil {
@@ -282,4 +291,20 @@ func globPattern(p string) string {
 
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// StoredEvent returns the event at a sequence number as its row holds it,
+// without waiting for the read barrier, and whether its address is the
+// connection's: what the log's record of it keeps (moving a data
+// directory written before the log into the log).
+func (db *DB) StoredEvent(ctx context.Context, workspace string, seq int64) (vigil.Event, bool, error) {
+	ws, err := db.workspaceID(ctx, workspace)
+	if err != nil {
+		return vigil.Event{}, false, err
+	}
+	e, _, err := scanEventOrigin(db.read.QueryRowContext(ctx, "SELECT "+eventColumns+" FROM events e WHERE e.ws = ? AND e.seq = ?", ws, seq), workspace)
+	if err != nil {
+		return vigil.Event{}, false, err
+	}
+	return e, e.IPFromConnection, nil
 }

@@ -6,8 +6,12 @@ import (
 	"github.com/vigilhq/vigil"
 )
 
-// LogSize implements vigil.EventLog.
+// LogSize implements vigil.EventLog: the size of the log acknowledged
+// before the call (it waits for the projection to reach it).
 func (db *DB) LogSize(ctx context.Context, workspace string) (int64, error) {
+	if err := db.await(ctx, workspace); err != nil {
+		return 0, err
+	}
 	ws, err := db.workspaceID(ctx, workspace)
 	if err != nil {
 		return 0, err

@@ -7,6 +7,7 @@ import (
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/alert"
 	"github.com/vigilhq/vigil/alert/alerttest"
+	"github.com/vigilhq/vigil/embedded"
 	"github.com/vigilhq/vigil/sqlite"
 )
 
@@ -21,7 +22,7 @@ func TestHistoryConformance(t *testing.T) {
 			events[i].IdempotencyKey = fmt.Sprintf("fx-%s-%d", events[i].Workspace, events[i].Sequence)
 			countries[events[i].IdempotencyKey] = events[i].IPCountry
 		}
-		db, err := sqlite.Open(ctx(t.(*testing.T)), sqlite.Config{Path: t.TempDir() + "/vigil.db",
+		db, err := embedded.Open(ctx(t.(*testing.T)), embedded.Config{SQLite: sqlite.Config{Path: t.TempDir() + "/vigil.db"},
 			Enrich: func(e *vigil.Event) { e.IPCountry = countries[e.IdempotencyKey] }})
 		if err != nil {
 			t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/embedded"
 	"github.com/vigilhq/vigil/sqlite"
 )
 
@@ -16,7 +17,7 @@ import (
 func BenchmarkAppendKeyed(b *testing.B) {
 	for _, mode := range []string{"none", "fresh", "repeat"} {
 		b.Run(mode, func(b *testing.B) {
-			db, err := sqlite.Open(b.Context(), sqlite.Config{Path: filepath.Join(b.TempDir(), "vigil.db")})
+			db, err := embedded.Open(b.Context(), embedded.Config{SQLite: sqlite.Config{Path: filepath.Join(b.TempDir(), "vigil.db")}})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/embedded"
 	"github.com/vigilhq/vigil/sqlite"
 )
 
@@ -76,7 +77,7 @@ func TestIdempotencyAfterUpgrade(t *testing.T) {
 // same event.
 func TestIdempotencyIgnoresEnrichment(t *testing.T) {
 	calls := 0
-	db, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(t.TempDir(), "vigil.db"), SigningKey: testKey, LogName: "test.vigil",
+	db, err := embedded.Open(context.Background(), embedded.Config{SQLite: sqlite.Config{Path: filepath.Join(t.TempDir(), "vigil.db"), SigningKey: testKey, LogName: "test.vigil"},
 		Enrich: func(e *vigil.Event) {
 			calls++
 			e.IPCountry, e.IPCity = "US", fmt.Sprintf("City %d", calls)

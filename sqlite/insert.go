@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"strings"
 
 	"github.com/vigilhq/vigil"
@@ -12,10 +11,10 @@ import (
 
 // inserter holds the writer's statements bound to one transaction.
 type inserter struct {
-	tx                                    *sql.Tx
-	insEvent, insTarget, insHash, selIdem *sql.Stmt
-	selHash, insHashes, insTerm, insTerms *sql.Stmt
-	setCursor                             *sql.Stmt
+	tx                           *sql.Tx
+	insEvent, insTarget, insHash *sql.Stmt
+	insHashes, insTerm, insTerms *sql.Stmt
+	setCursor                    *sql.Stmt
 
 	// pending holds stored hashes not yet written: they go in multi-row
 	// inserts of hashBatch rows, which costs SQLite and database/sql far
@@ -50,10 +49,6 @@ func newInserter(ctx context.Context, tx *sql.Tx) (*inserter, error) {
 	ins.insEvent = prep(insertEventSQL)
 	ins.insTarget = prep("INSERT INTO event_targets (ws, seq, pos, type, id) VALUES (?,?,?,?,?)")
 	ins.insHash = prep("INSERT INTO ledger_hashes (ws, idx, hash) VALUES (?,?,?)")
-	// The scope of a key is (workspace, tenant); ifnull matches the
-	// expression of the unique index events_idempotency.
-	ins.selIdem = prep("SELECT " + eventColumns + " FROM events e WHERE e.ws = ? AND ifnull(e.tenant_id, '') = ? AND e.idempotency_key = ?")
-	ins.selHash = prep("SELECT hash FROM ledger_hashes WHERE ws = ? AND idx = ?")
 	ins.insTerm = prep("INSERT INTO event_terms (rowid, terms) VALUES (?,?)")
 	ins.setCursor = prep(`INSERT INTO cursors (consumer, ws, next_seq) VALUES (?,?,?)
 		ON CONFLICT (consumer, ws) DO UPDATE SET next_seq = excluded.next_seq`)
@@ -67,7 +62,7 @@ func newInserter(ctx context.Context, tx *sql.Tx) (*inserter, error) {
 }
 
 func (ins *inserter) close() {
-	for _, s := range []*sql.Stmt{ins.insEvent, ins.insTarget, ins.insHash, ins.selIdem, ins.selHash, ins.insHashes, ins.insTerm, ins.insTerms, ins.setCursor} {
+	for _, s := range []*sql.Stmt{ins.insEvent, ins.insTarget, ins.insHash, ins.insHashes, ins.insTerm, ins.insTerms, ins.setCursor} {
 		if s != nil {
 			s.Close()
 		}
@@ -119,36 +114,6 @@ func (ins *inserter) flush(ctx context.Context) error {
 	}
 	ins.pendingTerms = ins.pendingTerms[:0]
 	return nil
-}
-
-func (ins *inserter) readHash(ctx context.Context, ws, idx int64) (tlog.Hash, error) {
-	var b []byte
-	var h tlog.Hash
-	if err := ins.flush(ctx); err != nil {
-		return h, err
-	}
-	if err := ins.selHash.QueryRowContext(ctx, ws, idx).Scan(&b); err != nil {
-		return h, err
-	}
-	if len(b) != len(h) {
-		return h, errors.New("sqlite: stored hash has the wrong length")
-	}
-	copy(h[:], b)
-	return h, nil
-}
-
-// findIdempotent returns the stored event of a tenant (or of no tenant)
-// that holds an idempotency key, and whether the origin of its address is
-// known (scanEventOrigin).
-func (ins *inserter) findIdempotent(ctx context.Context, ws int64, wsName, tenant, key string) (e vigil.Event, originKnown, found bool, err error) {
-	e, originKnown, err = scanEventOrigin(ins.selIdem.QueryRowContext(ctx, ws, tenant, key), wsName)
-	if errors.Is(err, sql.ErrNoRows) {
-		return e, false, false, nil
-	}
-	if err != nil {
-		return e, false, false, err
-	}
-	return e, originKnown, true, nil
 }
 
 // fromConnection is the ip_from_connection column of an event about to

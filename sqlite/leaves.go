@@ -14,6 +14,9 @@ import (
 // log before any checkpoint is signed for it, so a request that is refused
 // changes nothing.
 func (db *DB) Leaves(ctx context.Context, workspace string, from, to, treeSize int64) (vigil.LeafRange, error) {
+	if err := db.await(ctx, workspace); err != nil {
+		return vigil.LeafRange{}, err
+	}
 	var lr vigil.LeafRange
 	ws, err := db.workspaceID(ctx, workspace)
 	if err != nil {

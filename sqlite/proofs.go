@@ -69,6 +69,9 @@ func (db *DB) treeSize(ctx context.Context, ws int64) (int64, error) {
 
 // Integrity implements vigil.Ledger.
 func (db *DB) Integrity(ctx context.Context, workspace string, seqs ...int64) ([]vigil.Integrity, error) {
+	if err := db.await(ctx, workspace); err != nil {
+		return nil, err
+	}
 	ws, err := db.workspaceID(ctx, workspace)
 	if err != nil {
 		return nil, err
@@ -99,6 +102,9 @@ func (db *DB) Integrity(ctx context.Context, workspace string, seqs ...int64) ([
 
 // InclusionProof implements vigil.Ledger.
 func (db *DB) InclusionProof(ctx context.Context, workspace string, seq, treeSize int64) (vigil.InclusionProof, error) {
+	if err := db.await(ctx, workspace); err != nil {
+		return vigil.InclusionProof{}, err
+	}
 	var p vigil.InclusionProof
 	ws, err := db.workspaceID(ctx, workspace)
 	if err != nil {
@@ -135,6 +141,9 @@ func (db *DB) InclusionProof(ctx context.Context, workspace string, seq, treeSiz
 
 // ConsistencyProof implements vigil.Ledger.
 func (db *DB) ConsistencyProof(ctx context.Context, workspace string, first, second int64) ([]vigil.Hash, error) {
+	if err := db.await(ctx, workspace); err != nil {
+		return nil, err
+	}
 	ws, err := db.workspaceID(ctx, workspace)
 	if err != nil {
 		return nil, err

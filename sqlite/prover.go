@@ -26,6 +26,9 @@ type prover struct {
 
 // InclusionProver implements vigil.BatchProver.
 func (db *DB) InclusionProver(ctx context.Context, workspace string, treeSize int64) (vigil.InclusionProver, error) {
+	if err := db.await(ctx, workspace); err != nil {
+		return nil, err
+	}
 	ws, err := db.workspaceID(ctx, workspace)
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/embedded"
 	"github.com/vigilhq/vigil/sqlite"
 )
 
@@ -15,7 +16,7 @@ import (
 // bound, and exactly the acknowledged events are stored.
 func TestQueueBounded(t *testing.T) {
 	dir := t.TempDir()
-	db, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(dir, "vigil.db"), QueueSize: 1, MaxBatchEvents: 1})
+	db, err := embedded.Open(context.Background(), embedded.Config{SQLite: sqlite.Config{Path: filepath.Join(dir, "vigil.db"), MaxBatchEvents: 1}, QueueSize: 1, MaxBatchEvents: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

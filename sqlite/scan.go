@@ -17,6 +17,10 @@ var _ vigil.EventScanner = (*DB)(nil)
 // and the read transaction gives the whole scan one snapshot.
 func (db *DB) ScanEvents(ctx context.Context, q vigil.Query, through int64, order vigil.ScanOrder) iter.Seq2[vigil.Event, error] {
 	return func(yield func(vigil.Event, error) bool) {
+		if err := db.await(ctx, q.Workspace); err != nil {
+			yield(vigil.Event{}, err)
+			return
+		}
 		ws, err := db.workspaceID(ctx, q.Workspace)
 		if err != nil {
 			yield(vigil.Event{}, err)

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/embedded"
 	"github.com/vigilhq/vigil/ledger"
 	"github.com/vigilhq/vigil/sqlite"
 	"golang.org/x/mod/sumdb/tlog"
@@ -53,7 +54,7 @@ func mustExec(t *testing.T, db *sql.DB, stmt string, args ...any) {
 }
 
 // seedLog writes n events, one group each, and waits for the checkpoint.
-func seedLog(t *testing.T, db *sqlite.DB, n int) {
+func seedLog(t *testing.T, db *embedded.Store, n int) {
 	t.Helper()
 	if _, err := db.EnsureWorkspace(ctx(t), "ws"); err != nil {
 		t.Fatal(err)
@@ -200,7 +201,7 @@ func TestTamperDetectedWhileStopped(t *testing.T) {
 	}
 }
 
-func assertClean(t *testing.T, db *sqlite.DB) {
+func assertClean(t *testing.T, db *embedded.Store) {
 	t.Helper()
 	rep, err := db.Verify(ctx(t), "ws", vigil.VerifyOptions{})
 	if err != nil || !rep.Valid {
@@ -218,7 +219,7 @@ func assertClean(t *testing.T, db *sqlite.DB) {
 // assertDetected checks both the on-demand and the background verifier
 // (or the store itself, which compares the witness with the database when
 // it opens, before anything can replace the witness).
-func assertDetected(t *testing.T, db *sqlite.DB, want string) {
+func assertDetected(t *testing.T, db *embedded.Store, want string) {
 	t.Helper()
 	recorded := db.FoundBreaks()["ws"].Types[want] > 0
 	var found []vigil.Break
@@ -245,7 +246,7 @@ func assertDetected(t *testing.T, db *sqlite.DB, want string) {
 }
 
 // bundleReport exports the whole log and verifies it with the trusted key.
-func bundleReport(t *testing.T, db *sqlite.DB) *ledger.Report {
+func bundleReport(t *testing.T, db *embedded.Store) *ledger.Report {
 	t.Helper()
 	b, err := db.Bundle(ctx(t), "ws", 0, 0, testVKey)
 	if err != nil {
@@ -280,6 +281,8 @@ func rehash(t *testing.T, raw *sql.DB) {
 	if err := raw.QueryRow("SELECT file FROM pragma_database_list WHERE name = 'main'").Scan(&path); err != nil {
 		t.Fatal(err)
 	}
+	// The rows as they are, read beside the running server: the
+	// database alone, without the engine (which holds the log's lock).
 	reader, err := sqlite.Open(ctx(t), sqlite.Config{Path: path})
 	if err != nil {
 		t.Fatal(err)

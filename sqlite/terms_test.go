@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/embedded"
 	"github.com/vigilhq/vigil/sqlite"
 )
 
@@ -21,9 +22,9 @@ func testIndex(e vigil.Event) []vigil.Term {
 	}
 }
 
-func openIndexed(t *testing.T, dir string, index func(vigil.Event) []vigil.Term) *sqlite.DB {
+func openIndexed(t *testing.T, dir string, index func(vigil.Event) []vigil.Term) *embedded.Store {
 	t.Helper()
-	db, err := sqlite.Open(ctx(t), sqlite.Config{Path: filepath.Join(dir, "vigil.db"), Index: index})
+	db, err := embedded.Open(ctx(t), embedded.Config{SQLite: sqlite.Config{Path: filepath.Join(dir, "vigil.db"), Index: index}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +34,7 @@ func openIndexed(t *testing.T, dir string, index func(vigil.Event) []vigil.Term)
 	return db
 }
 
-func actions(t *testing.T, db *sqlite.DB, filters ...vigil.TermFilter) string {
+func actions(t *testing.T, db *embedded.Store, filters ...vigil.TermFilter) string {
 	t.Helper()
 	page, err := db.Events(ctx(t), vigil.Query{Workspace: "ws", Before: -1, Limit: 100, Terms: filters})
 	if err != nil {

@@ -20,6 +20,9 @@ const maxBreaks = 1000
 // them with the stored hashes, the signed checkpoints and the witness file.
 // It holds O(log n) memory however long the log is.
 func (db *DB) Verify(ctx context.Context, workspace string, opt vigil.VerifyOptions) (vigil.VerifyReport, error) {
+	if err := db.await(ctx, workspace); err != nil {
+		return vigil.VerifyReport{}, err
+	}
 	ws, err := db.workspaceID(ctx, workspace)
 	if err != nil {
 		return vigil.VerifyReport{}, err

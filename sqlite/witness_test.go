@@ -8,23 +8,24 @@ import (
 	"testing"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/embedded"
 	"github.com/vigilhq/vigil/ledger"
 	"github.com/vigilhq/vigil/sqlite"
 )
 
 // openWith opens the store of dir with its witness at witness.
-func openWith(t *testing.T, dir, witness string) *sqlite.DB {
+func openWith(t *testing.T, dir, witness string) *embedded.Store {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), sqlite.Config{
+	db, err := embedded.Open(context.Background(), embedded.Config{SQLite: sqlite.Config{
 		Path: filepath.Join(dir, "vigil.db"), LogName: "test.vigil", SigningKey: testKey, WitnessPath: witness,
-	})
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return db
 }
 
-func appendN(t *testing.T, db *sqlite.DB, n int) {
+func appendN(t *testing.T, db *embedded.Store, n int) {
 	t.Helper()
 	for range n {
 		if _, err := db.Append(ctx(t), "ws", []vigil.Event{{ActorID: "later", Action: "x"}}); err != nil {
@@ -44,16 +45,19 @@ func copyDir(t *testing.T, from, to string) {
 	}
 	old, _ := os.ReadDir(to)
 	for _, f := range old {
-		os.Remove(filepath.Join(to, f.Name()))
+		os.RemoveAll(filepath.Join(to, f.Name()))
 	}
 	files, err := os.ReadDir(from)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The whole directory, the log's segments with the database.
 	for _, f := range files {
-		if !f.IsDir() {
-			copyFile(t, filepath.Join(from, f.Name()), filepath.Join(to, f.Name()))
+		if f.IsDir() {
+			copyDir(t, filepath.Join(from, f.Name()), filepath.Join(to, f.Name()))
+			continue
 		}
+		copyFile(t, filepath.Join(from, f.Name()), filepath.Join(to, f.Name()))
 	}
 }
 

@@ -4,24 +4,26 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/ledger"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
-// writer is the one goroutine that writes events. Requests queue on a
-// bounded channel; the writer takes every request waiting, writes them in
-// one transaction (group commit), and answers each only after the commit
-// has been fsync'd. Throughput grows with concurrency while every request
-// still waits for its own durable commit.
+// writer is the one goroutine that writes the projection of the log:
+// the event rows, their targets and search terms, the ledger's stored
+// hashes and the checkpoints. The engine applies the log's records
+// through Apply, after they were acknowledged; the writer writes each
+// batch in one transaction together with the cursor it implies (the
+// workspace's size), so a crash leaves the projection at a batch boundary
+// and the engine feeds it again from there.
 type writer struct {
 	db    *DB
-	queue chan *appendReq
+	queue chan *applyReq
 	signs chan *signReq // checkpoints readers need now (demand.go)
 	stop  chan struct{}
 	done  chan struct{}
@@ -32,8 +34,7 @@ type writer struct {
 	lastErr   atomic.Pointer[commitFailure]
 	logs      map[int64]*logState // by workspace id; only the writer goroutine touches it
 	witnessed map[string]string   // what the writer last wrote to (or found in) the witness, by workspace (witness.go)
-	leafBuf   []byte
-	batchHook func(events int) // observes commit batch sizes (metrics)
+	batchHook func(events int)    // observes commit batch sizes (metrics)
 }
 
 type commitFailure struct {
@@ -41,16 +42,15 @@ type commitFailure struct {
 	err error
 }
 
-type appendReq struct {
-	ctx     context.Context
-	ws      int64
-	wsName  string
-	events  []vigil.Event
-	terms   []string     // search tokens of each event, from Config.Index
-	digests []vigil.Hash // content digest of each event with an idempotency key
-	results []vigil.AppendResult
-	refused error // set by the writer: a reused key refused the request, nothing of it was written
-	done    chan error
+// applyReq is one batch of log records of one workspace to project.
+type applyReq struct {
+	ctx    context.Context
+	ws     int64
+	wsName string
+	recs   []vigil.LogRecord
+	events []vigil.Event // the records' events, parsed in the caller's goroutine
+	terms  []string      // search tokens of each event, from Config.Index
+	done   chan error
 }
 
 // logState is the writer's memory of one workspace's log: its size and the
@@ -73,7 +73,7 @@ type logState struct {
 func newWriter(ctx context.Context, db *DB) (*writer, error) {
 	w := &writer{
 		db:    db,
-		queue: make(chan *appendReq, db.cfg.QueueSize),
+		queue: make(chan *applyReq, 64),
 		signs: make(chan *signReq, 64),
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
@@ -145,9 +145,9 @@ func (w *writer) loadState(ctx context.Context, ws int64) (*logState, error) {
 	return st, nil
 }
 
-// enqueue hands a request to the writer, or refuses at once when the queue
-// is full: memory stays bounded and the client is told to retry.
-func (w *writer) enqueue(r *appendReq) error {
+// enqueue hands a batch to the writer, waiting while the queue is full:
+// the engine's back-pressure bounds what is waiting.
+func (w *writer) enqueue(r *applyReq) error {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	if w.closed {
@@ -156,8 +156,8 @@ func (w *writer) enqueue(r *appendReq) error {
 	select {
 	case w.queue <- r:
 		return nil
-	default:
-		return vigil.Errorf(vigil.EUNAVAILABLE, "the ingest queue is full")
+	case <-r.ctx.Done():
+		return r.ctx.Err()
 	}
 }
 
@@ -220,15 +220,15 @@ func (w *writer) tickInterval() time.Duration {
 
 // commitGroup gathers every request waiting behind first, up to the batch
 // limit, and commits them together.
-func (w *writer) commitGroup(first *appendReq) {
-	group := []*appendReq{first}
-	n := len(first.events)
+func (w *writer) commitGroup(first *applyReq) {
+	group := []*applyReq{first}
+	n := len(first.recs)
 gather:
 	for n < w.db.cfg.MaxBatchEvents {
 		select {
 		case r := <-w.queue:
 			group = append(group, r)
-			n += len(r.events)
+			n += len(r.recs)
 		default:
 			break gather
 		}
@@ -236,7 +236,7 @@ gather:
 	live := group[:0]
 	for _, r := range group {
 		if err := r.ctx.Err(); err != nil {
-			r.done <- err // the caller gave up before the write began: nothing stored
+			r.done <- err // the caller gave up before the write began
 			continue
 		}
 		live = append(live, r)
@@ -262,10 +262,6 @@ gather:
 		}
 	}
 	for _, r := range live {
-		if err == nil && r.refused != nil {
-			r.done <- r.refused
-			continue
-		}
 		r.done <- err
 	}
 	if err == nil && w.db.cfg.CheckpointInterval == 0 {
@@ -273,7 +269,7 @@ gather:
 	}
 }
 
-func (w *writer) writeGroup(group []*appendReq) error {
+func (w *writer) writeGroup(group []*applyReq) error {
 	ctx := context.Background()
 	tx, err := w.db.write.BeginTx(ctx, nil)
 	if err != nil {
@@ -285,50 +281,25 @@ func (w *writer) writeGroup(group []*appendReq) error {
 		return err
 	}
 	defer ins.close()
-	seen := map[idemKey]idemEntry{}
-	written := 0
 	for _, r := range group {
 		st := w.logs[r.ws]
 		if st == nil {
 			st = &logState{}
 			w.logs[r.ws] = st
 		}
-		r.results = make([]vigil.AppendResult, len(r.events))
-		repeats, err := resolveKeys(ctx, ins, r, seen)
-		if err != nil {
-			return err
+		if len(r.recs) > 0 && r.recs[0].Sequence != st.size {
+			return fmt.Errorf("sqlite: the projection of %s has %d events; the batch starts at %d", r.wsName, st.size, r.recs[0].Sequence)
 		}
-		if r.refused != nil {
-			continue // nothing of it is written
-		}
-		for i := range r.events {
-			e := &r.events[i]
-			if r.results[i].Duplicate {
-				continue
-			}
-			if j := repeats[i]; j >= 0 {
-				r.results[i] = vigil.AppendResult{ID: r.results[j].ID, Sequence: r.results[j].Sequence, Duplicate: true}
-				continue
-			}
-			written++
-			if err := w.appendEvent(ctx, ins, r.ws, r.wsName, st, e); err != nil {
+		for i := range r.recs {
+			if err := w.projectEvent(ctx, ins, r.ws, st, &r.recs[i], &r.events[i]); err != nil {
 				return err
 			}
 			if r.terms != nil {
-				if err := ins.terms(ctx, r.ws, e.Sequence, r.terms[i]); err != nil {
+				if err := ins.terms(ctx, r.ws, r.events[i].Sequence, r.terms[i]); err != nil {
 					return err
 				}
 			}
-			r.results[i] = vigil.AppendResult{ID: e.ID, Sequence: e.Sequence}
-			if e.IdempotencyKey != "" {
-				seen[keyOf(r.ws, e)] = idemEntry{r.results[i], r.digests[i]}
-			}
 		}
-	}
-	if written == 0 {
-		// Only duplicates and refusals: there is nothing to commit, and
-		// a refused request leaves the files as they were.
-		return nil
 	}
 	if w.db.cfg.Index != nil {
 		// The index is complete up to here: a later Open indexes only
@@ -345,126 +316,118 @@ func (w *writer) writeGroup(group []*appendReq) error {
 	return tx.Commit()
 }
 
-// appendEvent assigns the event its place in the log and writes its row,
-// its targets and its Merkle hashes.
-func (w *writer) appendEvent(ctx context.Context, ins *inserter, ws int64, wsName string, st *logState, e *vigil.Event) error {
-	id, err := uuid.NewV7()
-	if err != nil {
-		return err
-	}
-	e.ID = id.String()
-	e.Workspace = wsName
-	e.Sequence = st.size
-	e.CreatedAt = vigil.Time(w.db.cfg.Now())
-	if !e.CreatedAt.After(st.lastCreated) {
-		e.CreatedAt = st.lastCreated.Add(time.Nanosecond)
-	}
-	if e.OccurredAt.IsZero() {
-		e.OccurredAt = e.CreatedAt
+// projectEvent writes an event's row, its targets and the stored hashes
+// its record carries, and moves the writer's memory of the tree with it.
+func (w *writer) projectEvent(ctx context.Context, ins *inserter, ws int64, st *logState, rec *vigil.LogRecord, e *vigil.Event) error {
+	if e.Sequence != rec.Sequence || e.Sequence != st.size {
+		return fmt.Errorf("sqlite: record %d holds the event of sequence %d", rec.Sequence, e.Sequence)
 	}
 	if err := ins.event(ctx, ws, e); err != nil {
 		return err
 	}
-	if w.db.cfg.SkipLedger {
-		st.lastCreated = e.CreatedAt
-		st.size++
-		return nil
-	}
-	w.leafBuf = ledger.AppendEvent(w.leafBuf[:0], e)
-	leaf := ledger.TlogHash(ledger.LeafHash(w.leafBuf))
-	hashes, err := tlog.StoredHashesForRecordHash(e.Sequence, leaf, edgeReader{w, ins, ws, st})
-	if err != nil {
-		return err
-	}
 	base := tlog.StoredHashIndex(0, e.Sequence)
-	for level, h := range hashes {
-		if err := ins.hash(ctx, ws, base+int64(level), h); err != nil {
+	for level, h := range rec.Hashes {
+		if err := ins.hash(ctx, ws, base+int64(level), tlog.Hash(h)); err != nil {
 			return err
 		}
-		st.edge[level] = h
+		st.edge[level] = tlog.Hash(h)
 		st.edgeIndex[level] = e.Sequence >> level
 	}
-	st.lastLeaf = leaf
+	if len(rec.Hashes) > 0 {
+		st.lastLeaf = tlog.Hash(rec.Hashes[0])
+	}
 	st.lastCreated = e.CreatedAt
 	st.size++
 	return nil
 }
 
-// edgeReader serves tlog the right edge of the tree from memory, falling
-// back to the transaction for anything else.
-type edgeReader struct {
-	w   *writer
-	ins *inserter
-	ws  int64
-	st  *logState
-}
+// Name implements engine.Projection.
+func (db *DB) Name() string { return "sqlite" }
 
-func (r edgeReader) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
-	out := make([]tlog.Hash, len(indexes))
-	for i, idx := range indexes {
-		level, k := tlog.SplitStoredHashIndex(idx)
-		if r.st.size > 0 && r.st.edgeIndex[level] == k && r.st.size>>level > k {
-			out[i] = r.st.edge[level]
-			continue
-		}
-		h, err := r.ins.readHash(context.Background(), r.ws, idx)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = h
-	}
-	return out, nil
-}
-
-// Append implements vigil.EventStore.
-func (db *DB) Append(ctx context.Context, workspace string, events []vigil.Event) ([]vigil.AppendResult, error) {
-	if len(events) == 0 {
-		return nil, vigil.Invalid(vigil.ErrorDetail{Field: "events", Message: "at least one event is required"})
-	}
-	ws, err := db.workspaceID(ctx, workspace)
+// Cursors implements engine.Projection: a workspace's projection is
+// complete up to its size, written in the transaction of each batch.
+func (db *DB) Cursors(ctx context.Context) (map[string]int64, error) {
+	rows, err := db.write.QueryContext(ctx, "SELECT w.name, (SELECT max(seq) FROM events e WHERE e.ws = w.id) FROM workspaces w")
 	if err != nil {
 		return nil, err
 	}
-	prepared := make([]vigil.Event, len(events))
-	var details []vigil.ErrorDetail
-	for i := range events {
-		p, err := prepareEvent(events[i], db.cfg.Enrich)
-		if err != nil {
-			for _, d := range vigil.ErrorDetails(err) {
-				if len(events) > 1 {
-					idx := i
-					d.Index = &idx
-				}
-				details = append(details, d)
-			}
-			continue
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var name string
+		var maxSeq sql.NullInt64
+		if err := rows.Scan(&name, &maxSeq); err != nil {
+			return nil, err
 		}
-		prepared[i] = p
+		if maxSeq.Valid {
+			out[name] = maxSeq.Int64 + 1
+		}
 	}
-	if len(details) > 0 {
-		return nil, vigil.Invalid(details...)
+	return out, rows.Err()
+}
+
+// Apply implements engine.Projection: it writes the records' events, their
+// targets, search terms and stored hashes in one transaction.
+func (db *DB) Apply(ctx context.Context, workspace string, recs []vigil.LogRecord) error {
+	if len(recs) == 0 {
+		return nil
 	}
-	req := &appendReq{ctx: ctx, ws: ws, wsName: workspace, events: prepared, digests: contentDigests(prepared), done: make(chan error, 1)}
+	if _, err := db.EnsureWorkspace(ctx, workspace); err != nil {
+		return err
+	}
+	ws, err := db.workspaceID(ctx, workspace)
+	if err != nil {
+		return err
+	}
+	req := &applyReq{ctx: ctx, ws: ws, wsName: workspace, recs: recs, events: make([]vigil.Event, len(recs)), done: make(chan error, 1)}
+	for i, rec := range recs {
+		e, err := ledger.ParseEvent(rec.Leaf)
+		if err != nil {
+			return fmt.Errorf("sqlite: record %d of %s: %w", rec.Sequence, workspace, err)
+		}
+		if e.Workspace != workspace {
+			return fmt.Errorf("sqlite: record %d of %s holds an event of %q", rec.Sequence, workspace, e.Workspace)
+		}
+		e.IPFromConnection = rec.IPFromConnection
+		req.events[i] = e
+	}
 	if db.cfg.Index != nil {
-		// Derived in the caller's goroutine, like preparation, so the
-		// writer only writes.
-		req.terms = make([]string, len(prepared))
-		for i, e := range prepared {
+		// Derived in the caller's goroutine, so the writer only writes.
+		req.terms = make([]string, len(recs))
+		for i, e := range req.events {
 			req.terms[i] = termTokens(indexTerms(db.cfg.Index, e))
 		}
 	}
 	if err := db.writer.enqueue(req); err != nil {
-		return nil, err
+		return err
 	}
 	select {
 	case err := <-req.done:
-		if err != nil {
-			return nil, err
-		}
+		return err
 	case <-ctx.Done():
-		// The writer may still commit; the caller retries with the same
-		// idempotency key and learns the event was stored.
-		return nil, ctx.Err()
+		return ctx.Err()
 	}
-	return req.results, nil
+}
+
+// IdempotentEvent implements engine.Keys: the stored event of a tenant (or
+// of no tenant) that holds an idempotency key.
+func (db *DB) IdempotentEvent(ctx context.Context, workspace, tenant, key string) (vigil.Event, bool, bool, error) {
+	ws, err := db.workspaceID(ctx, workspace)
+	if vigil.ErrorCode(err) == vigil.ENOTFOUND {
+		return vigil.Event{}, false, false, nil
+	}
+	if err != nil {
+		return vigil.Event{}, false, false, err
+	}
+	// The scope of a key is (workspace, tenant); ifnull matches the
+	// expression of the unique index events_idempotency.
+	row := db.read.QueryRowContext(ctx, "SELECT "+eventColumns+" FROM events e WHERE e.ws = ? AND ifnull(e.tenant_id, '') = ? AND e.idempotency_key = ?", ws, tenant, key)
+	e, originKnown, err := scanEventOrigin(row, workspace)
+	if errors.Is(err, sql.ErrNoRows) {
+		return vigil.Event{}, false, false, nil
+	}
+	if err != nil {
+		return vigil.Event{}, false, false, err
+	}
+	return e, originKnown, true, nil
 }

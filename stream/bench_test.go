@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil"
-	"github.com/vigilhq/vigil/sqlite"
+	"github.com/vigilhq/vigil/embedded"
 	"github.com/vigilhq/vigil/stream"
 	"github.com/vigilhq/vigil/stream/streamtest"
 )
@@ -105,7 +105,7 @@ func BenchmarkStreamLag(b *testing.B) {
 
 // ingestFor appends batches of 100 from 4 writers for d and returns the
 // rate in events per second.
-func ingestFor(b *testing.B, db *sqlite.DB, d time.Duration) float64 {
+func ingestFor(b *testing.B, db *embedded.Store, d time.Duration) float64 {
 	var n atomic.Int64
 	deadline := time.Now().Add(d)
 	var wg sync.WaitGroup

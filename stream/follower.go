@@ -72,7 +72,11 @@ func New(cfg Config) *Follower {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Follower{cfg: cfg, consumer: "stream:" + cfg.Sender.Name(), wake: make(chan struct{}, 1)}
+	f := &Follower{cfg: cfg, consumer: "stream:" + cfg.Sender.Name(), wake: make(chan struct{}, 1)}
+	// Unknown until the first pass has compared the cursors with the log:
+	// a follower that has not looked is not caught up.
+	f.lag.Store(-1)
+	return f
 }
 
 // Name is the destination's name.

@@ -14,6 +14,7 @@ import (
 	"crypto/tls"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/embedded"
 	"github.com/vigilhq/vigil/ledger"
 	"github.com/vigilhq/vigil/sqlite"
 	"github.com/vigilhq/vigil/stream"
@@ -34,10 +35,10 @@ func ctx(t testing.TB) context.Context {
 	return c
 }
 
-func openStore(t testing.TB) *sqlite.DB {
+func openStore(t testing.TB) *embedded.Store {
 	t.Helper()
 	dir := t.TempDir()
-	db, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(dir, "vigil.db"), LogName: "stream.test", SigningKey: skey})
+	db, err := embedded.Open(context.Background(), embedded.Config{SQLite: sqlite.Config{Path: filepath.Join(dir, "vigil.db"), LogName: "stream.test", SigningKey: skey}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +52,7 @@ func openStore(t testing.TB) *sqlite.DB {
 }
 
 // appendEvents appends n events to ws and returns their ids.
-func appendEvents(t testing.TB, db *sqlite.DB, ws string, n int, outcome vigil.Outcome) []string {
+func appendEvents(t testing.TB, db *embedded.Store, ws string, n int, outcome vigil.Outcome) []string {
 	t.Helper()
 	var ids []string
 	for i := 0; i < n; i += 100 {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/embedded"
 	"github.com/vigilhq/vigil/notify"
 	"github.com/vigilhq/vigil/sqlite"
 )
@@ -171,7 +172,7 @@ type alertPipeline struct {
 // startAlerts starts evaluation (as events commit, every second, and in
 // scans) and delivery, and registers their backlog as metrics; stop waits
 // for both after ctx ends.
-func startAlerts(ctx context.Context, db *sqlite.DB, channels []notify.Channel, f *alertFlags, logger *slog.Logger, reg prometheus.Registerer) (*alertPipeline, error) {
+func startAlerts(ctx context.Context, db *embedded.Store, channels []notify.Channel, f *alertFlags, logger *slog.Logger, reg prometheus.Registerer) (*alertPipeline, error) {
 	names := channelNames(channels)
 	d, err := notify.NewDeliverer(notify.DelivererConfig{Outbox: db, Channels: channels, Logger: logger})
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/bench/workload"
+	"github.com/vigilhq/vigil/embedded"
 	"github.com/vigilhq/vigil/fhir"
 	vhttp "github.com/vigilhq/vigil/http"
 	"github.com/vigilhq/vigil/ledger"
@@ -47,7 +48,7 @@ type benchConfig struct {
 }
 
 // benchPhases are the phases --skip names, in the order they run.
-const benchPhases = "baseline,ceiling,single,batch,noledger,sustain,moonshot,alerts,geoip,query,verify,reports,export,reportload"
+const benchPhases = "baseline,ceiling,single,batch,sustain,moonshot,alerts,geoip,query,verify,reports,export,reportload"
 
 // runBench measures the real server over HTTP on loopback and, in the same
 // process, raw SQLite inserts of the same rows with the same durability.
@@ -166,25 +167,13 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 			}
 		}
 	}
-	var withLedger, withoutLedger result
 	batch := batches(c.batchConc, c.batchSize)
 	if !skip["batch"] {
 		r, err := phase(fmt.Sprintf("server: %s over HTTP", batch), "batch", serverOpts{}, batch, c.batchBaseline)
 		if err != nil {
 			return err
 		}
-		withLedger = r
-	}
-	if !skip["noledger"] && !skip["batch"] {
-		r, err := withServer(ctx, filepath.Join(c.dir, "noledger"), true, func(s *benchServer) (result, error) {
-			return runLoad(ctx, s.target(), batch, c.duration, loadOptions{})
-		})
-		if err != nil {
-			return err
-		}
-		withoutLedger = r
-		report(out, "server without the ledger (measurement only): same batches", r)
-		fmt.Fprintf(out, "  ledger cost: ingest with the ledger is %.2fx ingest without it\n", withLedger.rate()/withoutLedger.rate())
+		_ = r
 	}
 	if !skip["sustain"] {
 		if err := benchSustain(ctx, out, c, cs, baseline[c.batchBaseline]); err != nil {
@@ -305,7 +294,7 @@ func round(d time.Duration) time.Duration {
 
 // benchServer is the real server on a loopback port over a fresh store.
 type benchServer struct {
-	db      *sqlite.DB
+	db      *embedded.Store
 	url     string
 	ingest  string
 	auditor string
@@ -323,13 +312,12 @@ func (s *benchServer) target() target {
 	return target{addr: strings.TrimPrefix(s.url, "http://"), key: s.ingest, next: &s.next}
 }
 
-func withServer(ctx context.Context, dir string, skipLedger bool, f func(*benchServer) (result, error)) (result, error) {
-	return withServerOpts(ctx, dir, serverOpts{skipLedger: skipLedger}, f)
+func withServer(ctx context.Context, dir string, f func(*benchServer) (result, error)) (result, error) {
+	return withServerOpts(ctx, dir, serverOpts{}, f)
 }
 
 // serverOpts vary the bench server's store.
 type serverOpts struct {
-	skipLedger bool
 	enrich     func(*vigil.Event) // geolocation
 	batchLimit int                // events per batch request (default vigil.DefaultBatchLimit)
 }
@@ -342,8 +330,8 @@ func withServerOpts(ctx context.Context, dir string, o serverOpts, f func(*bench
 	if err != nil {
 		return result{}, err
 	}
-	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(dir, dbFile), LogName: "bench.vigil", SigningKey: skey,
-		CheckpointInterval: time.Second, WitnessPath: filepath.Join(dir, witnessFile), SkipLedger: o.skipLedger, Enrich: o.enrich, Index: fhir.Terms})
+	db, err := embedded.Open(ctx, embedded.Config{SQLite: sqlite.Config{Path: filepath.Join(dir, dbFile), LogName: "bench.vigil", SigningKey: skey,
+		CheckpointInterval: time.Second, WitnessPath: filepath.Join(dir, witnessFile), Index: fhir.Terms}, Enrich: o.enrich})
 	if err != nil {
 		return result{}, err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/alert"
 	"github.com/vigilhq/vigil/bench/workload"
+	"github.com/vigilhq/vigil/embedded"
 	"github.com/vigilhq/vigil/geoip"
 	"github.com/vigilhq/vigil/sqlite"
 )
@@ -114,7 +115,7 @@ func benchAlerts(ctx context.Context, out io.Writer, c benchConfig) error {
 
 // benchEvaluated reads how far the evaluator got and how many alerts it
 // raised.
-func benchEvaluated(ctx context.Context, db *sqlite.DB) (cursor, alerts int64) {
+func benchEvaluated(ctx context.Context, db *embedded.Store) (cursor, alerts int64) {
 	page, err := db.Alerts(ctx, vigil.AlertQuery{Workspace: defaultWS, Limit: 1})
 	if err == nil {
 		alerts = page.Total
@@ -232,7 +233,7 @@ func alertBody(client, n, size int, addrs []string) []byte {
 }
 
 // createBenchRules stores the first n of benchRules, enabled.
-func createBenchRules(ctx context.Context, db *sqlite.DB, n int) error {
+func createBenchRules(ctx context.Context, db *embedded.Store, n int) error {
 	for i, br := range benchRules[:n] {
 		def := vigil.AlertRule{Workspace: defaultWS, Name: fmt.Sprintf("bench %d", i), Type: br.typ,
 			Conditions: json.RawMessage(br.cond), Enabled: true, Throttle: time.Hour}
@@ -250,7 +251,7 @@ func createBenchRules(ctx context.Context, db *sqlite.DB, n int) error {
 
 // followAlerts runs the alert evaluator over db as vigil serve runs it,
 // woken by every commit, until stop is called (which waits for it).
-func followAlerts(ctx context.Context, db *sqlite.DB) (ev *sqlite.AlertEvaluator, stop func()) {
+func followAlerts(ctx context.Context, db *embedded.Store) (ev *sqlite.AlertEvaluator, stop func()) {
 	ev = db.AlertEvaluator(sqlite.AlertOptions{})
 	db.OnCommit(ev.Committed)
 	evCtx, cancel := context.WithCancel(ctx)

@@ -19,7 +19,7 @@ import (
 // path, then measures queries by patient and resource, inclusion proofs,
 // and a full re-verification.
 func benchQueries(ctx context.Context, out io.Writer, c benchConfig, skip map[string]bool) error {
-	_, err := withServer(ctx, filepath.Join(c.dir, "query"), false, func(s *benchServer) (result, error) {
+	_, err := withServer(ctx, filepath.Join(c.dir, "query"), func(s *benchServer) (result, error) {
 		const batch = 1000
 		start := time.Now()
 		events := make([]vigil.Event, batch)

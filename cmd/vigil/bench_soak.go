@@ -34,7 +34,7 @@ type soakSample struct {
 // latency, RSS and Go heap every sample interval, and at the end how much
 // memory grew after the first minute.
 func runSoak(ctx context.Context, out io.Writer, c benchConfig) error {
-	_, err := withServer(ctx, filepath.Join(c.dir, "soak"), false, func(s *benchServer) (result, error) {
+	_, err := withServer(ctx, filepath.Join(c.dir, "soak"), func(s *benchServer) (result, error) {
 		peak, err := runLoad(ctx, s.target(), singles(c.concurrency), c.soak.peakFor, loadOptions{})
 		if err != nil {
 			return result{}, err

@@ -37,7 +37,7 @@ const catchUpLimit = time.Minute
 // measures the real catch-up once they follow the log.
 func benchSustain(ctx context.Context, out io.Writer, c benchConfig, cs *ceilings, base float64) error {
 	sh := batches(c.batchConc, c.batchSize)
-	_, err := withServer(ctx, filepath.Join(c.dir, "sustain"), false, func(s *benchServer) (result, error) {
+	_, err := withServer(ctx, filepath.Join(c.dir, "sustain"), func(s *benchServer) (result, error) {
 		rules := 0
 		if c.sustain.rules {
 			rules = len(benchRules)

@@ -173,7 +173,7 @@ func TestBenchOtherPhasesRun(t *testing.T) {
 	var out, errb bytes.Buffer
 	code := Main(context.Background(), []string{"bench", "--dir", t.TempDir(), "--duration", "300ms", "--query-events", "3000",
 		"--query-probes", "20", "--export-events", "1000", "--batch-concurrency", "2", "--batch-size", "10",
-		"--geoip-networks", "5000", "--geoip-lookups", "10000", "--skip", "baseline,ceiling,single,batch,noledger,sustain,moonshot"}, strings.NewReader(""), &out, &errb)
+		"--geoip-networks", "5000", "--geoip-lookups", "10000", "--skip", "baseline,ceiling,single,batch,sustain,moonshot"}, strings.NewReader(""), &out, &errb)
 	if code != 0 {
 		t.Fatalf("exit %d: %s %s", code, out.String(), errb.String())
 	}

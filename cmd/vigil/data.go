@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/embedded"
 	"github.com/vigilhq/vigil/fhir"
 	"github.com/vigilhq/vigil/internal/private"
 	"github.com/vigilhq/vigil/ledger"
@@ -21,6 +22,7 @@ import (
 // The files of a data directory.
 const (
 	dbFile      = "vigil.db"
+	logDir      = "log"            // the engine's log: the acknowledgement point (filelog segments)
 	keyFile     = "ledger.key"     // the checkpoint signing key (note signer key), mode 0600
 	witnessFile = "ledger.witness" // the latest checkpoint of each workspace, outside the database (default place; --witness-file)
 	defaultWS   = "default"
@@ -37,6 +39,8 @@ type dataOptions struct {
 	demandInterval     time.Duration
 	queueSize          int
 	maxBatchEvents     int
+	maxLag             int64
+	readWait           time.Duration
 	logger             *slog.Logger
 	// offline is for commands run beside a possibly running server: they
 	// neither sign checkpoints nor append events, so the server's writer
@@ -58,7 +62,7 @@ func offlineData(env *Env) dataOptions {
 // dataDir is an opened data directory.
 type dataDir struct {
 	path        string
-	db          *sqlite.DB
+	db          *embedded.Store
 	signingKey  string
 	verifierKey string
 	fresh       bool // the directory held no database before
@@ -104,18 +108,23 @@ func openData(ctx context.Context, dir string, opt dataOptions) (*dataDir, error
 	} else if fi, err := os.Stat(filepath.Dir(witness)); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("--witness-file %s: its directory does not exist", witness)
 	}
-	d.db, err = sqlite.Open(ctx, sqlite.Config{
+	d.db, err = embedded.Open(ctx, embedded.Config{SQLite: sqlite.Config{
 		Path:               filepath.Join(dir, dbFile),
 		LogName:            name,
 		SigningKey:         signWith,
 		CheckpointInterval: opt.checkpointInterval,
 		DemandInterval:     opt.demandInterval,
 		WitnessPath:        witness,
-		QueueSize:          opt.queueSize,
-		MaxBatchEvents:     opt.maxBatchEvents,
 		Logger:             opt.logger,
-		Enrich:             opt.enrich,
 		Index:              fhir.Terms,
+	},
+		LogDir:         filepath.Join(dir, logDir),
+		QueueSize:      opt.queueSize,
+		MaxBatchEvents: opt.maxBatchEvents,
+		MaxLag:         opt.maxLag,
+		ReadWait:       opt.readWait,
+		Enrich:         opt.enrich,
+		Beside:         opt.offline,
 	})
 	if err != nil {
 		return nil, err

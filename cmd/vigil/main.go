@@ -9,6 +9,7 @@
 //	vigil report   compute a compliance report offline
 //	vigil export   export events offline (CSV, NDJSON with proofs, Parquet)
 //	vigil users    add, list and disable web console users
+//	vigil reindex  rebuild the query indexes from the log
 package main
 
 import (
@@ -43,14 +44,15 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return 2
 	}
 	cmds := map[string]func(context.Context, *Env, []string) error{
-		"serve":  runServe,
-		"keys":   runKeys,
-		"ledger": runLedger,
-		"verify": runVerify,
-		"bench":  runBench,
-		"report": runReport,
-		"export": runExport,
-		"users":  runUsers,
+		"serve":   runServe,
+		"keys":    runKeys,
+		"ledger":  runLedger,
+		"verify":  runVerify,
+		"bench":   runBench,
+		"report":  runReport,
+		"export":  runExport,
+		"users":   runUsers,
+		"reindex": runReindex,
 	}
 	run, ok := cmds[args[0]]
 	if !ok {
@@ -88,6 +90,7 @@ commands:
   report   TYPE --format pdf|csv|json --out FILE: a compliance report, offline
   export   --format csv|ndjson|parquet --out FILE: events, offline
   users    add | list | disable web console users on a data directory
+  reindex  rebuild the query indexes from the log (server stopped)
 
 Run "vigil <command> -h" for a command's flags. Every flag can also be set
 as an environment variable: --data is VIGIL_DATA, --addr is VIGIL_ADDR, ...

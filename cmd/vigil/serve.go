@@ -13,6 +13,7 @@ import (
 
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/console"
+	"github.com/vigilhq/vigil/engine"
 	vhttp "github.com/vigilhq/vigil/http"
 	vreport "github.com/vigilhq/vigil/report"
 	"github.com/vigilhq/vigil/sqlite"
@@ -27,6 +28,8 @@ type serveConfig struct {
 	checkpointInterval, verifyPause               time.Duration
 	demandInterval                                time.Duration
 	batchLimit, queueSize, verifyRate             int
+	maxLag                                        int64
+	readWait                                      time.Duration
 	reportWorkers                                 int
 	reportRetention, reportFileLifetime           time.Duration
 	reportShare                                   float64
@@ -52,7 +55,9 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs.DurationVar(&c.checkpointInterval, "checkpoint-interval", time.Second, "least time between two checkpoints")
 	fs.DurationVar(&c.demandInterval, "checkpoint-demand-interval", sqlite.DefaultDemandInterval, "least time between two checkpoints signed because a reader needed one covering every acknowledged event")
 	fs.IntVar(&c.batchLimit, "batch-limit", vigil.DefaultBatchLimit, "events per batch request")
-	fs.IntVar(&c.queueSize, "queue-size", 8192, "ingest requests waiting for the writer; beyond it, 503")
+	fs.IntVar(&c.queueSize, "queue-size", engine.DefaultQueueSize, "ingest requests waiting for the sequencer; beyond it, 503")
+	fs.Int64Var(&c.maxLag, "max-projection-lag", engine.DefaultMaxLag, "events the query indexes may be behind the log before ingest answers 503 with Retry-After")
+	fs.DurationVar(&c.readWait, "read-wait", engine.DefaultReadWait, "how long a read waits for the query indexes to reach every event acknowledged before it; past it, 503")
 	fs.StringVar(&c.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs whose X-Forwarded-For, -Host and -Proto are believed")
 	fs.StringVar(&c.publicURL, "public-url", "", "the URL clients reach the server at (https://vigil.example.org), which download links start with; default: the request's scheme and Host")
 	fs.IntVar(&c.verifyRate, "verify-rate", 20000, "background verifier: events re-hashed per second (0 disables)")
@@ -114,7 +119,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	d, err := openData(ctx, c.data, dataOptions{logName: c.logName, checkpointInterval: c.checkpointInterval,
-		demandInterval: c.demandInterval, queueSize: c.queueSize, logger: logger, enrich: enrich, witness: c.witness})
+		demandInterval: c.demandInterval, queueSize: c.queueSize, maxLag: c.maxLag, readWait: c.readWait, logger: logger, enrich: enrich, witness: c.witness})
 	if err != nil {
 		return err
 	}

@@ -113,7 +113,7 @@ func startStreams(ctx context.Context, env *Env, f *streamFlags, d *dataDir, reg
 		labels := prometheus.Labels{"stream": fl.Name()}
 		for _, c := range []prometheus.Collector{
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vigil_stream_lag_events", ConstLabels: labels,
-				Help: "Events of the log not yet delivered to the stream's destination."}, func() float64 { return float64(fl.Lag()) }),
+				Help: "Events of the log not yet delivered to the stream's destination; -1 until the stream has first compared its cursor with the log."}, func() float64 { return float64(fl.Lag()) }),
 			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vigil_stream_sent_events_total", ConstLabels: labels,
 				Help: "Events delivered to the stream's destination (those sent again after a failure included)."}, func() float64 { return float64(fl.Sent()) }),
 			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vigil_stream_failures_total", ConstLabels: labels,
