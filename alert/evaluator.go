@@ -248,7 +248,7 @@ func (ev *Evaluator) Rebuild(ctx context.Context, log Log, workspace string, nex
 	if len(last) != 1 || last[0].Sequence != next-1 {
 		return 0, vigil.Errorf(vigil.EINTERNAL, "alert: workspace %s: event %d is not in the log", workspace, next-1)
 	}
-	from, err := firstSince(ctx, log, workspace, next-1, last[0].CreatedAt.Add(-span))
+	from, err := FirstSince(ctx, log, workspace, next-1, last[0].CreatedAt.Add(-span))
 	if err != nil {
 		return 0, err
 	}
@@ -280,10 +280,11 @@ func (ev *Evaluator) Rebuild(ctx context.Context, log Log, workspace string, nex
 	return read, nil
 }
 
-// firstSince finds the first sequence up to last whose created_at is at or
-// after since, by bisection: created_at increases along the sequence, and
-// a look-up of one event by sequence is a single index probe.
-func firstSince(ctx context.Context, log Log, workspace string, last int64, since time.Time) (int64, error) {
+// FirstSince finds the first sequence up to last whose created_at is at
+// or after since (last when none before it is), by bisection: created_at
+// increases along the sequence, and a look-up of one event by sequence is
+// a single index probe.
+func FirstSince(ctx context.Context, log Log, workspace string, last int64, since time.Time) (int64, error) {
 	var err error
 	n := sort.Search(int(last), func(i int) bool {
 		if err != nil {
