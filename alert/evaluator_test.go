@@ -21,40 +21,28 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
-// evalRules are rules of every type, each option of each type used by
-// one of them, with thresholds and windows the golden stream crosses
-// often; both workspaces have their own.
-const evalRulesJSON = `[
- {"ws":"ws-a","type":"off_hours","cond":{"action_pattern":"patient_record.*","timezone":"America/Los_Angeles","start_hour":20,"end_hour":6}},
- {"ws":"ws-a","type":"off_hours","cond":{"action_pattern":"*","timezone":"Europe/Berlin","start_hour":9,"end_hour":12,"days":["sat"]}},
- {"ws":"ws-a","type":"new_country","cond":{"action_pattern":"patient_record.*"}},
- {"ws":"ws-a","type":"new_country","cond":{"lookback":"2h","alert_on_first":true}},
- {"ws":"ws-a","type":"high_volume","cond":{"threshold":3,"window":"20m"}},
- {"ws":"ws-a","type":"high_volume","cond":{"by":"session","count":"records","threshold":2,"window":"1h","action_pattern":"patient_record.*"}},
- {"ws":"ws-a","type":"high_volume","cond":{"by":"actor","count":"events","threshold":6,"window":"10m","destructive_patterns":["*.deleted"]}},
- {"ws":"ws-a","type":"high_volume","cond":{"destructive_patterns":["*.exported","*.deleted"]}},
- {"ws":"ws-a","type":"repeated_failure","cond":{"threshold":3,"window":"15m"}},
- {"ws":"ws-a","type":"repeated_failure","cond":{"threshold":2,"window":"1h","action_pattern":"user.*"}},
- {"ws":"ws-a","type":"watchlist","cond":{"patients":["p3"],"actors":["dr_5"]}},
- {"ws":"ws-a","type":"tamper","cond":{}},
- {"ws":"ws-b","type":"high_volume","cond":{"by":"session","count":"patients","threshold":2,"window":"5m"}},
- {"ws":"ws-b","type":"new_country","cond":{"lookback":"1h"}},
- {"ws":"ws-b","type":"repeated_failure","cond":{"threshold":2,"window":"5m"}}
-]`
-
+// evalRules are the rules of testdata/evaluator/rules.json: every type,
+// each option of each type used by one of them, with thresholds and
+// windows the golden stream crosses often; both workspaces have their
+// own. Each rule's id is its name.
 func evalRules(t testing.TB) []*alert.Rule {
 	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", "evaluator", "rules.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	var defs []struct {
 		WS   string          `json:"ws"`
 		Type string          `json:"type"`
 		Cond json.RawMessage `json:"cond"`
 	}
-	if err := json.Unmarshal([]byte(evalRulesJSON), &defs); err != nil {
+	if err := json.Unmarshal(raw, &defs); err != nil {
 		t.Fatal(err)
 	}
 	var rules []*alert.Rule
 	for i, d := range defs {
-		r, err := alert.Compile(vigil.AlertRule{ID: fmt.Sprintf("r%02d-%s", i, d.Type), Workspace: d.WS, Name: "rule " + d.Type,
+		id := fmt.Sprintf("r%02d-%s", i, d.Type)
+		r, err := alert.Compile(vigil.AlertRule{ID: id, Workspace: d.WS, Name: id,
 			Type: d.Type, Conditions: d.Cond, Enabled: true, Version: 1})
 		if err != nil {
 			t.Fatalf("rule %d: %v", i, err)
@@ -183,30 +171,21 @@ func sameAlerts(t testing.TB, what string, got, want []golden) {
 // either shows here.
 func TestEvaluatorGolden(t *testing.T) {
 	rules := evalRules(t)
-	events := evalStream(1, 1500)
-	got := goldens(apply(t, alert.NewEvaluator(rules, alert.Options{}), events))
-
-	path := filepath.Join("testdata", "evaluator.golden.json")
+	dir := filepath.Join("testdata", "evaluator")
 	if *update {
-		var b bytes.Buffer
-		enc := json.NewEncoder(&b)
-		enc.SetIndent("", " ")
-		if err := enc.Encode(got); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		writeJSON(t, filepath.Join(dir, "events.json"), fixtureOf(evalStream(1, 800)))
 	}
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test ./alert -run TestEvaluatorGolden -update writes it)", err)
+	var fx []fixtureEvent
+	readJSON(t, filepath.Join(dir, "events.json"), &fx)
+	events := eventsOf(fx)
+	got := goldens(apply(t, alert.NewEvaluator(rules, alert.Options{}), events))
+	if *update {
+		writeJSON(t, filepath.Join(dir, "alerts.golden.json"), got)
 	}
 	var want []golden
-	if err := json.Unmarshal(raw, &want); err != nil {
-		t.Fatal(err)
-	}
+	readJSON(t, filepath.Join(dir, "alerts.golden.json"), &want)
 	sameAlerts(t, "golden", got, want)
+	sameAlerts(t, "golden by the History", goldens(reference(t, rules, events)), want)
 
 	fired := map[string]int{}
 	for _, a := range got {
@@ -451,4 +430,79 @@ func TestEvaluatorStateBounded(t *testing.T) {
 	if s := tight.Stats(); s.Evicted == 0 {
 		t.Fatal("nothing evicted under a tight bound")
 	}
+}
+
+func writeJSON(t testing.TB, path string, v any) {
+	t.Helper()
+	var b bytes.Buffer
+	// One element a line: small files whose diffs read well.
+	raw, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var elems []json.RawMessage
+	if err := json.Unmarshal(raw, &elems); err != nil {
+		t.Fatal(err)
+	}
+	b.WriteString("[\n")
+	for i, e := range elems {
+		b.Write(e)
+		if i < len(elems)-1 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('\n')
+	}
+	b.WriteString("]\n")
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readJSON(t testing.TB, path string, v any) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test ./alert -run TestEvaluatorGolden -update writes it)", err)
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+// fixtureEvent is an event of testdata/evaluator/events.json: the fields
+// the rules read.
+type fixtureEvent struct {
+	Workspace  string        `json:"ws"`
+	Sequence   int64         `json:"seq"`
+	CreatedAt  time.Time     `json:"created_at"`
+	OccurredAt time.Time     `json:"occurred_at"`
+	ActorID    string        `json:"actor_id"`
+	SessionID  string        `json:"session_id,omitempty"`
+	TenantID   string        `json:"tenant_id,omitempty"`
+	Action     string        `json:"action"`
+	Outcome    vigil.Outcome `json:"outcome,omitempty"`
+	PatientID  string        `json:"patient_id,omitempty"`
+	Resource   string        `json:"resource,omitempty"`
+	ResourceID string        `json:"resource_id,omitempty"`
+	IPCountry  string        `json:"ip_country,omitempty"`
+}
+
+func fixtureOf(events []vigil.Event) []fixtureEvent {
+	out := make([]fixtureEvent, len(events))
+	for i, e := range events {
+		out[i] = fixtureEvent{e.Workspace, e.Sequence, e.CreatedAt, e.OccurredAt, e.ActorID, e.SessionID, e.TenantID,
+			e.Action, e.Outcome, e.PatientID, e.Resource, e.ResourceID, e.IPCountry}
+	}
+	return out
+}
+
+func eventsOf(fx []fixtureEvent) []vigil.Event {
+	out := make([]vigil.Event, len(fx))
+	for i, f := range fx {
+		out[i] = vigil.Event{ID: fmt.Sprintf("%s-%04d", f.Workspace, f.Sequence), Workspace: f.Workspace, Sequence: f.Sequence,
+			CreatedAt: f.CreatedAt, OccurredAt: f.OccurredAt, ActorID: f.ActorID, SessionID: f.SessionID, TenantID: f.TenantID,
+			Action: f.Action, Outcome: f.Outcome, PatientID: f.PatientID, Resource: f.Resource, ResourceID: f.ResourceID,
+			IPCountry: f.IPCountry}
+	}
+	return out
 }
