@@ -37,7 +37,7 @@ type AlertOptions struct {
 	// groups grow only when requests queue up) arrived during a batch, the
 	// evaluator pauses so that it works at most this share of the time,
 	// leaving the cores to ingestion; it catches up at full speed once the
-	// load drops. Zero means 0.25; 1 never pauses.
+	// load drops. Zero means 0.5; 1 never pauses.
 	BusyShare float64
 	// BusyCommit is the commit size that means "saturated" (64).
 	BusyCommit int
@@ -97,7 +97,7 @@ func (db *DB) AlertEvaluator(opt AlertOptions) *AlertEvaluator {
 		opt.Coalesce = 25 * time.Millisecond
 	}
 	if opt.BusyShare <= 0 || opt.BusyShare > 1 {
-		opt.BusyShare = 0.25
+		opt.BusyShare = 0.5
 	}
 	if opt.BusyCommit <= 0 {
 		opt.BusyCommit = 64
