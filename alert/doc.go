@@ -2,10 +2,13 @@
 // evaluates them against events, as they arrive ("in motion") and over
 // stored events ("at rest").
 //
-// The package is pure: it keeps no state, opens no files and sends
-// nothing. What a rule needs to know about earlier events it asks of a
-// History, which the store implements over its indexes; what happens to
-// an alert (storing, throttling, notifying) is the caller's.
+// The package opens no files and sends nothing. A rule evaluated alone
+// (Rule.Evaluate) asks what it needs to know about earlier events of a
+// History; an [Evaluator] keeps that knowledge in memory instead, per
+// actor and session, bounded by the rules' windows, for a follower of the
+// log to feed batches of events in sequence order, and rebuilds it from
+// the log when the follower starts. What happens to an alert (storing,
+// throttling, notifying) is the caller's.
 //
 // # Rule types and their conditions
 //

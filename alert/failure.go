@@ -68,6 +68,11 @@ func (c *RepeatedFailure) evaluate(ctx context.Context, e *vigil.Event, h Histor
 	if n != c.Threshold {
 		return finding{}, false, nil
 	}
+	return c.finding(e, n), true, nil
+}
+
+// finding is the alert of the failure e that brought the count to n.
+func (c *RepeatedFailure) finding(e *vigil.Event, n int) finding {
 	matching := ""
 	if !c.pattern.all() {
 		matching = " matching " + c.ActionPattern
@@ -76,5 +81,5 @@ func (c *RepeatedFailure) evaluate(ctx context.Context, e *vigil.Event, h Histor
 		subject: e.ActorID,
 		reason: fmt.Sprintf("Actor %s had %d failed actions%s within %s (last: %s, outcome %s).",
 			e.ActorID, n, matching, c.Window, e.Action, e.Outcome),
-	}, true, nil
+	}
 }

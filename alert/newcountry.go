@@ -71,24 +71,30 @@ func (c *NewCountry) evaluate(ctx context.Context, e *vigil.Event, h History) (f
 	if err != nil {
 		return finding{}, false, fmt.Errorf("alert: countries of actor: %w", err)
 	}
+	f, ok := c.judge(e, seen)
+	return f, ok, nil
+}
+
+// judge decides on e given the actor's countries seen in the lookback.
+func (c *NewCountry) judge(e *vigil.Event, seen []string) (finding, bool) {
 	if slices.Contains(seen, e.IPCountry) {
-		return finding{}, false, nil
+		return finding{}, false
 	}
 	if len(seen) == 0 {
 		if !c.AlertOnFirst {
-			return finding{}, false, nil
+			return finding{}, false
 		}
 		return finding{
 			subject: e.ActorID,
 			reason: fmt.Sprintf("Actor %s performed %s from country %s; no located event of this actor in the last %s.",
 				e.ActorID, e.Action, e.IPCountry, c.Lookback),
-		}, true, nil
+		}, true
 	}
 	return finding{
 		subject: e.ActorID,
 		reason: fmt.Sprintf("Actor %s performed %s from country %s, not seen for this actor in the last %s (seen: %s).",
 			e.ActorID, e.Action, e.IPCountry, c.Lookback, countryList(seen)),
-	}, true, nil
+	}, true
 }
 
 // countryList lists a few familiar countries for the reason, sorted so the

@@ -91,7 +91,13 @@ func (r *Rule) evaluate(ctx context.Context, e *vigil.Event, h History) (*vigil.
 	if err != nil || !ok {
 		return nil, err
 	}
-	return &vigil.Alert{
+	a := r.alert(e, f, time.Now())
+	return &a, nil
+}
+
+// alert is the alert of a finding on e, triggered at now.
+func (r *Rule) alert(e *vigil.Event, f finding, now time.Time) vigil.Alert {
+	return vigil.Alert{
 		Workspace:   e.Workspace,
 		RuleID:      r.def.ID,
 		RuleName:    r.def.Name,
@@ -102,10 +108,10 @@ func (r *Rule) evaluate(ctx context.Context, e *vigil.Event, h History) (*vigil.
 		EventAction: e.Action,
 		ActorID:     e.ActorID,
 		Sequence:    e.Sequence,
-		TriggeredAt: vigil.Time(time.Now()),
+		TriggeredAt: vigil.Time(now),
 		Status:      vigil.AlertOpen,
 		TenantID:    e.TenantID,
-	}, nil
+	}
 }
 
 // Evaluate compiles rule and evaluates it against e. A consumer that

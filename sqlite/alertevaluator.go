@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"iter"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -27,17 +26,23 @@ type AlertOptions struct {
 	Channels []string
 	// TamperThrottle is the throttle period of tamper alerts.
 	TamperThrottle time.Duration
-	// Batch is the number of events evaluated per transaction (200).
+	// Batch is the number of events evaluated per transaction (1000).
 	Batch int
+	// Coalesce is how long a pass waits after being woken, so that one
+	// pass (one transaction) covers the commits of that time rather than
+	// one each (25ms). It is the least lag alerts have.
+	Coalesce time.Duration
 	// BusyShare bounds the evaluator while ingestion saturates the
 	// writer: when a commit of at least BusyCommit events (the writer's
 	// groups grow only when requests queue up) arrived during a batch, the
 	// evaluator pauses so that it works at most this share of the time,
 	// leaving the cores to ingestion; it catches up at full speed once the
-	// load drops. Zero means 0.05; 1 never pauses.
+	// load drops. Zero means 0.5; 1 never pauses.
 	BusyShare float64
 	// BusyCommit is the commit size that means "saturated" (64).
 	BusyCommit int
+	// MaxHeld bounds each stateful rule's state (alert.Options.MaxHeld).
+	MaxHeld int
 	// OnAlerts, when set, is called after a transaction stored alerts (to
 	// wake the deliverer).
 	OnAlerts func()
@@ -48,20 +53,34 @@ type AlertOptions struct {
 // log, following a durable cursor: events after they were committed ("in
 // motion", never on the ingest path), stored events on a schedule ("at
 // rest"), and the background verifier's findings (tamper alerts). The
+// rules are evaluated in memory by an alert.Evaluator, whose state is
+// rebuilt from the log when the evaluator starts and when a rule changes;
+// the store keeps only the alerts, their outbox and the cursor. The
 // alerts, their outbox rows and the cursor are written in one
 // transaction, so a crash neither skips an event nor alerts twice.
+//
+// It does nothing unless told there is something to do: Committed (new
+// events), Wake (a ledger finding, or anything else), Pass and Scan.
 type AlertEvaluator struct {
 	db   *DB
 	opt  AlertOptions
+	mem  *alert.Evaluator
 	wake chan struct{}
+	// events and findings say what a wake-up is for, so a pass woken by
+	// commits does not look for findings and the other way round.
+	events, findings atomic.Bool
 	// busy counts the writer's large commits (see BusyShare), so a pass
 	// knows whether ingestion saturates the writer.
 	busy atomic.Int64
 
 	passMu sync.Mutex // one pass at a time: the cursor only moves forward
 	scanMu sync.Mutex // one scan at a time
-	mu     sync.Mutex // guards cache
+	mu     sync.Mutex // guards cache and live
 	cache  map[string]*alert.Rule
+	// live holds, per workspace and rule version, the first sequence the
+	// in-motion evaluation applied it to in this process: a scan need not
+	// evaluate a rule over events it judged already.
+	live map[string]int64
 }
 
 // maxBatchesPerPass bounds the work one pass gives one workspace, so that
@@ -72,10 +91,13 @@ const maxBatchesPerPass = 25
 // AlertEvaluator returns the store's evaluator.
 func (db *DB) AlertEvaluator(opt AlertOptions) *AlertEvaluator {
 	if opt.Batch <= 0 {
-		opt.Batch = 200
+		opt.Batch = 1000
+	}
+	if opt.Coalesce <= 0 {
+		opt.Coalesce = 25 * time.Millisecond
 	}
 	if opt.BusyShare <= 0 || opt.BusyShare > 1 {
-		opt.BusyShare = 0.05
+		opt.BusyShare = 0.5
 	}
 	if opt.BusyCommit <= 0 {
 		opt.BusyCommit = 64
@@ -83,30 +105,51 @@ func (db *DB) AlertEvaluator(opt AlertOptions) *AlertEvaluator {
 	if opt.Logger == nil {
 		opt.Logger = db.log
 	}
-	return &AlertEvaluator{db: db, opt: opt, wake: make(chan struct{}, 1), cache: map[string]*alert.Rule{}}
+	ev := &AlertEvaluator{db: db, opt: opt, wake: make(chan struct{}, 1), cache: map[string]*alert.Rule{}, live: map[string]int64{}}
+	ev.mem = alert.NewEvaluator(nil, ev.memOptions())
+	ev.events.Store(true) // the first pass looks at everything
+	ev.findings.Store(true)
+	return ev
 }
 
-// Committed is the store's commit hook (DB.OnCommit): it wakes Run and
-// tells it how busy the writer is. It never blocks.
+func (ev *AlertEvaluator) memOptions() alert.Options {
+	return alert.Options{MaxHeld: ev.opt.MaxHeld, Now: ev.db.cfg.Now}
+}
+
+// Committed is the store's commit hook (DB.OnCommit): it tells Run there
+// are new events and how busy the writer is. It never blocks; wake-ups
+// are coalesced.
 func (ev *AlertEvaluator) Committed(events int) {
 	if events >= ev.opt.BusyCommit {
 		ev.busy.Add(1)
 	}
-	ev.Wake()
+	ev.events.Store(true)
+	ev.signal()
 }
 
-// Wake asks Run for a pass soon; it never blocks.
+// Wake asks Run for a full pass soon (new events and new ledger
+// findings); it never blocks.
 func (ev *AlertEvaluator) Wake() {
+	ev.events.Store(true)
+	ev.findings.Store(true)
+	ev.signal()
+}
+
+func (ev *AlertEvaluator) signal() {
 	select {
 	case ev.wake <- struct{}{}:
 	default:
 	}
 }
 
-// Run passes over the logs when woken and at least every poll, and scans
-// stored events of the last scanWindow every scanInterval (never when
-// zero), until ctx ends. Scans run beside the passes, so a long scan
-// delays neither evaluation on arrival nor tamper alerts.
+// Stats reports what the in-memory evaluation holds.
+func (ev *AlertEvaluator) Stats() alert.Stats { return ev.mem.Stats() }
+
+// Run passes over the logs when woken (and every poll when poll is not
+// zero, for work nobody announces), and scans stored events of the last
+// scanWindow every scanInterval (never when zero), until ctx ends. Scans
+// run beside the passes, so a long scan delays neither evaluation on
+// arrival nor tamper alerts. Idle, it does nothing.
 func (ev *AlertEvaluator) Run(ctx context.Context, poll, scanInterval, scanWindow time.Duration) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -128,22 +171,55 @@ func (ev *AlertEvaluator) Run(ctx context.Context, poll, scanInterval, scanWindo
 			}
 		}()
 	}
-	tick := time.NewTicker(poll)
-	defer tick.Stop()
+	var tick <-chan time.Time
+	if poll > 0 {
+		t := time.NewTicker(poll)
+		defer t.Stop()
+		tick = t.C
+	}
+	retry := time.Duration(0)
 	for {
 		_, more, err := ev.pass(ctx)
 		if err != nil && ctx.Err() == nil {
 			ev.opt.Logger.Error("alert evaluation failed; retrying", "err", err)
+			// Whatever the pass did not finish is done again.
+			ev.events.Store(true)
+			ev.findings.Store(true)
+			retry = min(max(2*retry, 100*time.Millisecond), 5*time.Second)
+			if !sleep(ctx, retry) {
+				return
+			}
+			continue
 		}
-		if more && err == nil && ctx.Err() == nil {
+		retry = 0
+		if more && ctx.Err() == nil {
+			ev.events.Store(true)
 			continue
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-ev.wake:
-		case <-tick.C:
+			// Let the commits of the next moment join this pass.
+			if !sleep(ctx, ev.opt.Coalesce) {
+				return
+			}
+		case <-tick:
+			ev.events.Store(true)
+			ev.findings.Store(true)
 		}
+	}
+}
+
+// sleep waits d or until ctx ends; it reports whether ctx is still live.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }
 
@@ -153,6 +229,8 @@ func (ev *AlertEvaluator) Run(ctx context.Context, poll, scanInterval, scanWindo
 func (ev *AlertEvaluator) Pass(ctx context.Context) (int, error) {
 	total := 0
 	for {
+		ev.events.Store(true)
+		ev.findings.Store(true)
 		n, more, err := ev.pass(ctx)
 		total += n
 		if err != nil || !more {
@@ -161,11 +239,15 @@ func (ev *AlertEvaluator) Pass(ctx context.Context) (int, error) {
 	}
 }
 
-// pass gives every workspace a bounded share of work; more reports that
-// some log was not followed to its end.
+// pass gives every workspace a bounded share of the work it was told of;
+// more reports that some log was not followed to its end.
 func (ev *AlertEvaluator) pass(ctx context.Context) (total int, more bool, err error) {
 	ev.passMu.Lock()
 	defer ev.passMu.Unlock()
+	events, findings := ev.events.Swap(false), ev.findings.Swap(false)
+	if !events && !findings {
+		return 0, false, nil
+	}
 	names, err := ev.db.Workspaces(ctx)
 	if err != nil {
 		return 0, false, err
@@ -175,16 +257,20 @@ func (ev *AlertEvaluator) pass(ctx context.Context) (total int, more bool, err e
 		if err != nil {
 			return total, more, err
 		}
-		n, err := ev.tamper(ctx, ws, name)
-		total += n
-		if err != nil {
-			return total, more, err
+		if findings {
+			n, err := ev.tamper(ctx, ws, name)
+			total += n
+			if err != nil {
+				return total, more, err
+			}
 		}
-		n, left, err := ev.follow(ctx, ws, name)
-		total += n
-		more = more || left
-		if err != nil {
-			return total, more, err
+		if events {
+			n, left, err := ev.follow(ctx, ws, name)
+			total += n
+			more = more || left
+			if err != nil {
+				return total, more, err
+			}
 		}
 	}
 	return total, more, nil
@@ -248,34 +334,45 @@ func (ev *AlertEvaluator) follow(ctx context.Context, ws int64, name string) (to
 	if err != nil {
 		return 0, false, err
 	}
-	h := ev.db.History()
+	if len(rules) == 0 {
+		// Nothing to evaluate: move the cursor in one step.
+		ev.mem.SetRules(name, nil)
+		_, err := ev.store(ctx, ws, nil, routes, func(tx *sql.Tx) error {
+			return writeCursor(ctx, tx, alertsConsumer, ws, size)
+		})
+		return 0, false, err
+	}
+	ev.mem.SetRules(name, rules)
+	ev.markLive(name, rules, next)
+	if _, err := ev.mem.Rebuild(ctx, ev.db, name, next); err != nil {
+		ev.mem.Forget(name)
+		return 0, false, err
+	}
 	for batches := 0; next < size; batches++ {
 		if batches == maxBatchesPerPass {
 			return total, true, nil
 		}
 		busy, start := ev.busy.Load(), time.Now()
-		end := min(next+int64(ev.opt.Batch), size)
-		if len(rules) == 0 {
-			end = size // nothing to evaluate: move the cursor in one step
+		events, err := ev.db.EventsFrom(ctx, name, next, int(min(int64(ev.opt.Batch), size-next)))
+		if err == nil && len(events) == 0 {
+			err = fmt.Errorf("sqlite: alerts: no event at %d of workspace %s", next, name)
 		}
-		var found []vigil.Alert
-		if len(rules) > 0 {
-			for e, err := range ev.db.eventRange(ctx, ws, name, "e.seq >= ? AND e.seq < ?", next, end) {
-				if err != nil {
-					return total, false, err
-				}
-				as, err := alert.EvaluateAll(ctx, rules, e, h)
-				if err != nil {
-					return total, false, err
-				}
-				found = append(found, as...)
-			}
+		if err != nil {
+			return total, false, err
+		}
+		end := events[len(events)-1].Sequence + 1
+		found, err := ev.mem.Apply(events)
+		if err != nil {
+			return total, false, err
 		}
 		n, err := ev.store(ctx, ws, found, routes, func(tx *sql.Tx) error {
 			return writeCursor(ctx, tx, alertsConsumer, ws, end)
 		})
 		total += n
 		if err != nil {
+			// The state took in events whose alerts were not stored: it
+			// is rebuilt from the cursor, and they are evaluated again.
+			ev.mem.Forget(name)
 			return total, false, err
 		}
 		next = end
@@ -284,6 +381,29 @@ func (ev *AlertEvaluator) follow(ctx context.Context, ws int64, name string) (to
 		}
 	}
 	return total, false, nil
+}
+
+// markLive records where in-motion evaluation took up each rule version.
+func (ev *AlertEvaluator) markLive(name string, rules []*alert.Rule, next int64) {
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	for _, r := range rules {
+		d := r.Definition()
+		key := fmt.Sprintf("%s/%s@%d", name, d.ID, d.Version)
+		if _, ok := ev.live[key]; !ok {
+			ev.live[key] = next
+		}
+	}
+}
+
+// liveFrom returns where in-motion evaluation took up a rule version, and
+// whether it did in this process.
+func (ev *AlertEvaluator) liveFrom(name string, r *alert.Rule) (int64, bool) {
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	d := r.Definition()
+	next, ok := ev.live[fmt.Sprintf("%s/%s@%d", name, d.ID, d.Version)]
+	return next, ok
 }
 
 // yield pauses after a batch that took busy while ingestion was going on,
@@ -403,6 +523,11 @@ func (ev *AlertEvaluator) tamper(ctx context.Context, ws int64, name string) (in
 // it raises what a rule created or changed later would have raised. Alerts
 // raised before for the same rule and event are not raised again. It
 // returns the number of new alerts.
+//
+// A rule that in-motion evaluation in this process has applied since
+// before the first of those events is left out: it judged them all
+// already. The others are evaluated in memory as in motion, their state
+// rebuilt from the log before the first event scanned.
 func (ev *AlertEvaluator) Scan(ctx context.Context, since time.Time) (int, error) {
 	ev.scanMu.Lock()
 	defer ev.scanMu.Unlock()
@@ -412,106 +537,71 @@ func (ev *AlertEvaluator) Scan(ctx context.Context, since time.Time) (int, error
 	}
 	total := 0
 	for _, name := range names {
-		ws, err := ev.db.workspaceID(ctx, name)
+		n, err := ev.scan(ctx, name, since)
+		total += n
 		if err != nil {
-			return total, err
-		}
-		rules, routes, err := ev.compiled(ctx, ws, name)
-		if err != nil || len(rules) == 0 {
-			if err != nil {
-				return total, err
-			}
-			continue
-		}
-		through, err := readCursor(ctx, ev.db.read, alertsConsumer, ws)
-		if err != nil {
-			return total, err
-		}
-		events := ev.paced(ctx, ev.db.eventRange(ctx, ws, name, "e.created_at >= ? AND e.seq < ?", since.UnixNano(), through))
-		var found []vigil.Alert
-		flush := func() error {
-			n, err := ev.store(ctx, ws, found, routes, nil)
-			total += n
-			found = found[:0]
-			return err
-		}
-		for a, err := range alert.Scan(ctx, rules, events, ev.db.History()) {
-			if err != nil {
-				return total, err
-			}
-			found = append(found, a)
-			if len(found) >= ev.opt.Batch {
-				if err := flush(); err != nil {
-					return total, err
-				}
-			}
-		}
-		if err := flush(); err != nil {
 			return total, err
 		}
 	}
 	return total, nil
 }
 
-// paced passes events through, yielding to a saturated writer after each
-// Batch of them as follow does: a scan is as much background work.
-func (ev *AlertEvaluator) paced(ctx context.Context, events iter.Seq2[vigil.Event, error]) iter.Seq2[vigil.Event, error] {
-	return func(yield func(vigil.Event, error) bool) {
-		n, busy, start := 0, ev.busy.Load(), time.Now()
-		for e, err := range events {
-			if !yield(e, err) {
-				return
-			}
-			if n++; n%ev.opt.Batch == 0 {
-				if ev.busy.Load() != busy && ev.opt.BusyShare < 1 {
-					ev.yield(ctx, time.Since(start))
-				}
-				busy, start = ev.busy.Load(), time.Now()
-			}
+func (ev *AlertEvaluator) scan(ctx context.Context, name string, since time.Time) (int, error) {
+	ws, err := ev.db.workspaceID(ctx, name)
+	if err != nil {
+		return 0, err
+	}
+	through, err := readCursor(ctx, ev.db.read, alertsConsumer, ws)
+	if err != nil || through == 0 {
+		return 0, err
+	}
+	rules, routes, err := ev.compiled(ctx, ws, name)
+	if err != nil || len(rules) == 0 {
+		return 0, err
+	}
+	from, err := alert.FirstSince(ctx, ev.db, name, through, since)
+	if err != nil || from >= through {
+		return 0, err
+	}
+	var scanned []*alert.Rule
+	for _, r := range rules {
+		if at, ok := ev.liveFrom(name, r); !ok || at > from {
+			scanned = append(scanned, r)
 		}
 	}
-}
-
-// eventRange yields a workspace's events matching where, in sequence
-// order. The rows are read into memory a page at a time, so no read
-// transaction stays open while the caller evaluates or writes.
-func (db *DB) eventRange(ctx context.Context, ws int64, workspace, where string, args ...any) iter.Seq2[vigil.Event, error] {
-	const page = 500
-	return func(yield func(vigil.Event, error) bool) {
-		after := int64(-1)
-		for {
-			rows, err := db.read.QueryContext(ctx, "SELECT "+eventColumns+" FROM events e WHERE e.ws = ? AND e.seq > ? AND "+where+
-				" ORDER BY e.seq LIMIT ?", append(append([]any{ws, after}, args...), page)...)
-			if err != nil {
-				yield(vigil.Event{}, err)
-				return
-			}
-			var batch []vigil.Event
-			for rows.Next() {
-				e, err := scanEvent(rows, workspace)
-				if err != nil {
-					rows.Close()
-					yield(vigil.Event{}, err)
-					return
-				}
-				batch = append(batch, e)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				yield(vigil.Event{}, err)
-				return
-			}
-			for _, e := range batch {
-				if !yield(e, nil) {
-					return
-				}
-			}
-			if len(batch) < page {
-				return
-			}
-			after = batch[len(batch)-1].Sequence
-		}
+	if len(scanned) == 0 {
+		return 0, nil
 	}
+	mem := alert.NewEvaluator(scanned, ev.memOptions())
+	if _, err := mem.Rebuild(ctx, ev.db, name, from); err != nil {
+		return 0, err
+	}
+	total := 0
+	for next, busy, start := from, ev.busy.Load(), time.Now(); next < through; {
+		events, err := ev.db.EventsFrom(ctx, name, next, int(min(int64(ev.opt.Batch), through-next)))
+		if err == nil && len(events) == 0 {
+			err = fmt.Errorf("sqlite: alerts: no event at %d of workspace %s", next, name)
+		}
+		if err != nil {
+			return total, err
+		}
+		found, err := mem.Apply(events)
+		if err != nil {
+			return total, err
+		}
+		n, err := ev.store(ctx, ws, found, routes, nil)
+		total += n
+		if err != nil {
+			return total, err
+		}
+		next = events[len(events)-1].Sequence + 1
+		// A scan is as much background work as following the log.
+		if ev.busy.Load() != busy && ev.opt.BusyShare < 1 {
+			ev.yield(ctx, time.Since(start))
+		}
+		busy, start = ev.busy.Load(), time.Now()
+	}
+	return total, nil
 }
 
 // AlertCursor returns the next sequence the evaluator will evaluate in a

@@ -75,8 +75,6 @@ type DB struct {
 	wsMu  sync.RWMutex
 	wsIDs map[string]int64 // workspace name -> id, for workspaces that exist
 
-	stmts stmtCache // prepared reads of the alert rules' look-ups
-
 	found found // what verification has found (findings.go)
 
 	// barrier is what reads wait for (SetReadBarrier).

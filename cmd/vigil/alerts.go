@@ -169,7 +169,7 @@ type alertPipeline struct {
 	wg      sync.WaitGroup
 }
 
-// startAlerts starts evaluation (as events commit, every second, and in
+// startAlerts starts evaluation (as events commit, when findings are stored, and in
 // scans) and delivery, and registers their backlog as metrics; stop waits
 // for both after ctx ends.
 func startAlerts(ctx context.Context, db *embedded.Store, channels []notify.Channel, f *alertFlags, logger *slog.Logger, reg prometheus.Registerer) (*alertPipeline, error) {
@@ -203,7 +203,8 @@ func startAlerts(ctx context.Context, db *embedded.Store, channels []notify.Chan
 		return nil, err
 	}
 	p.wg.Add(2)
-	go func() { defer p.wg.Done(); p.eval.Run(ctx, time.Second, f.scanInterval, f.scanWindow) }()
+	// No polling: commits and ledger findings wake the evaluator; idle, it does nothing.
+	go func() { defer p.wg.Done(); p.eval.Run(ctx, 0, f.scanInterval, f.scanWindow) }()
 	go func() { defer p.wg.Done(); d.Run(ctx, time.Second) }()
 	if len(channels) == 0 {
 		logger.Info("alerts are evaluated and stored; no notification channel is configured")
