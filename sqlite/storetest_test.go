@@ -1,0 +1,36 @@
+package sqlite_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/vigilhq/vigil/sqlite"
+	"github.com/vigilhq/vigil/storetest"
+)
+
+// openAt opens a store on a fresh file whose clock is now.
+func openAt(t *testing.T, now func() time.Time) *sqlite.DB {
+	t.Helper()
+	dir := t.TempDir()
+	db, err := sqlite.Open(context.Background(), sqlite.Config{
+		Path: filepath.Join(dir, "vigil.db"), LogName: "test.vigil", SigningKey: testKey,
+		WitnessPath: filepath.Join(dir, "ledger.witness"), Now: now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func TestKeyStoreConformance(t *testing.T) {
+	storetest.RunKeys(t, func(t *testing.T, now func() time.Time) storetest.KeyBackend { return openAt(t, now) })
+}
+
+func TestAlertStoreConformance(t *testing.T) {
+	storetest.RunAlerts(t, func(t *testing.T, now func() time.Time) (storetest.AlertBackend, storetest.RaiseFunc) {
+		db := openAt(t, now)
+		return db, db.RaiseAlert
+	})
+}
