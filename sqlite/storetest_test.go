@@ -34,3 +34,10 @@ func TestAlertStoreConformance(t *testing.T) {
 		return db, db.RaiseAlert
 	})
 }
+
+func TestOutboxConformance(t *testing.T) {
+	storetest.RunOutbox(t, func(t *testing.T, now func() time.Time) (storetest.OutboxBackend, storetest.RaiseFunc) {
+		db := openAt(t, now)
+		return db, db.RaiseAlert
+	})
+}
