@@ -41,3 +41,7 @@ func TestOutboxConformance(t *testing.T) {
 		return db, db.RaiseAlert
 	})
 }
+
+func TestReportStoreConformance(t *testing.T) {
+	storetest.RunReports(t, func(t *testing.T, now func() time.Time) storetest.ReportBackend { return openAt(t, now) })
+}
