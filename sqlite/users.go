@@ -112,7 +112,9 @@ func (db *DB) UpdateUser(ctx context.Context, workspace, id, email string, role 
 		return vigil.User{}, err
 	}
 	res, err := db.write.ExecContext(ctx, "UPDATE users SET email = ?, role = ? WHERE id = ? AND ws = ?", email, string(role), id, ws)
-	if err != nil {
+	if isUnique(err) {
+		return vigil.User{}, vigil.Errorf(vigil.ECONFLICT, "another local account has this email")
+	} else if err != nil {
 		return vigil.User{}, vigil.Unavailable("updating the user failed", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
