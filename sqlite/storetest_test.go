@@ -45,3 +45,7 @@ func TestOutboxConformance(t *testing.T) {
 func TestReportStoreConformance(t *testing.T) {
 	storetest.RunReports(t, func(t *testing.T, now func() time.Time) storetest.ReportBackend { return openAt(t, now) })
 }
+
+func TestUserStoreConformance(t *testing.T) {
+	storetest.RunUsers(t, func(t *testing.T, now func() time.Time) storetest.UserBackend { return openAt(t, now) })
+}
