@@ -49,3 +49,7 @@ func TestReportStoreConformance(t *testing.T) {
 func TestUserStoreConformance(t *testing.T) {
 	storetest.RunUsers(t, func(t *testing.T, now func() time.Time) storetest.UserBackend { return openAt(t, now) })
 }
+
+func TestAnchorStoreConformance(t *testing.T) {
+	storetest.RunAnchors(t, func(t *testing.T, now func() time.Time) storetest.AnchorBackend { return openAt(t, now) })
+}
