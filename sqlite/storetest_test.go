@@ -53,3 +53,10 @@ func TestUserStoreConformance(t *testing.T) {
 func TestAnchorStoreConformance(t *testing.T) {
 	storetest.RunAnchors(t, func(t *testing.T, now func() time.Time) storetest.AnchorBackend { return openAt(t, now) })
 }
+
+func TestProjectionConformance(t *testing.T) {
+	storetest.RunProjections(t, func(t *testing.T) func() storetest.ProjectionBackend {
+		dir := t.TempDir()
+		return func() storetest.ProjectionBackend { return MustOpenDB(t, dir) }
+	})
+}
