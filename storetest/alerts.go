@@ -351,12 +351,10 @@ func idsOf(as ...vigil.Alert) string { return alertIDs(as) }
 func testAlertList(t *testing.T, open AlertOpener) {
 	s, raise, c := openAlerts(t, open)
 	rule := mustRule(t, s, "ws")
-	var raised []vigil.Alert
 	var want []vigil.Alert
 	for i := range 4 {
 		in := sampleAlert(rule, int64(i), "", c.Advance(time.Second))
 		a := mustRaise(t, raise, "ws", in)
-		raised = append(raised, a)
 		want = append(want, stored(in, a.ID, "ws"))
 	}
 	theirRule := mustRule(t, s, "other")
