@@ -21,6 +21,7 @@ type CursorStore interface {
 	// Cursor returns the consumer's next sequence in the workspace; 0
 	// when it has none yet.
 	Cursor(ctx context.Context, consumer, workspace string) (int64, error)
-	// SetCursor stores it durably.
+	// SetCursor stores it durably; EINVALID for a negative position or
+	// an empty consumer.
 	SetCursor(ctx context.Context, consumer, workspace string, next int64) error
 }

@@ -59,7 +59,8 @@ type UserStore interface {
 	// UserBySubject returns a provider's user; ENOTFOUND if none.
 	UserBySubject(ctx context.Context, workspace, issuer, subject string) (User, error)
 	// UpdateUser sets a user's email and role (a provider's user gets
-	// them from its latest sign-in); ENOTFOUND if none.
+	// them from its latest sign-in); ENOTFOUND if none, ECONFLICT if
+	// another local account of the workspace has the email.
 	UpdateUser(ctx context.Context, workspace, id, email string, role Role) (User, error)
 	// Users lists a workspace's users, oldest first.
 	Users(ctx context.Context, workspace string) ([]User, error)

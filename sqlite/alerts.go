@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/vigilhq/vigil"
@@ -38,6 +39,9 @@ func scanAlert(s scanner, workspace string) (vigil.Alert, error) {
 	}
 	return a, nil
 }
+
+// alertStatuses are the statuses an alert may have.
+var alertStatuses = []string{vigil.AlertOpen, vigil.AlertInvestigating, vigil.AlertResolved, vigil.AlertFalsePositive}
 
 // Alerts implements vigil.AlertStore.
 func (db *DB) Alerts(ctx context.Context, q vigil.AlertQuery) (vigil.AlertPage, error) {
@@ -118,6 +122,12 @@ func (db *DB) alert(ctx context.Context, q queryRower, ws int64, workspace, tena
 
 // UpdateAlert implements vigil.AlertStore.
 func (db *DB) UpdateAlert(ctx context.Context, workspace, tenantScope, id string, status, notes *string) (vigil.Alert, error) {
+	// A status outside the vocabulary is the caller's mistake, not a
+	// storage failure: refused before the table's CHECK would turn it into
+	// a retryable error.
+	if status != nil && !slices.Contains(alertStatuses, *status) {
+		return vigil.Alert{}, vigil.Invalid(vigil.ErrorDetail{Field: "status", Message: "must be one of open, investigating, resolved, false_positive"})
+	}
 	ws, err := db.workspaceID(ctx, workspace)
 	if err != nil {
 		return vigil.Alert{}, err

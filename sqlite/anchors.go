@@ -82,8 +82,29 @@ func bytesArg(b []byte) any {
 	return b
 }
 
+// checkAnchorStatus refuses a status outside the vocabulary (empty is
+// allowed for a new anchor: pending) as the caller's mistake, before the
+// table's CHECK would turn it into a retryable storage failure.
+func checkAnchorStatus(status string, creating bool) error {
+	switch status {
+	case vigil.AnchorPending, vigil.AnchorSubmitted, vigil.AnchorConfirmed, vigil.AnchorFailed:
+		return nil
+	case "":
+		if creating {
+			return nil
+		}
+	}
+	return vigil.Invalid(vigil.ErrorDetail{Field: "status", Message: "must be pending, submitted, confirmed or failed"})
+}
+
 // CreateAnchor implements vigil.AnchorStore.
 func (db *DB) CreateAnchor(ctx context.Context, a vigil.Anchor) (vigil.Anchor, error) {
+	if a.Kind != vigil.AnchorRFC3161 && a.Kind != vigil.AnchorCosignature {
+		return a, vigil.Invalid(vigil.ErrorDetail{Field: "kind", Message: "must be " + vigil.AnchorRFC3161 + " or " + vigil.AnchorCosignature})
+	}
+	if err := checkAnchorStatus(a.Status, true); err != nil {
+		return a, err
+	}
 	ws, err := db.workspaceID(ctx, a.Workspace)
 	if err != nil {
 		return a, err
@@ -113,6 +134,9 @@ func (db *DB) CreateAnchor(ctx context.Context, a vigil.Anchor) (vigil.Anchor, e
 // UpdateAnchor implements vigil.AnchorStore. Only what an anchor's
 // progress changes is written: the triggers refuse the rest.
 func (db *DB) UpdateAnchor(ctx context.Context, a vigil.Anchor) (vigil.Anchor, error) {
+	if err := checkAnchorStatus(a.Status, false); err != nil {
+		return a, err
+	}
 	ws, err := db.workspaceID(ctx, a.Workspace)
 	if err != nil {
 		return a, err

@@ -63,6 +63,15 @@ func (db *DB) Cursor(ctx context.Context, consumer, workspace string) (int64, er
 
 // SetCursor implements vigil.CursorStore.
 func (db *DB) SetCursor(ctx context.Context, consumer, workspace string, next int64) error {
+	// A position before the log's start, or a cursor of no consumer, is a
+	// caller's bug: refused rather than stored where a follower would read
+	// it back.
+	if next < 0 {
+		return vigil.Invalid(vigil.ErrorDetail{Field: "next", Message: "must not be negative"})
+	}
+	if consumer == "" {
+		return vigil.Invalid(vigil.ErrorDetail{Field: "consumer", Message: "is required"})
+	}
 	ws, err := db.workspaceID(ctx, workspace)
 	if err != nil {
 		return err

@@ -56,6 +56,15 @@ func nullTime(t time.Time) any {
 
 // CreateReport implements vigil.ReportStore.
 func (db *DB) CreateReport(ctx context.Context, r vigil.Report) error {
+	// A kind or status outside the vocabulary is the caller's mistake:
+	// refused before the table's CHECK would turn it into a retryable
+	// storage failure.
+	if r.Kind != vigil.KindReport && r.Kind != vigil.KindExport {
+		return vigil.Invalid(vigil.ErrorDetail{Field: "kind", Message: "must be report or export"})
+	}
+	if r.Status != vigil.JobPending {
+		return vigil.Invalid(vigil.ErrorDetail{Field: "status", Message: "a new job must be pending"})
+	}
 	ws, err := db.workspaceID(ctx, r.Workspace)
 	if err != nil {
 		return err
@@ -63,7 +72,9 @@ func (db *DB) CreateReport(ctx context.Context, r vigil.Report) error {
 	_, err = db.write.ExecContext(ctx, `INSERT INTO reports (id, ws, tenant_scope, created_by, kind, type, params, format, status, created_at, retain_until)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?)`, r.ID, ws, null(r.TenantScope), r.CreatedBy, r.Kind, r.Type, string(r.Params), r.Format, r.Status,
 		r.CreatedAt.UnixNano(), nullTime(r.RetainUntil))
-	if err != nil {
+	if isUnique(err) {
+		return vigil.Errorf(vigil.ECONFLICT, "a job with id %s exists", r.ID)
+	} else if err != nil {
 		return vigil.Unavailable("storing the report request failed", err)
 	}
 	return nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/vigilhq/vigil"
@@ -52,7 +51,7 @@ func (db *DB) CreateUser(ctx context.Context, u vigil.User, c *vigil.LocalCreden
 	}
 	_, err = db.write.ExecContext(ctx, `INSERT INTO users (id, ws, email, role, issuer, subject, password_hash, totp_secret, created_at)
 		VALUES (?,?,?,?,?,?,?,?,?)`, u.ID, ws, u.Email, string(u.Role), null(u.Issuer), null(u.Subject), hash, secret, u.CreatedAt.UnixNano())
-	if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") {
+	if isUnique(err) {
 		return vigil.Errorf(vigil.ECONFLICT, "a user with this email (or provider subject) exists")
 	} else if err != nil {
 		return vigil.Unavailable("storing the user failed", err)
@@ -113,7 +112,9 @@ func (db *DB) UpdateUser(ctx context.Context, workspace, id, email string, role 
 		return vigil.User{}, err
 	}
 	res, err := db.write.ExecContext(ctx, "UPDATE users SET email = ?, role = ? WHERE id = ? AND ws = ?", email, string(role), id, ws)
-	if err != nil {
+	if isUnique(err) {
+		return vigil.User{}, vigil.Errorf(vigil.ECONFLICT, "another local account has this email")
+	} else if err != nil {
 		return vigil.User{}, vigil.Unavailable("updating the user failed", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {

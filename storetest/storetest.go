@@ -1,5 +1,11 @@
-// Package storetest is the conformance suite every Vigil store must pass.
-// A store's tests call Run with a function that opens a fresh store.
+// Package storetest holds the conformance suites every Vigil store must
+// pass, one per store interface of the root package, written only against
+// those interfaces so that every backend (SQLite, PostgreSQL) has one
+// target: Run (events, keys and the ledger), RunLogStorage (the engine's
+// log seam), RunKeys, RunAlerts, RunOutbox, RunReports, RunUsers,
+// RunAnchors and RunProjections (the followed log and its cursors). A
+// store's tests call each with a function that opens a fresh store; the
+// suites that assert the times a store assigns hand it a Clock.
 package storetest
 
 import (
