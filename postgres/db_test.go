@@ -57,18 +57,30 @@ func freshSchema(t testing.TB) (schema, connURL string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if _, err := admin(t, serverURL()).Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+		if _, err := admin(t, serverURL()).Exec(context.Background(), "DROP SCHEMA IF EXISTS "+schema+" CASCADE"); err != nil {
 			t.Errorf("dropping schema %s: %v", schema, err)
 		}
 	})
 	return schema, withParam(t, serverURL(), "search_path", schema)
 }
 
-func withParam(t testing.TB, connURL, key, value string) string {
+func mustURL(t testing.TB, connURL string) *url.URL {
 	u, err := url.Parse(connURL)
 	if err != nil {
 		t.Fatalf("VIGIL_TEST_POSTGRES must be a URL: %v", err)
 	}
+	return u
+}
+
+// withUser is connURL as another role (trust authentication).
+func withUser(t testing.TB, connURL, user string) string {
+	u := mustURL(t, connURL)
+	u.User = url.User(user)
+	return u.String()
+}
+
+func withParam(t testing.TB, connURL, key, value string) string {
+	u := mustURL(t, connURL)
 	q := u.Query()
 	q.Set(key, value)
 	u.RawQuery = q.Encode()
