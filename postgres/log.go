@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -136,22 +137,35 @@ func (l *Log) Append(ctx context.Context, records []vigil.LogRecord) error {
 	// from deadlocking.
 	slices.Sort(workspaces)
 
-	tx, err := l.pool.Begin(ctx)
+	conn, err := l.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("postgres: append: %w", err)
 	}
-	defer tx.Rollback(ctx)
-	rows, err := tx.Query(ctx, "SELECT workspace, size FROM log_heads WHERE workspace = ANY($1) ORDER BY workspace FOR UPDATE", workspaces)
-	if err != nil {
-		return fmt.Errorf("postgres: append: %w", err)
-	}
-	var ws string
-	var size int64
-	if _, err := pgx.ForEachRow(rows, []any{&ws, &size}, func() error {
-		r := runs[ws]
-		r.head, r.stored = size, true
-		return nil
-	}); err != nil {
+	defer conn.Release()
+	committed := false
+	defer func() {
+		if !committed {
+			abort(conn)
+		}
+	}()
+
+	// The transaction takes three round trips to the server, not five:
+	// BEGIN travels with the lock of the heads, and COMMIT with their
+	// update, in one pipeline each.
+	lock := &pgx.Batch{}
+	lock.Queue("BEGIN")
+	lock.Queue("SELECT workspace, size FROM log_heads WHERE workspace = ANY($1) ORDER BY workspace FOR UPDATE", workspaces).
+		Query(func(rows pgx.Rows) error {
+			var ws string
+			var size int64
+			_, err := pgx.ForEachRow(rows, []any{&ws, &size}, func() error {
+				r := runs[ws]
+				r.head, r.stored = size, true
+				return nil
+			})
+			return err
+		})
+	if err := conn.SendBatch(ctx, lock).Close(); err != nil {
 		return fmt.Errorf("postgres: append: %w", err)
 	}
 	for _, ws := range workspaces {
@@ -160,7 +174,7 @@ func (l *Log) Append(ctx context.Context, records []vigil.LogRecord) error {
 		}
 	}
 
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"log_records"}, []string{"workspace", "seq", "leaf", "hashes"},
+	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"log_records"}, []string{"workspace", "seq", "leaf", "hashes"},
 		pgx.CopyFromSlice(len(records), func(i int) ([]any, error) {
 			r := &records[i]
 			return []any{r.Workspace, r.Sequence, r.Leaf, hashBytes(r.Hashes)}, nil
@@ -177,22 +191,41 @@ func (l *Log) Append(ctx context.Context, records []vigil.LogRecord) error {
 			newWS, newSize = append(newWS, ws), append(newSize, r.next)
 		}
 	}
-	b := &pgx.Batch{}
+	commit := &pgx.Batch{}
 	if len(oldWS) > 0 {
-		b.Queue("UPDATE log_heads h SET size = v.size FROM unnest($1::text[], $2::bigint[]) AS v(workspace, size) WHERE h.workspace = v.workspace", oldWS, oldSize)
+		commit.Queue("UPDATE log_heads h SET size = v.size FROM unnest($1::text[], $2::bigint[]) AS v(workspace, size) WHERE h.workspace = v.workspace", oldWS, oldSize)
 	}
 	if len(newWS) > 0 {
 		// A plain INSERT: a writer that created the same workspace
 		// meanwhile makes this one fail on the primary key (ECONFLICT).
-		b.Queue("INSERT INTO log_heads (workspace, size) SELECT * FROM unnest($1::text[], $2::bigint[])", newWS, newSize)
+		commit.Queue("INSERT INTO log_heads (workspace, size) SELECT * FROM unnest($1::text[], $2::bigint[])", newWS, newSize)
 	}
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+	// COMMIT of a transaction that failed answers ROLLBACK, without an
+	// error: only the tag tells the records are not stored.
+	var tag string
+	commit.Queue("COMMIT").Exec(func(ct pgconn.CommandTag) error {
+		tag = ct.String()
+		return nil
+	})
+	if err := conn.SendBatch(ctx, commit).Close(); err != nil {
 		return appendError(err)
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return appendError(err)
+	if tag != "COMMIT" {
+		return fmt.Errorf("postgres: append: the transaction ended with %q", tag)
 	}
+	committed = true
 	return nil
+}
+
+// abort ends the transaction of a failed append, or the connection if that
+// fails (the pool then drops it): a connection never goes back to the pool
+// inside a transaction.
+func abort(conn *pgxpool.Conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := conn.Exec(ctx, "ROLLBACK"); err != nil {
+		conn.Conn().Close(ctx)
+	}
 }
 
 // runsOf groups the records by workspace and checks that each workspace's
