@@ -47,18 +47,18 @@ func BenchmarkAppend(b *testing.B) {
 	}
 	defer pool.Close()
 	if _, err := pool.Exec(ctxT(b), `
-		CREATE TABLE raw_records (workspace text, seq bigint, leaf bytea, hashes bytea);
-		CREATE TABLE raw_keyed (workspace text, seq bigint, leaf bytea, hashes bytea, PRIMARY KEY (workspace, seq))`); err != nil {
+		CREATE TABLE raw_records (workspace text, seq bigint, leaf bytea, hashes bytea, ip_from_connection boolean);
+		CREATE TABLE raw_keyed (workspace text, seq bigint, leaf bytea, hashes bytea, ip_from_connection boolean, PRIMARY KEY (workspace, seq))`); err != nil {
 		b.Fatal(err)
 	}
 	rawCopy := func(table string, g []vigil.LogRecord) {
-		if _, err := pool.CopyFrom(ctxT(b), pgx.Identifier{table}, []string{"workspace", "seq", "leaf", "hashes"},
+		if _, err := pool.CopyFrom(ctxT(b), pgx.Identifier{table}, []string{"workspace", "seq", "leaf", "hashes", "ip_from_connection"},
 			pgx.CopyFromSlice(len(g), func(j int) ([]any, error) {
 				hs := make([]byte, 0, 32*len(g[j].Hashes))
 				for _, h := range g[j].Hashes {
 					hs = append(hs, h[:]...)
 				}
-				return []any{g[j].Workspace, g[j].Sequence, g[j].Leaf, hs}, nil
+				return []any{g[j].Workspace, g[j].Sequence, g[j].Leaf, hs, g[j].IPFromConnection}, nil
 			})); err != nil {
 			b.Fatal(err)
 		}

@@ -18,6 +18,9 @@ CREATE TABLE log_records (
 	leaf bytea NOT NULL,
 	-- the tree hashes the leaf completes, 32 bytes each, level 0 first
 	hashes bytea NOT NULL CHECK (length(hashes) > 0 AND length(hashes) % 32 = 0),
+	-- the event's address is the connection's (vigil.LogRecord); not in
+	-- the leaf, kept for comparing an idempotent retry
+	ip_from_connection boolean NOT NULL,
 	PRIMARY KEY (workspace, seq)
 ) PARTITION BY HASH (workspace);
 
