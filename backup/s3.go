@@ -181,4 +181,3 @@ func (s *S3) List(ctx context.Context, prefix string) ([]string, error) {
 func (s *S3) Lock() Lock { return s.lock }
 
 func (s *S3) String() string { return "s3://" + s.bucket + "/" + s.prefix }
-

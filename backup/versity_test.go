@@ -117,4 +117,3 @@ func trimNL(b []byte) []byte {
 }
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
-
