@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 
@@ -21,7 +22,15 @@ func (db *DB) Snapshot(ctx context.Context, path string) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	if _, err := db.read.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
+	// Its own connection: the readers are query_only, which VACUUM INTO
+	// refuses although it writes only the copy, and the writer's one
+	// connection is the ingest path's.
+	conn, err := sql.Open("sqlite", dsn(db.cfg.Path, false))
+	if err != nil {
+		return fmt.Errorf("sqlite: snapshot: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
 		os.Remove(path)
 		return fmt.Errorf("sqlite: snapshot: %w", err)
 	}
