@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"strings"
 
 	"filippo.io/age"
 	"github.com/vigilhq/vigil/internal/private"
@@ -89,7 +88,8 @@ func (k *Key) encrypt(w io.Writer) (io.WriteCloser, error) { return age.Encrypt(
 
 func (k *Key) decrypt(r io.Reader) (io.Reader, error) {
 	d, err := age.Decrypt(r, k.id)
-	if err != nil && strings.Contains(err.Error(), "no identity matched") {
+	var nomatch *age.NoIdentityMatchError
+	if errors.As(err, &nomatch) {
 		return nil, fmt.Errorf("backup: the object was not encrypted to this backup key: %w", err)
 	}
 	return d, err
