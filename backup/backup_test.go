@@ -7,7 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/backup"
+	"github.com/vigilhq/vigil/ledger"
 )
 
 func TestDirBackupRestore(t *testing.T) {
@@ -134,5 +136,35 @@ func TestIncrementalBackupUploadsOnlyNewChunks(t *testing.T) {
 	}
 	if len(res.Workspaces) != 1 || res.Workspaces[0].Events != 1000 {
 		t.Fatalf("generation 1 restored %+v", res.Workspaces)
+	}
+}
+
+// lyingCheckpointer signs a tree that is not the log's.
+type lyingCheckpointer struct{ s *server }
+
+func (c lyingCheckpointer) Checkpoint(ctx context.Context, ws string, size int64) (vigil.Checkpoint, error) {
+	heads, _ := c.s.log.Heads(ctx)
+	n, err := ledger.Sign(c.s.skey, ledger.Origin(logName, ws), heads[ws], vigil.Hash{9})
+	if err != nil {
+		return vigil.Checkpoint{}, err
+	}
+	return ledger.Open(n, c.s.vkey)
+}
+
+func TestBackupRefusesALogThatIsNotItsCheckpointsTree(t *testing.T) {
+	ctx := context.Background()
+	s := newServer(t)
+	s.add(t, "default", 10)
+	to, err := backup.OpenDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := s.source()
+	src.Checkpoints = lyingCheckpointer{s}
+	if _, err := backup.Backup(ctx, src, to, backup.Options{}); err == nil || !strings.Contains(err.Error(), "does not match its checkpoint") {
+		t.Fatalf("Backup = %v, want the mismatch refused", err)
+	}
+	if names, _ := to.List(ctx, "manifests/"); len(names) != 0 {
+		t.Fatalf("a refused backup wrote a manifest: %v", names)
 	}
 }

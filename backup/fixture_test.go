@@ -32,7 +32,7 @@ type server struct {
 	db       *sqlite.DB
 }
 
-func newServer(t *testing.T) *server {
+func newServer(t testing.TB) *server {
 	t.Helper()
 	dir := t.TempDir()
 	skey, vkey, err := ledger.GenerateKey(logName)
@@ -55,7 +55,7 @@ func newServer(t *testing.T) *server {
 }
 
 // add appends n events to a workspace's log.
-func (s *server) add(t *testing.T, ws string, n int) {
+func (s *server) add(t testing.TB, ws string, n int) {
 	t.Helper()
 	b := s.builders[ws]
 	if b == nil {
@@ -127,7 +127,7 @@ type restored struct {
 	dir string
 }
 
-func newTarget(t *testing.T) restored {
+func newTarget(t testing.TB) restored {
 	return restored{log: newMemLog(), dir: filepath.Join(t.TempDir(), "data")}
 }
 

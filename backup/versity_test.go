@@ -24,7 +24,7 @@ type versity struct {
 
 // startVersity starts versitygw (installed by .ci/run) with versioning,
 // which its Object Lock needs.
-func startVersity(t *testing.T) *versity {
+func startVersity(t testing.TB) *versity {
 	t.Helper()
 	bin, err := exec.LookPath("versitygw")
 	if err != nil {
@@ -83,7 +83,7 @@ func startVersity(t *testing.T) *versity {
 	return v
 }
 
-func (v *versity) client(t *testing.T) *minio.Client {
+func (v *versity) client(t testing.TB) *minio.Client {
 	t.Helper()
 	c, err := minio.New(v.host, &minio.Options{Creds: credentials.NewStaticV4(v.access, v.secret, ""), Region: "us-east-1"})
 	if err != nil {
@@ -93,7 +93,7 @@ func (v *versity) client(t *testing.T) *minio.Client {
 }
 
 // bucket makes a bucket, with Object Lock when locked.
-func (v *versity) bucket(t *testing.T, name string, locked bool) {
+func (v *versity) bucket(t testing.TB, name string, locked bool) {
 	t.Helper()
 	if err := v.client(t).MakeBucket(context.Background(), name, minio.MakeBucketOptions{Region: "us-east-1", ObjectLocking: locked}); err != nil {
 		t.Fatalf("making bucket %s (object lock %v): %v", name, locked, err)
@@ -102,7 +102,7 @@ func (v *versity) bucket(t *testing.T, name string, locked bool) {
 
 // env points the standard AWS variables and VIGIL_S3_ENDPOINT at the
 // gateway, as an operator would.
-func (v *versity) env(t *testing.T) {
+func (v *versity) env(t testing.TB) {
 	t.Setenv("AWS_ACCESS_KEY_ID", v.access)
 	t.Setenv("AWS_SECRET_ACCESS_KEY", v.secret)
 	t.Setenv("AWS_REGION", "us-east-1")
