@@ -19,6 +19,11 @@ type LogRecord struct {
 	// the complete subtree of 2^l leaves that ends at this leaf, stored at
 	// tlog.StoredHashIndex(l, Sequence>>l). Hashes[0] is the leaf hash.
 	Hashes []Hash
+	// IPFromConnection says the event's address is the connection's,
+	// filled in by the server (vigil.Event.IPFromConnection). It is not in
+	// the leaf, as it is not something the client sent; it is kept because
+	// an idempotent retry is compared by what the client sent.
+	IPFromConnection bool
 }
 
 // LogStorage is the seam the engine writes through: the few methods a

@@ -65,7 +65,7 @@ func (b *LogBuilder) Next(n int) []vigil.LogRecord {
 		if err != nil {
 			panic(err)
 		}
-		rec := vigil.LogRecord{Workspace: b.Workspace, Sequence: seq, Leaf: leaf}
+		rec := vigil.LogRecord{Workspace: b.Workspace, Sequence: seq, Leaf: leaf, IPFromConnection: seq%3 == 0}
 		for l, h := range hs {
 			b.hashes[tlog.StoredHashIndex(0, seq)+int64(l)] = h
 			rec.Hashes = append(rec.Hashes, vigil.Hash(h))
@@ -113,7 +113,7 @@ func sameRecords(t *testing.T, got, want []vigil.LogRecord) {
 	}
 	for i := range want {
 		g, w := got[i], want[i]
-		if g.Workspace != w.Workspace || g.Sequence != w.Sequence || !bytes.Equal(g.Leaf, w.Leaf) || fmt.Sprint(g.Hashes) != fmt.Sprint(w.Hashes) {
+		if g.Workspace != w.Workspace || g.Sequence != w.Sequence || !bytes.Equal(g.Leaf, w.Leaf) || g.IPFromConnection != w.IPFromConnection || fmt.Sprint(g.Hashes) != fmt.Sprint(w.Hashes) {
 			t.Fatalf("record %d: got %s/%d (%d bytes, %d hashes), want %s/%d (%d bytes, %d hashes)", i,
 				g.Workspace, g.Sequence, len(g.Leaf), len(g.Hashes), w.Workspace, w.Sequence, len(w.Leaf), len(w.Hashes))
 		}

@@ -44,6 +44,7 @@ var Rules = map[string]Rule{
 	"cmd/vigil":         {Command: true},
 	"console":           {Imports: []string{".", "api", "cadf", "fhir", "http", "ledger", "report"}, Tests: []string{"sqlite"}},
 	"fhir":              {Imports: []string{"."}, Tests: []string{"ledger"}},
+	"filelog":           {Imports: []string{".", "internal/private"}, Tests: []string{"storetest"}},
 	"geoip":             {},
 	"http":              {Imports: []string{".", "alert", "api", "cadf", "fhir", "ledger"}, Tests: []string{"anchor", "anchor/anchortest", "console", "geoip", "notify", "report", "sqlite"}},
 	"internal/archtest": {},
