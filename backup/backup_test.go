@@ -69,7 +69,7 @@ func TestDirBackupRestore(t *testing.T) {
 		t.Fatalf("staging left behind: %v", left)
 	}
 	// A second restore into the same directory is refused.
-	if _, err := backup.Restore(ctx, to, s.key, backup.Target{Log: newMemLog(), Dir: r.dir}, backup.RestoreOptions{VerifierKey: s.vkey}); err == nil {
+	if _, err := backup.Restore(ctx, to, s.key, backup.Target{Log: openLog(t, filepath.Join(t.TempDir(), "log2")), Dir: r.dir}, backup.RestoreOptions{VerifierKey: s.vkey}); err == nil {
 		t.Fatal("restoring over an existing data directory succeeded")
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/backup"
+	"github.com/vigilhq/vigil/filelog"
 	"github.com/vigilhq/vigil/ledger"
 	"github.com/vigilhq/vigil/sqlite"
 	"github.com/vigilhq/vigil/storetest"
@@ -19,12 +20,13 @@ import (
 
 const logName = "vigil.test"
 
-// server is what a running Vigil would hand the backup: its log, a
+// server is what a running Vigil would hand the backup: its log (the
+// embedded segment-file log), a
 // checkpointer over it signing with the ledger key, a real SQLite state
 // database and the ledger key file, in a data directory.
 type server struct {
 	dir      string
-	log      *memLog
+	log      *filelog.Log
 	builders map[string]*storetest.LogBuilder
 	skey     string
 	vkey     string
@@ -51,7 +53,7 @@ func newServer(t testing.TB) *server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return &server{dir: dir, log: newMemLog(), builders: map[string]*storetest.LogBuilder{}, skey: skey, vkey: vkey, key: key, db: db}
+	return &server{dir: dir, log: openLog(t, filepath.Join(dir, "log")), builders: map[string]*storetest.LogBuilder{}, skey: skey, vkey: vkey, key: key, db: db}
 }
 
 // add appends n events to a workspace's log.
@@ -123,18 +125,30 @@ func (c checkpointer) at(ctx context.Context, ws string, size int64) (vigil.Chec
 
 // restored is a restore target: a new log and a new data directory.
 type restored struct {
-	log *memLog
+	log *filelog.Log
 	dir string
 }
 
 func newTarget(t testing.TB) restored {
-	return restored{log: newMemLog(), dir: filepath.Join(t.TempDir(), "data")}
+	dir := filepath.Join(t.TempDir(), "data")
+	return restored{log: openLog(t, filepath.Join(dir, "log")), dir: dir}
+}
+
+// openLog opens the embedded segment-file log in dir.
+func openLog(t testing.TB, dir string) *filelog.Log {
+	t.Helper()
+	l, err := filelog.Open(dir, filelog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
 }
 
 func (r restored) target() backup.Target { return backup.Target{Log: r.log, Dir: r.dir} }
 
 // sameLog fails unless the restored log holds the server's records.
-func sameLog(t *testing.T, got, want *memLog) {
+func sameLog(t *testing.T, got, want vigil.LogStorage) {
 	t.Helper()
 	ctx := context.Background()
 	wh, _ := want.Heads(ctx)

@@ -37,7 +37,7 @@ var Rules = map[string]Rule{
 	"anchor":            {Imports: []string{".", "ledger"}, Tests: []string{"anchor/anchortest", "sqlite"}},
 	"anchor/anchortest": {Imports: []string{"anchor"}, TestHelper: true},
 	"api":               {},
-	"backup":            {Imports: []string{".", "internal/private", "ledger"}, Tests: []string{"sqlite", "storetest"}},
+	"backup":            {Imports: []string{".", "internal/private", "ledger"}, Tests: []string{"filelog", "sqlite", "storetest"}},
 	"bench/workload":    {Imports: []string{".", "api"}, Tests: []string{"ledger"}},
 	"cadf":              {Imports: []string{"."}},
 	"client":            {Imports: []string{"api", "internal/private"}, Tests: []string{".", "http", "ledger", "sqlite"}},
