@@ -37,6 +37,7 @@ var Rules = map[string]Rule{
 	"anchor":            {Imports: []string{".", "ledger"}, Tests: []string{"anchor/anchortest", "embedded", "sqlite"}},
 	"anchor/anchortest": {Imports: []string{"anchor"}, TestHelper: true},
 	"api":               {},
+	"backup":            {Imports: []string{".", "internal/private", "ledger"}, Tests: []string{"filelog", "sqlite", "storetest"}},
 	"bench/workload":    {Imports: []string{".", "api"}, Tests: []string{"ledger"}},
 	"cadf":              {Imports: []string{"."}},
 	"client":            {Imports: []string{"api", "internal/private"}, Tests: []string{".", "embedded", "http", "ledger", "sqlite"}},
@@ -65,17 +66,19 @@ var Rules = map[string]Rule{
 // Confined are the dependencies made for one concern, by module path,
 // with the packages whose code may import them: one package per
 // dependency keeps the database driver, the geolocation reader, the file
-// formats, the time-stamp protocol and the sign-in protocols behind the
+// formats, the time-stamp protocol, the sign-in protocols, and the object store client and the encryption of backups behind the
 // packages that own them. Tests are free to reach them (a test opens the
 // database file with the driver to tamper with it, as an intruder would).
 var Confined = map[string][]string{
 	"github.com/coreos/go-oidc/v3":            {"console"},
 	"github.com/digitorus/pkcs7":              {"anchor"},
 	"github.com/digitorus/timestamp":          {"anchor"},
+	"filippo.io/age":                          {"backup"},
 	"github.com/go-pdf/fpdf":                  {"report"},
 	"github.com/jackc/pgx/v5":                 {"postgres"},
 	"github.com/nats-io/nats.go":              {"nats"},
 	"github.com/oschwald/maxminddb-golang/v2": {"geoip"},
+	"github.com/minio/minio-go/v7":            {"backup"},
 	"github.com/parquet-go/parquet-go":        {"report"},
 	"github.com/pquerna/otp":                  {"console"},
 	"modernc.org/sqlite":                      {"sqlite"},
