@@ -6,23 +6,24 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/embedded"
 	"github.com/vigilhq/vigil/fhir"
 	"github.com/vigilhq/vigil/ledger"
 	"github.com/vigilhq/vigil/sqlite"
 )
 
 // vigilSystem is the product's write path as vigil serve configures it:
-// the SQLite store with the Merkle ledger, checkpoints signed every
-// second and the FHIR search index, each Append one call of the store's
-// Append (the writer groups concurrent calls into one transaction and
-// one fsync).
+// the engine appending to its segment log (the acknowledgement point),
+// SQLite as its projection with the FHIR search index and checkpoints
+// signed every second, each Append one call of the engine's Append (the
+// sequencer groups concurrent calls into one write and one fdatasync).
 var vigilSystem = system{
 	name:       "vigil",
-	durability: "sqlite.DB.Append: acknowledged once its group's transaction (events, Merkle hashes, indexes) is committed, WAL with synchronous=FULL",
+	durability: "engine.Append: acknowledged once its group (events and Merkle hashes) is written to the segment log and fdatasync'd; the SQLite projection follows",
 	open:       openVigil,
 }
 
-type vigilStore struct{ db *sqlite.DB }
+type vigilStore struct{ db *embedded.Store }
 
 const vigilWorkspace = "default"
 
@@ -31,8 +32,8 @@ func openVigil(ctx context.Context, dir string, _ int) (appender, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(dir, "vigil.db"), LogName: "bench.vigil", SigningKey: skey,
-		CheckpointInterval: time.Second, WitnessPath: filepath.Join(dir, "ledger.witness"), Index: fhir.Terms})
+	db, err := embedded.Open(ctx, embedded.Config{SQLite: sqlite.Config{Path: filepath.Join(dir, "vigil.db"), LogName: "bench.vigil", SigningKey: skey,
+		CheckpointInterval: time.Second, WitnessPath: filepath.Join(dir, "ledger.witness"), Index: fhir.Terms}, LogDir: filepath.Join(dir, "log")})
 	if err != nil {
 		return nil, err
 	}
