@@ -11,10 +11,9 @@ import (
 
 // inserter holds the writer's statements bound to one transaction.
 type inserter struct {
-	tx                           *sql.Tx
-	insEvent, insTarget, insHash *sql.Stmt
-	insHashes, insTerm, insTerms *sql.Stmt
-	setCursor                    *sql.Stmt
+	tx                                       *sql.Tx
+	insEvent, insTarget, insHashes, insTerms *sql.Stmt
+	setCursor                                *sql.Stmt
 
 	// pending holds stored hashes not yet written: they go in multi-row
 	// inserts of hashBatch rows, which costs SQLite and database/sql far
@@ -27,7 +26,7 @@ type inserter struct {
 }
 
 // hashBatch is the number of stored hashes per multi-row insert.
-const hashBatch = 64
+const hashBatch = 256
 
 const insertEventSQL = `INSERT INTO events (ws, seq, id, created_at, occurred_at, actor_id, actor_name, actor_type,
 	action, action_category, resource, resource_id, resource_name, targets, metadata, tenant_id, session_id,
@@ -48,8 +47,6 @@ func newInserter(ctx context.Context, tx *sql.Tx) (*inserter, error) {
 	}
 	ins.insEvent = prep(insertEventSQL)
 	ins.insTarget = prep("INSERT INTO event_targets (ws, seq, pos, type, id) VALUES (?,?,?,?,?)")
-	ins.insHash = prep("INSERT INTO ledger_hashes (ws, idx, hash) VALUES (?,?,?)")
-	ins.insTerm = prep("INSERT INTO event_terms (rowid, terms) VALUES (?,?)")
 	ins.setCursor = prep(`INSERT INTO cursors (consumer, ws, next_seq) VALUES (?,?,?)
 		ON CONFLICT (consumer, ws) DO UPDATE SET next_seq = excluded.next_seq`)
 	ins.insTerms = prep("INSERT INTO event_terms (rowid, terms) VALUES " + strings.TrimSuffix(strings.Repeat("(?,?),", termBatch), ","))
@@ -62,7 +59,7 @@ func newInserter(ctx context.Context, tx *sql.Tx) (*inserter, error) {
 }
 
 func (ins *inserter) close() {
-	for _, s := range []*sql.Stmt{ins.insEvent, ins.insTarget, ins.insHash, ins.insHashes, ins.insTerm, ins.insTerms, ins.setCursor} {
+	for _, s := range []*sql.Stmt{ins.insEvent, ins.insTarget, ins.insHashes, ins.insTerms, ins.setCursor} {
 		if s != nil {
 			s.Close()
 		}
@@ -98,22 +95,38 @@ func (ins *inserter) hash(ctx context.Context, ws, idx int64, h tlog.Hash) error
 	return nil
 }
 
-// flush writes the queued hashes; the writer calls it before commit and
-// before reading hashes back.
+// flush writes the queued hashes, then every queued search term, last in
+// the transaction: FTS5 writes its pending terms to disk whenever a later
+// statement opens a savepoint, so terms written between other inserts
+// would be flushed (and merged) once per statement instead of once per
+// batch.
 func (ins *inserter) flush(ctx context.Context) error {
-	for i := 0; i < len(ins.pending); i += 3 {
-		if _, err := ins.insHash.ExecContext(ctx, ins.pending[i:i+3]...); err != nil {
-			return err
-		}
+	if err := ins.insertRows(ctx, "INSERT INTO ledger_hashes (ws, idx, hash) VALUES ", 3, ins.pending); err != nil {
+		return err
 	}
 	ins.pending = ins.pending[:0]
-	for i := 0; i < len(ins.pendingTerms); i += 2 {
-		if _, err := ins.insTerm.ExecContext(ctx, ins.pendingTerms[i:i+2]...); err != nil {
+	for len(ins.pendingTerms) >= 2*termBatch {
+		if _, err := ins.insTerms.ExecContext(ctx, ins.pendingTerms[:2*termBatch]...); err != nil {
 			return err
 		}
+		ins.pendingTerms = ins.pendingTerms[2*termBatch:]
+	}
+	if err := ins.insertRows(ctx, "INSERT INTO event_terms (rowid, terms) VALUES ", 2, ins.pendingTerms); err != nil {
+		return err
 	}
 	ins.pendingTerms = ins.pendingTerms[:0]
 	return nil
+}
+
+// insertRows writes what is left of a queue (fewer rows than a full
+// batch) in one multi-row statement.
+func (ins *inserter) insertRows(ctx context.Context, insert string, columns int, args []any) error {
+	if len(args) == 0 {
+		return nil
+	}
+	row := "(" + strings.TrimSuffix(strings.Repeat("?,", columns), ",") + "),"
+	_, err := ins.tx.ExecContext(ctx, insert+strings.TrimSuffix(strings.Repeat(row, len(args)/columns), ","), args...)
+	return err
 }
 
 // fromConnection is the ip_from_connection column of an event about to

@@ -28,7 +28,7 @@ import (
 // one MATCH expression: filters ANDed, the values of a filter ORed.
 
 // termBatch is the number of events per multi-row insert of terms.
-const termBatch = 64
+const termBatch = 512
 
 // seqBits is how far a workspace id is shifted in an event_terms rowid;
 // sequences stay below 2^40.
@@ -43,11 +43,6 @@ func (ins *inserter) terms(ctx context.Context, ws, seq int64, tokens string) er
 		return nil
 	}
 	ins.pendingTerms = append(ins.pendingTerms, termRowID(ws, seq), tokens)
-	if len(ins.pendingTerms) == 2*termBatch {
-		_, err := ins.insTerms.ExecContext(ctx, ins.pendingTerms...)
-		ins.pendingTerms = ins.pendingTerms[:0]
-		return err
-	}
 	return nil
 }
 

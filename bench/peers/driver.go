@@ -92,6 +92,11 @@ func measure(ctx context.Context, s system, dir string, writers int, d time.Dura
 				if err := a.Append(ctx, e); err != nil {
 					errs.Add(1)
 					once.Do(func() { firstErr = err })
+					// A refusal is pushback (Vigil's projection bound, a
+					// full queue): back off as a client obeying
+					// Retry-After would, rather than spin and take the
+					// CPU the system needs to catch up.
+					time.Sleep(5 * time.Millisecond)
 					continue
 				}
 				lat[w] = append(lat[w], time.Since(t0))
