@@ -91,6 +91,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		}
 		cfg.Log = l
 	}
+	// The projection may be behind the log (a crash before it applied
+	// what was acknowledged, vigil reindex): the witness is compared once
+	// it has caught up, not before.
+	cfg.SQLite.DeferWitness = true
 	db, err := sqlite.Open(ctx, cfg.SQLite)
 	if err != nil {
 		cfg.Log.Close()
@@ -113,7 +117,28 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return fail(err)
 	}
 	db.SetReadBarrier(eng.Await)
-	return &Store{DB: db, Engine: eng, log: cfg.Log}, nil
+	s := &Store{DB: db, Engine: eng, log: cfg.Log}
+	if err := s.catchUp(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// catchUp waits for the projection to apply every record of the log, then
+// lets the database compare its witness and sign checkpoints again.
+func (s *Store) catchUp(ctx context.Context) error {
+	for s.Engine.MaxLag() > 0 {
+		if err := s.Engine.Healthy(); err != nil {
+			return fmt.Errorf("embedded: bringing the projection up to the log: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	return s.DB.Resume(ctx)
 }
 
 // Append implements vigil.EventStore through the engine.

@@ -24,9 +24,18 @@ import (
 	"github.com/vigilhq/vigil/sqlite"
 )
 
+// testKey signs the checkpoints of the package's tests; a child process
+// of the kill test is given its parent's (VIGIL_EMBEDDED_KEY).
 var testKey, testVKey = mustKey()
 
 func mustKey() (string, string) {
+	if k := os.Getenv("VIGIL_EMBEDDED_KEY"); k != "" {
+		vkey, err := ledger.VerifierKey(k)
+		if err != nil {
+			panic(err)
+		}
+		return k, vkey
+	}
 	skey, vkey, err := ledger.GenerateKey("test.vigil")
 	if err != nil {
 		panic(err)
@@ -276,7 +285,7 @@ func TestKillBetweenAppendAndProjection(t *testing.T) {
 	lagged := 0
 	for round := range 4 {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestKillBetweenAppendAndProjection$")
-		cmd.Env = append(os.Environ(), "VIGIL_EMBEDDED_CHILD="+dir, "VIGIL_EMBEDDED_ROUND="+strconv.Itoa(round))
+		cmd.Env = append(os.Environ(), "VIGIL_EMBEDDED_CHILD="+dir, "VIGIL_EMBEDDED_ROUND="+strconv.Itoa(round), "VIGIL_EMBEDDED_KEY="+testKey)
 		out, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)

@@ -17,7 +17,7 @@ import (
 // shutdown). It runs on the writer goroutine after the group's answers
 // went out, so signing never delays an acknowledgement.
 func (w *writer) checkpointDue(force bool) {
-	if w.db.cfg.SigningKey == "" {
+	if w.db.cfg.SigningKey == "" || w.paused {
 		return
 	}
 	now := time.Now()

@@ -144,6 +144,10 @@ func (w *writer) sign(ws int64) error {
 
 // signNow runs on the writer goroutine.
 func (w *writer) signNow(r *signReq) {
+	if w.paused {
+		r.done <- vigil.Errorf(vigil.EUNAVAILABLE, "the store is still bringing its projection up to the log")
+		return
+	}
 	st := w.logs[r.ws]
 	if st == nil || (st.size == st.checkpointSize && !st.checkpointAt.IsZero()) {
 		r.done <- nil

@@ -31,6 +31,8 @@ type writer struct {
 	mu     sync.RWMutex // guards closed against concurrent enqueues
 	closed bool
 
+	resume    chan chan error // Resume
+	paused    bool            // opened with DeferWitness and not resumed: no checkpoint is signed
 	lastErr   atomic.Pointer[commitFailure]
 	logs      map[int64]*logState // by workspace id; only the writer goroutine touches it
 	witnessed map[string]string   // what the writer last wrote to (or found in) the witness, by workspace (witness.go)
@@ -72,12 +74,13 @@ type logState struct {
 
 func newWriter(ctx context.Context, db *DB) (*writer, error) {
 	w := &writer{
-		db:    db,
-		queue: make(chan *applyReq, 64),
-		signs: make(chan *signReq, 64),
-		stop:  make(chan struct{}),
-		done:  make(chan struct{}),
-		logs:  map[int64]*logState{},
+		db:     db,
+		queue:  make(chan *applyReq, 64),
+		signs:  make(chan *signReq, 64),
+		resume: make(chan chan error),
+		stop:   make(chan struct{}),
+		done:   make(chan struct{}),
+		logs:   map[int64]*logState{},
 	}
 	rows, err := db.write.QueryContext(ctx, "SELECT id FROM workspaces")
 	if err != nil {
@@ -98,11 +101,35 @@ func newWriter(ctx context.Context, db *DB) (*writer, error) {
 			return nil, err
 		}
 	}
-	if err := w.openWitness(ctx); err != nil {
+	if db.cfg.DeferWitness {
+		// The projection is behind its log: compare the witness only
+		// once it has caught up (Resume), and sign nothing before.
+		w.paused = true
+		w.witnessed = map[string]string{}
+	} else if err := w.openWitness(ctx); err != nil {
 		return nil, err
 	}
 	go w.run()
 	return w, nil
+}
+
+// Resume ends the pause of a store opened with Config.DeferWitness, once
+// the engine has brought the projection up to the log: it compares the
+// witness with the projection (recording a rollback it shows) and lets
+// the writer sign checkpoints again.
+func (db *DB) Resume(ctx context.Context) error {
+	done := make(chan error, 1)
+	select {
+	case db.writer.resume <- done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // loadState reads a workspace's log size, tree edge and last checkpoint.
@@ -194,6 +221,13 @@ func (w *writer) run() {
 			w.checkpointDue(false)
 		case r := <-w.signs:
 			w.signNow(r)
+		case done := <-w.resume:
+			var err error
+			if w.paused {
+				err = w.openWitness(context.Background())
+				w.paused = err != nil
+			}
+			done <- err
 		case <-w.stop:
 			// Enqueues have stopped; commit what is waiting, then sign.
 			for {

@@ -113,7 +113,6 @@ func TestBenchIngestPhases(t *testing.T) {
 	after = phase("server: batches of 10, 2 clients over HTTP")
 	ratio(after, "40")
 	ceiling(after[1])
-	phase("server without the ledger (measurement only): same batches")
 
 	after = phase("sustain: peak of batches of 10, 2 clients over HTTP, every projection on, 0 alert rules")
 	ratio(after, "40")
