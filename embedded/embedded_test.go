@@ -3,6 +3,7 @@ package embedded_test
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
@@ -22,6 +23,7 @@ import (
 	"github.com/vigilhq/vigil/fhir"
 	"github.com/vigilhq/vigil/ledger"
 	"github.com/vigilhq/vigil/sqlite"
+	_ "modernc.org/sqlite"
 )
 
 // testKey signs the checkpoints of the package's tests; a child process
@@ -395,4 +397,15 @@ func refreshChecksums(t *testing.T, path string) {
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// rawSQL opens a database file behind the store's back, as an intruder
+// would.
+func rawSQL(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
