@@ -91,10 +91,6 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		}
 		cfg.Log = l
 	}
-	// The projection may be behind the log (a crash before it applied
-	// what was acknowledged, vigil reindex): the witness is compared once
-	// it has caught up, not before.
-	cfg.SQLite.DeferWitness = true
 	db, err := sqlite.Open(ctx, cfg.SQLite)
 	if err != nil {
 		cfg.Log.Close()

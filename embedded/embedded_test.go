@@ -28,7 +28,7 @@ import (
 
 // testKey signs the checkpoints of the package's tests; a child process
 // of the kill test is given its parent's (VIGIL_EMBEDDED_KEY).
-var testKey, testVKey = mustKey()
+var testKey, _ = mustKey()
 
 func mustKey() (string, string) {
 	if k := os.Getenv("VIGIL_EMBEDDED_KEY"); k != "" {

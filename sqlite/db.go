@@ -52,12 +52,6 @@ type Config struct {
 
 	MaxBatchEvents int // events of the projection in one transaction
 
-	// DeferWitness is for a store whose projection may be behind its log
-	// when it opens (embedded): the witness is compared, and checkpoints
-	// signed, only after Resume, once the projection has caught up, so a
-	// projection being rebuilt is never taken for a rolled-back database.
-	DeferWitness bool
-
 	// Index, when set, derives an event's search terms (the FHIR
 	// AuditEvent search parameters); they are written with the event, in
 	// its transaction, and Query.Terms filters on them.

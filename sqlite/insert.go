@@ -34,7 +34,22 @@ const insertEventSQL = `INSERT INTO events (ws, seq, id, created_at, occurred_at
 	ip_country, ip_city, ip_region, ip_from_connection)
 	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 
-func newInserter(ctx context.Context, tx *sql.Tx) (*inserter, error) {
+// newInserter binds the writer's statements to a transaction. They are
+// prepared once on the write connection (stmts) and only bound here:
+// database/sql reuses a statement prepared on the transaction's own
+// connection, so no transaction re-prepares them.
+var (
+	insertTargetSQL = "INSERT INTO event_targets (ws, seq, pos, type, id) VALUES (?,?,?,?,?)"
+	setCursorSQL    = `INSERT INTO cursors (consumer, ws, next_seq) VALUES (?,?,?)
+		ON CONFLICT (consumer, ws) DO UPDATE SET next_seq = excluded.next_seq`
+	insertTermsSQL  = "INSERT INTO event_terms (rowid, terms) VALUES " + strings.TrimSuffix(strings.Repeat("(?,?),", termBatch), ",")
+	insertHashesSQL = "INSERT INTO ledger_hashes (ws, idx, hash) VALUES " + strings.TrimSuffix(strings.Repeat("(?,?,?),", hashBatch), ",")
+
+	// inserterSQL are the statements an inserter binds.
+	inserterSQL = []string{insertEventSQL, insertTargetSQL, setCursorSQL, insertTermsSQL, insertHashesSQL}
+)
+
+func newInserter(ctx context.Context, tx *sql.Tx, stmts *stmtCache) (*inserter, error) {
 	ins := &inserter{tx: tx}
 	var err error
 	prep := func(q string) *sql.Stmt {
@@ -42,15 +57,16 @@ func newInserter(ctx context.Context, tx *sql.Tx) (*inserter, error) {
 			return nil
 		}
 		var s *sql.Stmt
-		s, err = tx.PrepareContext(ctx, q)
-		return s
+		if s, err = stmts.get(ctx, q); err != nil {
+			return nil
+		}
+		return tx.StmtContext(ctx, s)
 	}
 	ins.insEvent = prep(insertEventSQL)
-	ins.insTarget = prep("INSERT INTO event_targets (ws, seq, pos, type, id) VALUES (?,?,?,?,?)")
-	ins.setCursor = prep(`INSERT INTO cursors (consumer, ws, next_seq) VALUES (?,?,?)
-		ON CONFLICT (consumer, ws) DO UPDATE SET next_seq = excluded.next_seq`)
-	ins.insTerms = prep("INSERT INTO event_terms (rowid, terms) VALUES " + strings.TrimSuffix(strings.Repeat("(?,?),", termBatch), ","))
-	ins.insHashes = prep("INSERT INTO ledger_hashes (ws, idx, hash) VALUES " + strings.TrimSuffix(strings.Repeat("(?,?,?),", hashBatch), ","))
+	ins.insTarget = prep(insertTargetSQL)
+	ins.setCursor = prep(setCursorSQL)
+	ins.insTerms = prep(insertTermsSQL)
+	ins.insHashes = prep(insertHashesSQL)
 	if err != nil {
 		ins.close()
 		return nil, err

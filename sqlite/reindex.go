@@ -6,6 +6,10 @@ import (
 	"strings"
 )
 
+// rebuildMarker is the cursors row that says the projection was cleared
+// and is being rebuilt from the log; Resume removes it.
+const rebuildMarker = "projection_rebuild"
+
 // projectionTables are the tables derived from the log: everything the
 // engine's projection writes, which ClearProjection empties. Keys, users,
 // checkpoints, findings, alerts, reports and the followers' cursors are
@@ -60,7 +64,8 @@ func ClearProjection(ctx context.Context, cfg Config) (int64, error) {
 	stmts = append(stmts,
 		// event_terms is contentless: its rows go with the FTS5 command.
 		"INSERT INTO event_terms (event_terms) VALUES ('delete-all')",
-		"DELETE FROM cursors WHERE consumer = '"+termsConsumer+"'")
+		"DELETE FROM cursors WHERE consumer = '"+termsConsumer+"'",
+		"INSERT INTO cursors (consumer, ws, next_seq) VALUES ('"+rebuildMarker+"', 0, 0) ON CONFLICT (consumer, ws) DO NOTHING")
 	stmts = append(stmts, defs...)
 	for _, s := range stmts {
 		if _, err := tx.ExecContext(ctx, s); err != nil {

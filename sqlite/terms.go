@@ -285,12 +285,17 @@ func (db *DB) eventsFrom(ctx context.Context, ws, from int64, n int) ([]vigil.Ev
 // indexEvents writes the terms of events and moves the cursor to next,
 // in one transaction.
 func (db *DB) indexEvents(ctx context.Context, ws int64, events []vigil.Event, next int64) error {
+	var stmts stmtCache
+	defer stmts.close()
+	if err := stmts.prepare(ctx, db.write, inserterSQL); err != nil {
+		return err
+	}
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	ins, err := newInserter(ctx, tx)
+	ins, err := newInserter(ctx, tx, &stmts)
 	if err != nil {
 		return err
 	}

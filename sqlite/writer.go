@@ -31,6 +31,7 @@ type writer struct {
 	mu     sync.RWMutex // guards closed against concurrent enqueues
 	closed bool
 
+	stmts     stmtCache       // the writer's statements, prepared once on the write connection
 	resume    chan chan error // Resume
 	paused    bool            // opened with DeferWitness and not resumed: no checkpoint is signed
 	lastErr   atomic.Pointer[commitFailure]
@@ -82,6 +83,9 @@ func newWriter(ctx context.Context, db *DB) (*writer, error) {
 		done:   make(chan struct{}),
 		logs:   map[int64]*logState{},
 	}
+	if err := w.stmts.prepare(ctx, db.write, inserterSQL); err != nil {
+		return nil, err
+	}
 	rows, err := db.write.QueryContext(ctx, "SELECT id FROM workspaces")
 	if err != nil {
 		return nil, err
@@ -101,9 +105,18 @@ func newWriter(ctx context.Context, db *DB) (*writer, error) {
 			return nil, err
 		}
 	}
-	if db.cfg.DeferWitness {
-		// The projection is behind its log: compare the witness only
-		// once it has caught up (Resume), and sign nothing before.
+	var rebuilding int
+	if err := db.write.QueryRowContext(ctx, "SELECT count(*) FROM cursors WHERE consumer = ?", rebuildMarker).Scan(&rebuilding); err != nil {
+		return nil, err
+	}
+	if rebuilding > 0 {
+		// The projection was cleared on purpose (ClearProjection) and
+		// is being rebuilt from the log: compare the witness only once
+		// it has caught up (Resume), and sign nothing before, so the
+		// rebuild is not taken for a truncated database. Any other
+		// projection behind its checkpoints is compared now: rows
+		// removed, or the database replaced by an older copy, are
+		// recorded before the engine puts the events back.
 		w.paused = true
 		w.witnessed = map[string]string{}
 	} else if err := w.openWitness(ctx); err != nil {
@@ -113,10 +126,11 @@ func newWriter(ctx context.Context, db *DB) (*writer, error) {
 	return w, nil
 }
 
-// Resume ends the pause of a store opened with Config.DeferWitness, once
-// the engine has brought the projection up to the log: it compares the
-// witness with the projection (recording a rollback it shows) and lets
-// the writer sign checkpoints again.
+// Resume ends the pause of a store whose projection is being rebuilt
+// (ClearProjection), once the engine has brought it up to the log: it
+// compares the witness with the projection (recording a rollback it
+// shows), forgets the rebuild and lets the writer sign checkpoints again.
+// It does nothing for a store that was not paused.
 func (db *DB) Resume(ctx context.Context) error {
 	done := make(chan error, 1)
 	select {
@@ -211,6 +225,7 @@ func (w *writer) healthy() error {
 
 func (w *writer) run() {
 	defer close(w.done)
+	defer w.stmts.close()
 	tick := time.NewTicker(w.tickInterval())
 	defer tick.Stop()
 	for {
@@ -225,6 +240,9 @@ func (w *writer) run() {
 			var err error
 			if w.paused {
 				err = w.openWitness(context.Background())
+				if err == nil {
+					_, err = w.db.write.Exec("DELETE FROM cursors WHERE consumer = ?", rebuildMarker)
+				}
 				w.paused = err != nil
 			}
 			done <- err
@@ -310,7 +328,7 @@ func (w *writer) writeGroup(group []*applyReq) error {
 		return err
 	}
 	defer tx.Rollback()
-	ins, err := newInserter(ctx, tx)
+	ins, err := newInserter(ctx, tx, &w.stmts)
 	if err != nil {
 		return err
 	}
