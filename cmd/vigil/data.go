@@ -62,11 +62,11 @@ func offlineData(env *Env) dataOptions {
 
 // dataDir is an opened data directory.
 type dataDir struct {
-	path        string
-	db          *embedded.Store
+	path string
+	db   *embedded.Store
 	// log is the engine's log when this process holds it (not offline):
 	// continuous backups read it.
-	log *filelog.Log
+	log         *filelog.Log
 	signingKey  string
 	verifierKey string
 	fresh       bool // the directory held no database before

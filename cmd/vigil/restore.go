@@ -299,4 +299,3 @@ func copyBackupKey(from, data string) error {
 	}
 	return private.WriteFile(to, func(w io.Writer) error { _, err := w.Write(b); return err })
 }
-

@@ -156,6 +156,7 @@ func TestRestoreDrillMidLoad(t *testing.T) {
 		t.Fatalf("the restored server refuses an event: %v", err)
 	}
 	verifyValid(t, client, "http://"+addr, auditor)
+	srv.stop(t)
 
 	rpo := 0.0
 	if lost > 0 {
