@@ -27,9 +27,14 @@ type Checkpointer interface {
 }
 
 // Snapshotter writes a consistent copy of the state database to a new
-// file at path (sqlite.DB.Snapshot: VACUUM INTO).
+// file at path (sqlite.DB.Snapshot: VACUUM INTO), and says how many
+// events of each workspace the state holds (sqlite.DB.Cursors, the
+// projection's cursors). Read after the snapshot, the cursors bound the
+// snapshot's events from above: the backup copies the log at least that
+// far, so a restored state is never ahead of its restored log.
 type Snapshotter interface {
 	Snapshot(ctx context.Context, path string) error
+	Cursors(ctx context.Context) (map[string]int64, error)
 }
 
 // Source is what a backup copies and the keys it uses.
@@ -84,12 +89,13 @@ type Report struct {
 }
 
 // WorkspaceReport is one workspace's part of a backup: events [From, To)
-// were uploaded in Chunks new chunks; To is the size of the checkpoint
-// the generation covers.
+// were uploaded in Chunks new chunks; the generation holds To events, of
+// which the signed checkpoint it names covers Checkpoint.
 type WorkspaceReport struct {
-	Name     string
-	From, To int64
-	Chunks   int
+	Name       string
+	From, To   int64
+	Checkpoint int64
+	Chunks     int
 }
 
 // Backup writes a new generation to the store: the log's events past the
@@ -120,10 +126,13 @@ func Backup(ctx context.Context, src Source, to Store, opt Options) (*Report, er
 	b := &run{ctx: ctx, src: src, to: to, opt: opt, vkey: vkey, prev: prev}
 	b.m = Manifest{Generation: prev.Generation + 1, Created: opt.Now().UTC(), Previous: prevSum}
 	b.rep = Report{Generation: b.m.Generation, Store: to.String(), Lock: to.Lock()}
-	if err := b.log(); err != nil {
+	// The state first, then the checkpoints, then the log's heads: the
+	// state's checkpoints are then none newer than the one the generation
+	// covers, and the log holds every event either of them names.
+	if err := b.state(); err != nil {
 		return nil, err
 	}
-	if err := b.state(); err != nil {
+	if err := b.log(); err != nil {
 		return nil, err
 	}
 	for _, f := range src.Files {
@@ -161,6 +170,9 @@ type run struct {
 	rep  Report
 	// chunks numbers the generation's chunks.
 	chunks int
+	// applied is how many events of each workspace the state snapshot
+	// may hold.
+	applied map[string]int64
 }
 
 func (b *run) log() error {
@@ -172,7 +184,7 @@ func (b *run) log() error {
 	for _, w := range b.prev.Workspaces {
 		before[w.Name] = w
 		if _, ok := heads[w.Name]; !ok {
-			return fmt.Errorf("backup: workspace %q has %d events in generation %d, and none in the log", w.Name, w.Size, b.prev.Generation)
+			return fmt.Errorf("backup: workspace %q has %d events in generation %d, and none in the log", w.Name, w.events(), b.prev.Generation)
 		}
 	}
 	names := make([]string, 0, len(heads))
@@ -180,27 +192,42 @@ func (b *run) log() error {
 		names = append(names, ws)
 	}
 	slices.Sort(names)
+	cps := map[string]vigil.Checkpoint{}
 	for _, ws := range names {
-		w, err := b.workspace(ws, heads[ws], before[ws])
+		cp, err := b.src.Checkpoints.Checkpoint(b.ctx, ws, -1)
+		if vigil.ErrorCode(err) == vigil.ENOTFOUND && before[ws].Name == "" {
+			if b.applied[ws] > 0 {
+				return fmt.Errorf("backup: workspace %q has %d events in the state and no checkpoint yet; retry after the first checkpoint", ws, b.applied[ws])
+			}
+			b.rep.Skipped = append(b.rep.Skipped, ws)
+			continue
+		} else if err != nil {
+			return fmt.Errorf("backup: the latest checkpoint of %q: %w", ws, err)
+		}
+		cps[ws] = cp
+	}
+	// Read again: a live log has grown past every checkpoint read above.
+	if heads, err = b.src.Log.Heads(b.ctx); err != nil {
+		return fmt.Errorf("backup: reading the log's heads: %w", err)
+	}
+	for _, ws := range names {
+		cp, ok := cps[ws]
+		if !ok {
+			continue
+		}
+		w, err := b.workspace(ws, heads[ws], cp, before[ws])
 		if err != nil {
 			return err
 		}
-		if w != nil {
-			b.m.Workspaces = append(b.m.Workspaces, *w)
-		}
+		b.m.Workspaces = append(b.m.Workspaces, *w)
 	}
 	return nil
 }
 
-// workspace backs up one workspace's events past the previous generation.
-func (b *run) workspace(ws string, head int64, prev WorkspaceManifest) (*WorkspaceManifest, error) {
-	cp, err := b.src.Checkpoints.Checkpoint(b.ctx, ws, -1)
-	if vigil.ErrorCode(err) == vigil.ENOTFOUND && prev.Name == "" {
-		b.rep.Skipped = append(b.rep.Skipped, ws)
-		return nil, nil
-	} else if err != nil {
-		return nil, fmt.Errorf("backup: the latest checkpoint of %q: %w", ws, err)
-	}
+// workspace backs up one workspace's events past the previous
+// generation, up to its checkpoint cp or to the events the state
+// snapshot holds, whichever is further.
+func (b *run) workspace(ws string, head int64, cp vigil.Checkpoint, prev WorkspaceManifest) (*WorkspaceManifest, error) {
 	opened, err := ledger.Open(cp.Note, b.vkey)
 	if err != nil {
 		return nil, fmt.Errorf("backup: the latest checkpoint of %q: %w", ws, err)
@@ -208,9 +235,10 @@ func (b *run) workspace(ws string, head int64, prev WorkspaceManifest) (*Workspa
 	if want := ledger.Origin(keyName(b.vkey), ws); opened.Origin != want || opened.Size != cp.Size || opened.Root != cp.Root {
 		return nil, fmt.Errorf("backup: the latest checkpoint of %q signs %s size %d, not %s size %d", ws, opened.Origin, opened.Size, want, cp.Size)
 	}
+	events := max(cp.Size, b.applied[ws])
 	switch {
-	case cp.Size > head:
-		return nil, fmt.Errorf("backup: the checkpoint of %q covers %d events, the log holds %d", ws, cp.Size, head)
+	case events > head:
+		return nil, fmt.Errorf("backup: the checkpoint and the state of %q cover %d events, the log holds %d", ws, events, head)
 	case cp.Size < prev.Size:
 		return nil, fmt.Errorf("backup: the checkpoint of %q covers %d events, generation %d already held %d", ws, cp.Size, b.prev.Generation, prev.Size)
 	}
@@ -223,23 +251,33 @@ func (b *run) workspace(ws string, head int64, prev WorkspaceManifest) (*Workspa
 	} else if vigil.Hash(root) != cp.Root {
 		return nil, fmt.Errorf("backup: the log of %q does not match its checkpoint at %d", ws, cp.Size)
 	}
+	from := prev.events()
 	if prev.Name != "" {
-		root, err := tlog.TreeHash(prev.Size, hashes)
-		if err != nil || base64.StdEncoding.EncodeToString(root[:]) != prev.Root {
-			return nil, fmt.Errorf("backup: the log of %q no longer has the tree of size %d backed up in generation %d", ws, prev.Size, b.prev.Generation)
+		root, err := tlog.TreeHash(from, hashes)
+		if err != nil || base64.StdEncoding.EncodeToString(root[:]) != prev.treeRoot() {
+			return nil, fmt.Errorf("backup: the log of %q no longer has the tree of size %d backed up in generation %d", ws, from, b.prev.Generation)
 		}
 	}
+	// A generation never holds fewer events than the one before.
+	events = max(events, from)
 	w := &WorkspaceManifest{Name: ws, Size: cp.Size, Root: base64.StdEncoding.EncodeToString(cp.Root[:]),
 		Checkpoint: string(cp.Note), Chunks: slices.Clone(prev.Chunks)}
-	rep := WorkspaceReport{Name: ws, From: prev.Size, To: cp.Size}
-	for from := prev.Size; from < cp.Size; {
-		n := min(int64(b.opt.ChunkRecords), cp.Size-from)
+	if events > cp.Size {
+		root, err := tlog.TreeHash(events, hashes)
+		if err != nil {
+			return nil, fmt.Errorf("backup: the tree of %q at %d: %w", ws, events, err)
+		}
+		w.Events, w.Tree = events, base64.StdEncoding.EncodeToString(root[:])
+	}
+	rep := WorkspaceReport{Name: ws, From: from, To: events, Checkpoint: cp.Size}
+	for from < events {
+		n := min(int64(b.opt.ChunkRecords), events-from)
 		recs, err := b.src.Log.Read(b.ctx, ws, from, int(n))
 		if err != nil {
 			return nil, fmt.Errorf("backup: reading %q from %d: %w", ws, from, err)
 		}
 		if int64(len(recs)) != n {
-			return nil, fmt.Errorf("backup: the log of %q ends at %d, before its checkpoint at %d", ws, from+int64(len(recs)), cp.Size)
+			return nil, fmt.Errorf("backup: the log of %q ends at %d, before %d", ws, from+int64(len(recs)), events)
 		}
 		leaves := make([][]byte, len(recs))
 		for i, r := range recs {
@@ -282,6 +320,9 @@ func (b *run) state() error {
 	snap := filepath.Join(tmp, "state")
 	if err := b.src.State.Snapshot(b.ctx, snap); err != nil {
 		return fmt.Errorf("backup: snapshotting the state: %w", err)
+	}
+	if b.applied, err = b.src.State.Cursors(b.ctx); err != nil {
+		return fmt.Errorf("backup: reading the state's cursors: %w", err)
 	}
 	in, err := os.Open(snap)
 	if err != nil {

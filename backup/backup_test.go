@@ -100,7 +100,7 @@ func TestIncrementalBackupUploadsOnlyNewChunks(t *testing.T) {
 		t.Fatalf("second = %+v", second)
 	}
 	for _, w := range second.Workspaces {
-		want := map[string]backup.WorkspaceReport{"default": {Name: "default", From: 1000, To: 1150, Chunks: 1}, "new-ws": {Name: "new-ws", From: 0, To: 10, Chunks: 1}}[w.Name]
+		want := map[string]backup.WorkspaceReport{"default": {Name: "default", From: 1000, To: 1150, Checkpoint: 1150, Chunks: 1}, "new-ws": {Name: "new-ws", From: 0, To: 10, Checkpoint: 10, Chunks: 1}}[w.Name]
 		if w != want {
 			t.Fatalf("second %+v, want %+v", w, want)
 		}

@@ -70,16 +70,37 @@ type Manifest struct {
 }
 
 // WorkspaceManifest is the backed-up log of one workspace: the events
-// [0, Size), in Chunks, whose tree is the signed Checkpoint's.
+// [0, Size), in Chunks, whose tree is the signed Checkpoint's, and the
+// events [Size, Events) past the checkpoint that the state snapshot had
+// already applied.
 type WorkspaceManifest struct {
 	Name string `json:"name"`
 	Size int64  `json:"size"`
+	// Events, when above Size, is how many events the chunks hold: the
+	// state snapshot held events past the latest checkpoint, and a
+	// restored state must never be ahead of its log (the engine would
+	// refuse it). Tree is then the root of the tree of Events events
+	// (standard base64), covered by the manifest's signature as the
+	// checkpoint is by its own, with the same key.
+	Events int64  `json:"events,omitempty"`
+	Tree   string `json:"tree,omitempty"`
 	// Root is the checkpoint's root (standard base64), repeated from the
 	// note so the manifest reads on its own.
 	Root string `json:"root"`
 	// Checkpoint is the signed note of the latest checkpoint, of Size.
 	Checkpoint string  `json:"checkpoint"`
 	Chunks     []Chunk `json:"chunks"`
+}
+
+// events is how many events the workspace's chunks hold.
+func (w WorkspaceManifest) events() int64 { return max(w.Size, w.Events) }
+
+// treeRoot is the root of the tree of every event the chunks hold.
+func (w WorkspaceManifest) treeRoot() string {
+	if w.Events > w.Size {
+		return w.Tree
+	}
+	return w.Root
 }
 
 // Chunk is an object holding the events [First, First+Count) of a

@@ -65,12 +65,15 @@ type RestoreReport struct {
 }
 
 // RestoredWorkspace is one workspace's rebuilt log: Events events whose
-// tree has the manifest checkpoint's Root.
+// tree has Root, and whose first Checkpoint events are the tree of the
+// manifest's signed checkpoint, of CheckpointRoot.
 type RestoredWorkspace struct {
-	Name   string
-	Events int64
-	Root   vigil.Hash
-	Chunks int
+	Name           string
+	Events         int64
+	Root           vigil.Hash
+	Checkpoint     int64
+	CheckpointRoot vigil.Hash
+	Chunks         int
 }
 
 // Loss is a range of acknowledged events the backup does not hold: the
@@ -183,10 +186,21 @@ func (r *restore) verify() error {
 		if cp.Origin != ledger.Origin(logName, w.Name) || cp.Size != w.Size || base64.StdEncoding.EncodeToString(cp.Root[:]) != w.Root {
 			return &IntegrityError{manifestName(r.m.Generation), fmt.Errorf("the checkpoint of %q is of %s size %d, not of this workspace's %d events", w.Name, cp.Origin, cp.Size, w.Size)}
 		}
+		events := w.events()
+		var tree vigil.Hash
+		if events > w.Size {
+			b, err := base64.StdEncoding.DecodeString(w.Tree)
+			if err != nil || len(b) != len(tree) {
+				return &IntegrityError{manifestName(r.m.Generation), fmt.Errorf("the tree of %q at %d is not a hash", w.Name, events)}
+			}
+			copy(tree[:], b)
+		} else if w.Events != 0 || w.Tree != "" {
+			return &IntegrityError{manifestName(r.m.Generation), fmt.Errorf("workspace %q holds %d events, fewer than its checkpoint's %d", w.Name, w.Events, w.Size)}
+		}
 		// Roots the known checkpoints within the backup must match.
 		want := map[int64]knownCheckpoint{}
 		for _, k := range r.known[w.Name] {
-			if k.cp.Size <= w.Size {
+			if k.cp.Size <= events {
 				want[k.cp.Size] = k
 			}
 		}
@@ -194,6 +208,9 @@ func (r *restore) verify() error {
 		check := func() error {
 			if k, ok := want[f.Size()]; ok && f.Root() != k.cp.Root {
 				return fmt.Errorf("backup: the restored log of %q is not the tree of the checkpoint of size %d from %s: the backup is of another log", w.Name, f.Size(), k.from)
+			}
+			if f.Size() == w.Size && f.Root() != cp.Root {
+				return &IntegrityError{manifestName(r.m.Generation), fmt.Errorf("the events of %q recompute to a tree that is not its checkpoint's at size %d", w.Name, w.Size)}
 			}
 			return nil
 		}
@@ -215,13 +232,14 @@ func (r *restore) verify() error {
 				}
 			}
 		}
-		if f.Size() != w.Size {
-			return &IntegrityError{manifestName(r.m.Generation), fmt.Errorf("the chunks of %q hold %d events, its checkpoint %d", w.Name, f.Size(), w.Size)}
+		if f.Size() != events {
+			return &IntegrityError{manifestName(r.m.Generation), fmt.Errorf("the chunks of %q hold %d events, the manifest %d", w.Name, f.Size(), events)}
 		}
-		if f.Root() != cp.Root {
-			return &IntegrityError{manifestName(r.m.Generation), fmt.Errorf("the events of %q recompute to a tree that is not its checkpoint's at size %d", w.Name, w.Size)}
+		if events > w.Size && f.Root() != tree {
+			return &IntegrityError{manifestName(r.m.Generation), fmt.Errorf("the events of %q recompute to a tree that is not the manifest's at size %d", w.Name, events)}
 		}
-		r.rep.Workspaces = append(r.rep.Workspaces, RestoredWorkspace{Name: w.Name, Events: w.Size, Root: cp.Root, Chunks: len(w.Chunks)})
+		r.rep.Workspaces = append(r.rep.Workspaces, RestoredWorkspace{Name: w.Name, Events: events, Root: f.Root(),
+			Checkpoint: w.Size, CheckpointRoot: cp.Root, Chunks: len(w.Chunks)})
 	}
 	objects := r.m.Files
 	if r.m.State != nil {
@@ -346,13 +364,19 @@ func (r *restore) apply() error {
 				return fmt.Errorf("backup: restoring %q at %d: %w", w.Name, c.First, err)
 			}
 		}
-		// Read the tree back from the log as written.
-		root, err := tlog.TreeHash(w.Size, logHashes(r.ctx, r.into.Log, w.Name))
-		if err != nil {
-			return fmt.Errorf("backup: reading back the restored tree of %q: %w", w.Name, err)
-		}
-		if base64.StdEncoding.EncodeToString(root[:]) != w.Root {
-			return fmt.Errorf("backup: the restored log of %q does not read back as its checkpoint's tree", w.Name)
+		// Read the tree back from the log as written, at the checkpoint
+		// and at the end.
+		for _, at := range []struct {
+			size int64
+			root string
+		}{{w.Size, w.Root}, {w.events(), w.treeRoot()}} {
+			root, err := tlog.TreeHash(at.size, logHashes(r.ctx, r.into.Log, w.Name))
+			if err != nil {
+				return fmt.Errorf("backup: reading back the restored tree of %q: %w", w.Name, err)
+			}
+			if base64.StdEncoding.EncodeToString(root[:]) != at.root {
+				return fmt.Errorf("backup: the restored log of %q does not read back as the manifest's tree at %d", w.Name, at.size)
+			}
 		}
 	}
 	for name, plain := range r.files {
@@ -392,7 +416,7 @@ func (r *restore) readKnown(logName string) {
 func (r *restore) loss() {
 	restored := map[string]int64{}
 	for _, w := range r.m.Workspaces {
-		restored[w.Name] = w.Size
+		restored[w.Name] = w.events()
 	}
 	for ws, ks := range r.known {
 		var top knownCheckpoint

@@ -34,6 +34,9 @@ func (l *Log) Append(ctx context.Context, records []vigil.LogRecord) error {
 	if l.closed {
 		return errClosed()
 	}
+	if l.readOnly {
+		return vigil.Errorf(vigil.EUNAVAILABLE, "the event log was opened read-only, beside the process that writes it")
+	}
 	if l.failed != nil {
 		return &vigil.Error{Code: vigil.EUNAVAILABLE, Message: "the event log failed to flush a write and must be reopened", Err: l.failed}
 	}

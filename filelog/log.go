@@ -47,6 +47,9 @@ type Log struct {
 	opts Options
 	log  *slog.Logger
 	lock *os.File
+	// readOnly is a log opened by OpenReadOnly: no lock, no repair, no
+	// Append.
+	readOnly bool
 
 	// writeMu serializes Append and Close: the engine appends from one
 	// goroutine, but the log does not rely on it.
@@ -101,6 +104,32 @@ func Open(dir string, opts Options) (*Log, error) {
 	return l, nil
 }
 
+// OpenReadOnly opens the log in dir for reading beside the process that
+// holds it (a running server): it takes no lock, changes nothing (no
+// mode tightened, no torn tail cut, no first segment created), and sees
+// the whole groups written when it read the segments, never a group
+// being written. It does not follow later appends: its heads are those
+// of the moment it opened. Append fails on it.
+//
+// A group it sees may have been written and not yet flushed by the
+// server, so not yet acknowledged: a reader that must see only
+// acknowledged records reads no further than something the server
+// derived from them (a signed checkpoint, the projection's cursors).
+func OpenReadOnly(dir string) (*Log, error) {
+	l := &Log{dir: dir, opts: Options{SegmentBytes: DefaultSegmentBytes}, log: slog.New(slog.DiscardHandler),
+		ws: map[string]*wsIndex{}, readOnly: true}
+	if fi, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("filelog: %w", err)
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("filelog: %s is not a directory", dir)
+	}
+	if err := l.load(); err != nil {
+		l.release()
+		return nil, err
+	}
+	return l, nil
+}
+
 func (l *Log) takeLock() error {
 	path := filepath.Join(l.dir, "LOCK")
 	if err := l.tighten(path); err != nil {
@@ -120,6 +149,9 @@ func (l *Log) takeLock() error {
 
 // tighten makes a file private, logging when it was not.
 func (l *Log) tighten(path string) error {
+	if l.readOnly {
+		return nil
+	}
 	was, err := private.Tighten(path)
 	if err != nil {
 		return fmt.Errorf("filelog: %w", err)

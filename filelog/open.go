@@ -40,6 +40,9 @@ func (l *Log) load() error {
 		}
 	}
 	if len(nums) == 0 {
+		if l.readOnly {
+			return nil
+		}
 		return l.createSegment(0)
 	}
 	for i := range nums {
@@ -115,7 +118,7 @@ func (l *Log) loadSegment(n int, last bool) error {
 		return fmt.Errorf("filelog: %w", err)
 	}
 	l.segs = append(l.segs, r)
-	if last {
+	if last && !l.readOnly {
 		if l.w, err = os.OpenFile(path, os.O_WRONLY, 0); err != nil {
 			return fmt.Errorf("filelog: %w", err)
 		}
@@ -130,7 +133,12 @@ func (l *Log) loadSegment(n int, last bool) error {
 			return l.corrupt(n, 0, "the segment is shorter than its header")
 		}
 		// The crash came while the segment was being created: it
-		// holds no record.
+		// holds no record. (Or, read beside the writer, it is being
+		// created now.)
+		if l.readOnly {
+			l.bytes += size
+			return nil
+		}
 		l.log.Warn("filelog: completing the header of a segment cut short", "segment", path, "bytes", size)
 		if err := l.w.Truncate(0); err != nil {
 			return fmt.Errorf("filelog: %w", err)
@@ -266,6 +274,12 @@ func (l *Log) tornTail(n int, r *os.File, bad, groupStart, size int64, why error
 		} else {
 			*u.w = u.was
 		}
+	}
+	if l.readOnly {
+		// Beside the writer, the tail is the group being written: the
+		// log ends before it.
+		l.bytes += groupStart
+		return nil
 	}
 	path := filepath.Join(l.dir, segmentName(n))
 	l.log.Warn("filelog: cut a torn tail: the group a crash interrupted, never acknowledged",

@@ -14,6 +14,7 @@ import (
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/embedded"
 	"github.com/vigilhq/vigil/fhir"
+	"github.com/vigilhq/vigil/filelog"
 	"github.com/vigilhq/vigil/internal/private"
 	"github.com/vigilhq/vigil/ledger"
 	"github.com/vigilhq/vigil/sqlite"
@@ -61,8 +62,11 @@ func offlineData(env *Env) dataOptions {
 
 // dataDir is an opened data directory.
 type dataDir struct {
-	path        string
-	db          *embedded.Store
+	path string
+	db   *embedded.Store
+	// log is the engine's log when this process holds it (not offline):
+	// continuous backups read it.
+	log         *filelog.Log
 	signingKey  string
 	verifierKey string
 	fresh       bool // the directory held no database before
@@ -108,6 +112,16 @@ func openData(ctx context.Context, dir string, opt dataOptions) (*dataDir, error
 	} else if fi, err := os.Stat(filepath.Dir(witness)); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("--witness-file %s: its directory does not exist", witness)
 	}
+	if !opt.offline {
+		// The store closes it with itself.
+		if d.log, err = filelog.Open(filepath.Join(dir, logDir), filelog.Options{Logger: opt.logger}); err != nil {
+			return nil, err
+		}
+	}
+	var log vigil.LogStorage
+	if d.log != nil {
+		log = d.log
+	}
 	d.db, err = embedded.Open(ctx, embedded.Config{SQLite: sqlite.Config{
 		Path:               filepath.Join(dir, dbFile),
 		LogName:            name,
@@ -119,6 +133,7 @@ func openData(ctx context.Context, dir string, opt dataOptions) (*dataDir, error
 		Index:              fhir.Terms,
 	},
 		LogDir:         filepath.Join(dir, logDir),
+		Log:            log,
 		QueueSize:      opt.queueSize,
 		MaxBatchEvents: opt.maxBatchEvents,
 		MaxLag:         opt.maxLag,

@@ -10,6 +10,8 @@
 //	vigil export   export events offline (CSV, NDJSON with proofs, Parquet)
 //	vigil users    add, list and disable web console users
 //	vigil reindex  rebuild the query indexes from the log
+//	vigil backup   one encrypted backup generation, to a directory or S3
+//	vigil restore  rebuild a data directory from a backup and verify it
 package main
 
 import (
@@ -53,6 +55,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		"export":  runExport,
 		"users":   runUsers,
 		"reindex": runReindex,
+		"backup":  runBackup,
+		"restore": runRestore,
 	}
 	run, ok := cmds[args[0]]
 	if !ok {
@@ -91,6 +95,8 @@ commands:
   export   --format csv|ndjson|parquet --out FILE: events, offline
   users    add | list | disable web console users on a data directory
   reindex  rebuild the query indexes from the log (server stopped)
+  backup   --data DIR --to DIR|s3://bucket/prefix: one backup generation (beside a running server too)
+  restore  --from DIR|s3://... --data NEWDIR --backup-key FILE --verifier-key KEY: rebuild and verify
 
 Run "vigil <command> -h" for a command's flags. Every flag can also be set
 as an environment variable: --data is VIGIL_DATA, --addr is VIGIL_ADDR, ...

@@ -77,6 +77,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	cf := registerConsoleFlags(fs)
 	anf := registerAnchorFlags(fs)
 	sf := registerStreamFlags(fs)
+	bf := registerBackupFlags(fs)
 	fs.IntVar(&c.reportWorkers, "report-workers", 1, "reports and exports generated at once, in the background")
 	fs.Float64Var(&c.reportShare, "report-share", 0.25, "the share of one core each report or export may take, so ingest keeps its pace (1: unpaced)")
 	c.reportRetention, c.reportFileLifetime = vreport.DefaultRetention, vreport.DefaultFileLifetime
@@ -183,7 +184,11 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	d.db.OnCommit(func(n int) { srv.ObserveCommit(n); alerts.committed(n); streams.committed() })
+	backups, err := startBackups(bgCtx, env, bf, d, c.witness, srv.Registry(), logger)
+	if err != nil {
+		return err
+	}
+	d.db.OnCommit(func(n int) { srv.ObserveCommit(n); alerts.committed(n); streams.committed(); backups.committed(n) })
 	anchorsDone := make(chan struct{})
 	go func() { runAnchors(bgCtx, anchors, anf.interval); close(anchorsDone) }()
 	if c.verifyRate > 0 {
@@ -226,6 +231,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	stopBackground()
 	<-anchorsDone
 	streams.wait()
+	backups.wait()
 	alerts.stop()
 	stopReports()
 	if err := d.close(); err != nil {
