@@ -44,7 +44,7 @@ var Rules = map[string]Rule{
 	"cmd/vigil":         {Command: true},
 	"console":           {Imports: []string{".", "api", "cadf", "fhir", "http", "ledger", "report"}, Tests: []string{"embedded", "sqlite"}},
 	"fhir":              {Imports: []string{"."}, Tests: []string{"ledger"}},
-	"embedded":          {Imports: []string{".", "engine", "filelog", "ledger", "sqlite"}, Tests: []string{"storetest"}},
+	"embedded":          {Imports: []string{".", "engine", "filelog", "ledger", "sqlite"}, Tests: []string{"fhir", "storetest"}},
 	"engine":            {Imports: []string{".", "ledger"}, Tests: []string{"storetest"}},
 	"filelog":           {Imports: []string{".", "internal/private"}, Tests: []string{"storetest"}},
 	"geoip":             {},
