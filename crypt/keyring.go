@@ -38,7 +38,7 @@ type Keyring struct {
 	now   func() time.Time
 
 	mu      sync.RWMutex
-	aeads   map[string]cipher.AEAD   // data keys by id
+	aeads   map[string]cipher.AEAD    // data keys by id
 	blinds  map[string]*vigil.Blinder // index keys by workspace
 	creates sync.Mutex                // one creation at a time: no two keys for one id in this process
 }
@@ -169,6 +169,31 @@ func (r *Keyring) Blinder(ctx context.Context, workspace string) (*vigil.Blinder
 			return nil, err
 		}
 	default:
+		return nil, err
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.blinds[workspace], nil
+}
+
+// ExistingBlinder returns the blind-index key of a workspace, or nil when
+// it has none: a workspace that never had a sealed event. Readers use it,
+// so that a query creates no key.
+func (r *Keyring) ExistingBlinder(ctx context.Context, workspace string) (*vigil.Blinder, error) {
+	r.mu.RLock()
+	b := r.blinds[workspace]
+	r.mu.RUnlock()
+	if b != nil {
+		return b, nil
+	}
+	k, err := r.store.DataKey(ctx, IndexKeyID(workspace))
+	if vigil.ErrorCode(err) == vigil.ENOTFOUND {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := r.load(ctx, k); err != nil {
 		return nil, err
 	}
 	r.mu.RLock()

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/crypt"
 	"github.com/vigilhq/vigil/ledger"
 )
 
@@ -180,13 +181,20 @@ func (e *Engine) place(ws string, l *wsLog, ev *vigil.Event) (vigil.LogRecord, e
 	if ev.OccurredAt.IsZero() {
 		ev.OccurredAt = ev.CreatedAt
 	}
-	leaf := ledger.AppendEvent(nil, ev)
+	var leaf, sealed []byte
+	if e.cfg.Keyring != nil {
+		if leaf, sealed, err = crypt.SealEvent(context.Background(), e.cfg.Keyring, ev); err != nil {
+			return vigil.LogRecord{}, err
+		}
+	} else {
+		leaf = ledger.AppendEvent(nil, ev)
+	}
 	hashes, err := l.append(leaf)
 	if err != nil {
 		return vigil.LogRecord{}, err
 	}
 	l.lastCreated = ev.CreatedAt
-	return vigil.LogRecord{Workspace: ws, Sequence: ev.Sequence, Leaf: leaf, Hashes: hashes, IPFromConnection: ev.IPFromConnection}, nil
+	return vigil.LogRecord{Workspace: ws, Sequence: ev.Sequence, Leaf: leaf, Hashes: hashes, IPFromConnection: ev.IPFromConnection, Sealed: sealed}, nil
 }
 
 // forgetApplied drops the remembered keys the key projection has applied.
