@@ -48,8 +48,8 @@ type applyReq struct {
 	ws     int64
 	wsName string
 	recs   []vigil.LogRecord
-	events []vigil.Event // the records' events, parsed in the caller's goroutine
-	terms  []string      // search tokens of each event, from Config.Index
+	events []vigil.Event  // the records' events, parsed in the caller's goroutine
+	terms  []string       // search tokens of each event, from Config.Index
 	blind  *vigil.Blinder // the workspace's blind-index key, when an event is sealed
 	done   chan error
 }
