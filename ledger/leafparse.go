@@ -330,10 +330,13 @@ func (r *leafReader) commitments() error {
 		}
 		var h vigil.Hash
 		text := r.p.keys[from:to]
-		n, herr := hex.Decode(h[:], text)
-		lower := bytes.Equal(text, []byte(hex.EncodeToString(h[:])))
+		ok := len(text) == 2*len(h)
+		if ok {
+			_, herr := hex.Decode(h[:], text)
+			ok = herr == nil && bytes.Equal(text, []byte(hex.EncodeToString(h[:])))
+		}
 		r.p.keys = r.p.keys[:mark]
-		if herr != nil || n != len(h) || len(text) != 2*len(h) || !lower {
+		if !ok {
 			r.p.pos = start
 			return r.p.fail("not a SHA-256 hash in lower-case hex")
 		}
