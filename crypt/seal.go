@@ -3,6 +3,7 @@ package crypt
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 
 	"github.com/vigilhq/vigil"
@@ -66,7 +67,15 @@ func OpenFields(ctx context.Context, ring vigil.Keyring, e *vigil.Event, leafHas
 	}
 	payload, err := Open(aead, sealed, leafHash[:])
 	if err != nil {
-		return fmt.Errorf("crypt: event %d: the sealed fields do not decrypt beside their leaf (altered, or moved from another event)", e.Sequence)
+		return fmt.Errorf("%w: event %d: they do not decrypt beside its leaf", ErrAltered, e.Sequence)
 	}
-	return ledger.OpenFields(e, payload)
+	if err := ledger.OpenFields(e, payload); err != nil {
+		return fmt.Errorf("%w: event %d: %v", ErrAltered, e.Sequence, err)
+	}
+	return nil
 }
+
+// ErrAltered reports sealed fields that do not belong to their leaf: the
+// leaf, the payload or the key was altered, or the payload was moved
+// from another event. A missing key is not this error.
+var ErrAltered = errors.New("crypt: the sealed fields do not belong to the event's leaf")

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/vigilhq/vigil"
@@ -91,7 +92,24 @@ func (db *DB) openSealed(e *vigil.Event, keyID string, commitments, sealed []byt
 		return vigil.Errorf(vigil.EUNAVAILABLE, "event %d is encrypted and the store has no key-encryption key", e.Sequence)
 	}
 	h := ledger.LeafHash(ledger.AppendEvent(nil, e))
-	return crypt.OpenFields(context.Background(), db.keys, e, h, sealed)
+	err = crypt.OpenFields(context.Background(), db.keys, e, h, sealed)
+	if errors.Is(err, crypt.ErrAltered) {
+		// The row was altered: the event is served with its clear fields
+		// and seal only, so its leaf is written from what the row holds
+		// and every verification reports the change, instead of the read
+		// failing. Nothing of the values is guessed.
+		db.log.Warn("a sealed event's row does not decrypt: it was altered", "workspace", e.Workspace, "sequence", e.Sequence)
+		clearSealed(e)
+		return nil
+	}
+	return err
+}
+
+// clearSealed empties the sealed fields of an event whose values are not
+// available.
+func clearSealed(e *vigil.Event) {
+	e.ActorID, e.ActorName, e.IdempotencyKey, e.IPAddress, e.IPCity, e.Metadata = "", "", "", "", "", nil
+	e.PatientID, e.ResourceID, e.ResourceName, e.SessionID, e.Targets, e.UserAgent = "", "", "", "", nil, ""
 }
 
 // readBlinder is the blind-index key a query of a workspace uses, nil

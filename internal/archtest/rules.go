@@ -45,7 +45,7 @@ var Rules = map[string]Rule{
 	"console":           {Imports: []string{".", "api", "cadf", "fhir", "http", "ledger", "report"}, Tests: []string{"embedded", "sqlite"}},
 	"crypt":             {Imports: []string{".", "internal/private", "ledger"}, Tests: []string{"sqlite"}},
 	"fhir":              {Imports: []string{"."}, Tests: []string{"ledger"}},
-	"embedded":          {Imports: []string{".", "crypt", "engine", "filelog", "ledger", "sqlite"}, Tests: []string{"storetest"}},
+	"embedded":          {Imports: []string{".", "crypt", "engine", "filelog", "ledger", "sqlite"}, Tests: []string{"fhir", "storetest"}},
 	"engine":            {Imports: []string{".", "crypt", "ledger"}, Tests: []string{"storetest"}},
 	"filelog":           {Imports: []string{".", "internal/private"}, Tests: []string{"storetest"}},
 	"geoip":             {},
