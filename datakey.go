@@ -8,7 +8,9 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"hash"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -73,7 +75,15 @@ type Keyring interface {
 // value (no dictionary attack on patient ids).
 type Blinder struct {
 	pool sync.Pool
+
+	// names caches the tokens of search parameter names and systems,
+	// few and asked for with every term.
+	names     sync.Map
+	namesSize atomic.Int64
 }
+
+// maxCachedNames bounds Blinder.names: systems are sent by clients.
+const maxCachedNames = 4096
 
 // NewBlinder returns the Blinder of an index key.
 func NewBlinder(key []byte) *Blinder {
@@ -110,6 +120,22 @@ func (b *Blinder) AppendToken(dst []byte, kind byte, parts ...string) []byte {
 	h.Sum(sum[:0])
 	b.pool.Put(h)
 	return hex.AppendEncode(dst, sum[:8])
+}
+
+// AppendNameToken is AppendToken for the few parts that recur (a
+// parameter's name and system), remembered once computed.
+func (b *Blinder) AppendNameToken(dst []byte, kind byte, parts ...string) []byte {
+	k := string(kind) + strings.Join(parts, "\x00")
+	if t, ok := b.names.Load(k); ok {
+		return append(dst, t.(string)...)
+	}
+	t := string(b.AppendToken(nil, kind, parts...))
+	if b.namesSize.Load() < maxCachedNames {
+		if _, loaded := b.names.LoadOrStore(k, t); !loaded {
+			b.namesSize.Add(1)
+		}
+	}
+	return append(dst, t...)
 }
 
 func (b *Blinder) mac(field, value string) [sha256.Size]byte {

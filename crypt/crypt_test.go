@@ -81,7 +81,7 @@ func TestSealedEventOpensOnlyBesideItsLeaf(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := sampleEvent()
-	leaf, sealed, err := crypt.SealEvent(ctx, ring, &e)
+	leaf, sealed, err := crypt.SealEvent(ctx, ring, &e, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestSealedEventOpensOnlyBesideItsLeaf(t *testing.T) {
 	// Another event's payload, an altered one, or an altered leaf: refused.
 	other := sampleEvent()
 	other.Sequence = 8
-	_, otherSealed, _ := crypt.SealEvent(ctx, ring, &other)
+	_, otherSealed, _ := crypt.SealEvent(ctx, ring, &other, nil)
 	flipped := append([]byte(nil), sealed...)
 	flipped[len(flipped)-1] ^= 1
 	for name, r := range map[string]vigil.LogRecord{
@@ -135,7 +135,7 @@ func TestRotateKEKRewrapsEveryKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := sampleEvent()
-	leaf, sealed, err := crypt.SealEvent(ctx, ring, &e)
+	leaf, sealed, err := crypt.SealEvent(ctx, ring, &e, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,29 +10,50 @@ import (
 	"github.com/vigilhq/vigil/ledger"
 )
 
-// SealEvent seals an event that has its id, sequence and times under the
-// data key of its workspace and month: it sets e.Seal, and returns the
-// version 2 leaf and the sealed payload that travels beside it
-// (vigil.LogRecord.Sealed). The payload is AES-256-GCM with the leaf hash
-// as associated data, so it opens only beside its own leaf.
-func SealEvent(ctx context.Context, ring vigil.Keyring, e *vigil.Event) (leaf, sealed []byte, err error) {
-	id, aead, err := ring.SealKey(ctx, e.Workspace, e.CreatedAt)
-	if err != nil {
-		return nil, nil, err
-	}
+// Sealing is an event's sealed fields made ready before it is placed in
+// the log: the salts drawn, the commitments and the payload computed, in
+// the caller's goroutine, so the one goroutine that sequences only
+// writes the leaf and encrypts.
+type Sealing struct {
+	seal    *vigil.Seal
+	payload []byte
+}
+
+// PrepareSeal draws the salts of e's sealed fields and computes their
+// commitments and payload. e's sealed fields must not change after.
+func PrepareSeal(e *vigil.Event) (*Sealing, error) {
 	var random [ledger.NumSealed * ledger.SaltSize]byte
 	if _, err := rand.Read(random[:]); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var salts ledger.Salts
 	for i := range salts {
 		copy(salts[i][:], random[i*ledger.SaltSize:])
 	}
-	seal, payload := ledger.SealFields(e, id, &salts)
-	e.Seal = seal
+	seal, payload := ledger.SealFields(e, "", &salts)
+	return &Sealing{seal: seal, payload: payload}, nil
+}
+
+// SealEvent seals an event that has its id, sequence and times under the
+// data key of its workspace and month: it sets e.Seal, and returns the
+// version 2 leaf and the sealed payload that travels beside it
+// (vigil.LogRecord.Sealed). The payload is AES-256-GCM with the leaf hash
+// as associated data, so it opens only beside its own leaf. s is from
+// PrepareSeal(e), or nil to prepare it here.
+func SealEvent(ctx context.Context, ring vigil.Keyring, e *vigil.Event, s *Sealing) (leaf, sealed []byte, err error) {
+	id, aead, err := ring.SealKey(ctx, e.Workspace, e.CreatedAt)
+	if err != nil {
+		return nil, nil, err
+	}
+	if s == nil {
+		if s, err = PrepareSeal(e); err != nil {
+			return nil, nil, err
+		}
+	}
+	e.Seal = &vigil.Seal{KeyID: id, Commitments: s.seal.Commitments}
 	leaf = ledger.AppendEvent(nil, e)
 	h := ledger.LeafHash(leaf)
-	if sealed, err = Seal(aead, payload, h[:]); err != nil {
+	if sealed, err = Seal(aead, s.payload, h[:]); err != nil {
 		return nil, nil, err
 	}
 	return leaf, sealed, nil

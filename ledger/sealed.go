@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/vigilhq/vigil"
 )
@@ -23,9 +24,10 @@ var SealedFields = [NumSealed]string{
 // NumSealed is the number of SealedFields.
 const NumSealed = 12
 
-// SaltSize is the size of a commitment's salt: enough that a commitment
-// to a guessable value (a patient id) cannot be found by trying values.
-const SaltSize = 32
+// SaltSize is the size of a commitment's salt: 128 random bits, enough
+// that a commitment to a guessable value (a patient id) cannot be found
+// by trying values, since the salt must be guessed with it.
+const SaltSize = 16
 
 // Salts are the salts of one event's sealed fields, by SealedFields index.
 type Salts [NumSealed][SaltSize]byte
@@ -108,43 +110,93 @@ func OpenFields(e *vigil.Event, payload []byte) error {
 	if e.Seal == nil {
 		return fmt.Errorf("ledger: the event is not sealed")
 	}
-	var fields map[string]struct {
-		Salt  string          `json:"salt"`
-		Value json.RawMessage `json:"value"`
-	}
-	if err := json.Unmarshal(payload, &fields); err != nil {
-		return fmt.Errorf("ledger: sealed fields: %w", err)
-	}
-	if len(fields) != len(e.Seal.Commitments) {
-		return fmt.Errorf("ledger: sealed fields: %d values for %d commitments", len(fields), len(e.Seal.Commitments))
-	}
-	for _, c := range e.Seal.Commitments {
-		f, ok := fields[c.Field]
-		if !ok {
-			return fmt.Errorf("ledger: sealed fields: no value for the commitment to %s", c.Field)
+	var got [NumSealed]bool
+	var salt [SaltSize]byte
+	var text []byte
+	p := parser{in: payload}
+	p.skipSpace()
+	err := p.members(func(name []byte) error {
+		i := sealedIndex(string(name))
+		if i < 0 || got[i] {
+			return p.fail("not a sealed field, or one given twice")
 		}
-		var salt [SaltSize]byte
-		if n, err := hex.Decode(salt[:], []byte(f.Salt)); err != nil || n != SaltSize || len(f.Salt) != 2*SaltSize {
-			return fmt.Errorf("ledger: sealed fields: %s: the salt is not %d bytes in hex", c.Field, SaltSize)
-		}
-		value := []byte(f.Value)
-		if c.Field != "metadata" && c.Field != "targets" {
-			var s string
-			if err := json.Unmarshal(f.Value, &s); err != nil {
-				return fmt.Errorf("ledger: sealed fields: %s: %w", c.Field, err)
+		got[i] = true
+		var value []byte
+		var hasSalt, hasValue bool
+		err := p.members(func(member []byte) error {
+			switch string(member) {
+			case "salt":
+				h, err := p.stringValue()
+				if err != nil {
+					return err
+				}
+				if n, err := hex.Decode(salt[:], []byte(h)); err != nil || n != SaltSize || len(h) != 2*SaltSize {
+					return p.fail("not a salt of " + strconv.Itoa(SaltSize) + " bytes in hex")
+				}
+				hasSalt = true
+			case "value":
+				hasValue = true
+				switch SealedFields[i] {
+				case "metadata", "targets":
+					raw, err := p.value(nil)
+					if err != nil {
+						return err
+					}
+					value = raw
+				default:
+					text = text[:0]
+					if _, _, err := p.textValue(&text); err != nil {
+						return err
+					}
+					value = text
+				}
+			default:
+				return p.fail("unknown member")
 			}
-			value = []byte(s)
-			if err := setSealed(e, c.Field, s); err != nil {
-				return err
-			}
-		} else if err := setSealedJSON(e, c.Field, f.Value); err != nil {
+			return nil
+		})
+		if err != nil {
 			return err
 		}
-		if Commit(&salt, value) != c.Hash {
-			return fmt.Errorf("ledger: sealed fields: the value of %s does not match its commitment", c.Field)
+		if !hasSalt || !hasValue {
+			return p.fail("a sealed field has a salt and a value")
+		}
+		c, ok := commitmentOf(e.Seal, SealedFields[i])
+		if !ok {
+			return p.fail("a value without a commitment in the leaf")
+		}
+		if Commit(&salt, value) != c {
+			return p.fail("the value does not match its commitment")
+		}
+		return setField(e, i, value)
+	})
+	if err != nil {
+		return fmt.Errorf("ledger: sealed fields: %w", err)
+	}
+	for _, c := range e.Seal.Commitments {
+		if !got[sealedIndex(c.Field)] {
+			return fmt.Errorf("ledger: sealed fields: no value for the commitment to %s", c.Field)
 		}
 	}
 	return nil
+}
+
+func commitmentOf(s *vigil.Seal, field string) (vigil.Hash, bool) {
+	for _, c := range s.Commitments {
+		if c.Field == field {
+			return c.Hash, true
+		}
+	}
+	return vigil.Hash{}, false
+}
+
+// setField sets the sealed field of index i from the bytes committed to.
+func setField(e *vigil.Event, i int, value []byte) error {
+	switch SealedFields[i] {
+	case "metadata", "targets":
+		return setSealedJSON(e, SealedFields[i], append(json.RawMessage(nil), value...))
+	}
+	return setSealed(e, SealedFields[i], string(value))
 }
 
 func setSealed(e *vigil.Event, field, s string) error {
@@ -177,11 +229,11 @@ func setSealed(e *vigil.Event, field, s string) error {
 
 func setSealedJSON(e *vigil.Event, field string, raw json.RawMessage) error {
 	if field == "metadata" {
-		m, err := Canonicalize(raw)
-		if err != nil || !bytes.Equal(m, raw) {
-			return fmt.Errorf("ledger: sealed fields: metadata is not a canonical JSON object")
+		// raw is canonical: the parser that read it wrote it.
+		if len(raw) == 0 || raw[0] != '{' {
+			return fmt.Errorf("ledger: sealed fields: metadata is not a JSON object")
 		}
-		e.Metadata = m
+		e.Metadata = raw
 		return nil
 	}
 	var ts []struct {

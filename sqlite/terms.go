@@ -78,12 +78,16 @@ func sealedBlinder(e *vigil.Event, b *vigil.Blinder) *vigil.Blinder {
 
 func termTokens(ts []vigil.Term, key *vigil.Blinder) string {
 	b := make([]byte, 0, len(ts)*2*35)
+	var value []byte // the value's hash, written once for the exact and any tokens
 	for _, t := range ts {
-		b = appendExact(b, key, t.Name, t.System, t.Value)
-		b = append(b, ' ')
+		value = tokenHash(value[:0], key, 'v', t.Value)
+		b = append(b, 'e')
+		b = nameHash(b, key, 'e', t.Name, t.System)
+		b = append(append(b, value...), ' ')
 		if t.System != "" {
-			b = appendAny(b, key, t.Name, t.Value)
-			b = append(b, ' ')
+			b = append(b, 'a')
+			b = nameHash(b, key, 'a', t.Name)
+			b = append(append(b, value...), ' ')
 		}
 		if t.Text {
 			if key == nil {
@@ -119,15 +123,23 @@ func tokenHash(b []byte, key *vigil.Blinder, kind byte, parts ...string) []byte 
 	return appendHash(b, kind, parts...)
 }
 
+// nameHash is tokenHash of a parameter's name (and system), which recur.
+func nameHash(b []byte, key *vigil.Blinder, kind byte, parts ...string) []byte {
+	if key != nil {
+		return key.AppendNameToken(b, kind, parts...)
+	}
+	return appendHash(b, kind, parts...)
+}
+
 func appendExact(b []byte, key *vigil.Blinder, name, system, value string) []byte {
 	b = append(b, 'e')
-	b = tokenHash(b, key, 'e', name, system)
+	b = nameHash(b, key, 'e', name, system)
 	return tokenHash(b, key, 'v', value)
 }
 
 func appendAny(b []byte, key *vigil.Blinder, name, value string) []byte {
 	b = append(b, 'a')
-	b = tokenHash(b, key, 'a', name)
+	b = nameHash(b, key, 'a', name)
 	return tokenHash(b, key, 'v', value)
 }
 
@@ -135,7 +147,7 @@ func appendAny(b []byte, key *vigil.Blinder, name, value string) []byte {
 // the keyed hash of this one prefix with one.
 func appendPrefix(b []byte, key *vigil.Blinder, name, value string) []byte {
 	b = append(b, 'p')
-	b = tokenHash(b, key, 'p', name)
+	b = nameHash(b, key, 'p', name)
 	if key != nil {
 		return key.AppendToken(b, 'q', value)
 	}
