@@ -269,6 +269,7 @@ func TestWrongOrMissingKEKIsRefusedAndChangesNothing(t *testing.T) {
 	}
 	addr = freeAddr(t)
 	srv = startServe(t, exec.Command(bin, "serve", "--data", data, "--addr", addr, "--kek-file", next), addr)
+	defer srv.stop(t)
 	var page struct {
 		Data []struct {
 			ID        string `json:"id"`
