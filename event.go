@@ -81,6 +81,29 @@ type Event struct {
 	IPFromConnection bool
 
 	OccurredAt time.Time // client's time, UTC
+
+	// Seal, when set, says the event is sealed (encryption at rest): its
+	// leaf is a version 2 leaf, which holds the identifying fields only as
+	// the commitments below (ledger.SealedFields), and their values
+	// travel encrypted beside it. A sealed event read back decrypted has
+	// both its values and its Seal, so its leaf is written again exactly.
+	Seal *Seal
+}
+
+// Seal is what a version 2 leaf holds of an event's identifying fields.
+type Seal struct {
+	// KeyID names the data key the values are encrypted under.
+	KeyID string
+	// Commitments are SHA-256(salt || value) of each present identifying
+	// field, in the order of the field names; the salts are encrypted
+	// with the values.
+	Commitments []Commitment
+}
+
+// Commitment binds one sealed field's value without revealing it.
+type Commitment struct {
+	Field string
+	Hash  Hash
 }
 
 // Target is one further object the event touched.

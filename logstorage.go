@@ -24,6 +24,11 @@ type LogRecord struct {
 	// the leaf, as it is not something the client sent; it is kept because
 	// an idempotent retry is compared by what the client sent.
 	IPFromConnection bool
+	// Sealed is the encrypted payload of a sealed event's identifying
+	// fields (a version 2 leaf; crypt.SealEvent), nil for a version 1
+	// leaf. It is outside the leaf: the log verifies without any key,
+	// and destroying the key leaves every hash and proof as it was.
+	Sealed []byte
 }
 
 // LogStorage is the seam the engine writes through: the few methods a

@@ -112,8 +112,20 @@ type Event struct {
 	PurposeOfUse   *string         `json:"purpose_of_use"`
 	Source         *string         `json:"source"`
 	Integrity      *Integrity      `json:"integrity"`
-	OccurredAt     string          `json:"occurred_at"`
-	CreatedAt      string          `json:"created_at"`
+	// Seal is present for a sealed event (encryption at rest): its leaf
+	// is a version 2 leaf, written from the event's clear fields and
+	// these (docs/ledger.md).
+	Seal       *Seal  `json:"seal,omitempty"`
+	OccurredAt string `json:"occurred_at"`
+	CreatedAt  string `json:"created_at"`
+}
+
+// Seal is what a version 2 leaf holds of a sealed event's identifying
+// fields: the data key's id and each present field's salted commitment
+// (SHA-256, lower-case hex).
+type Seal struct {
+	KeyID       string            `json:"key_id"`
+	Commitments map[string]string `json:"commitments"`
 }
 
 // Actor is who acted.

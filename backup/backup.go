@@ -279,13 +279,13 @@ func (b *run) workspace(ws string, head int64, cp vigil.Checkpoint, prev Workspa
 		if int64(len(recs)) != n {
 			return nil, fmt.Errorf("backup: the log of %q ends at %d, before %d", ws, from+int64(len(recs)), events)
 		}
-		leaves := make([][]byte, len(recs))
+		leaves := make([]chunkRecord, len(recs))
 		for i, r := range recs {
 			if r.Sequence != from+int64(i) || len(r.Hashes) == 0 || ledger.LeafHash(r.Leaf) != r.Hashes[0] {
 				return nil, fmt.Errorf("backup: record %d of %q does not match its leaf hash", from+int64(i), ws)
 			}
-			leaves[i] = r.Leaf
-			b.rep.LogBytes += int64(len(r.Leaf))
+			leaves[i] = chunkRecord{Leaf: r.Leaf, Sealed: r.Sealed, IPFromConnection: r.IPFromConnection}
+			b.rep.LogBytes += int64(len(r.Leaf) + len(r.Sealed))
 		}
 		var plain bytes.Buffer
 		if err := writeChunk(&plain, ws, from, leaves); err != nil {

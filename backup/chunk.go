@@ -10,9 +10,12 @@ import (
 )
 
 // A chunk's plaintext: a JSON header line naming what it holds, then each
-// record's canonical leaf as a uvarint length and its bytes. The tree
-// hashes are not stored: restore recomputes them from the leaves, which is
-// how it proves the tree.
+// record: a uvarint of flags (bit 0: the event's address is the
+// connection's), its canonical leaf and its sealed fields (encryption at
+// rest: ciphertext kept beside the leaf, not hashed), each as a uvarint
+// length and the bytes. The tree hashes are not stored: restore
+// recomputes them from the leaves, which is how it proves the tree.
+// Format 1 held only the leaves; it is still read.
 type chunkHeader struct {
 	Format    string `json:"format"`
 	Workspace string `json:"workspace"`
@@ -20,13 +23,24 @@ type chunkHeader struct {
 	Count     int64  `json:"count"`
 }
 
-const chunkFormat = "vigil-backup-chunk/1"
+// chunkRecord is what a chunk keeps of one log record.
+type chunkRecord struct {
+	Leaf             []byte
+	Sealed           []byte
+	IPFromConnection bool
+}
 
-// maxLeaf bounds a leaf read back, far above any event the API accepts.
+const (
+	chunkFormat   = "vigil-backup-chunk/2"
+	chunkFormatV1 = "vigil-backup-chunk/1"
+)
+
+// maxLeaf bounds a leaf (or its sealed fields) read back, far above any
+// event the API accepts.
 const maxLeaf = 16 << 20
 
-func writeChunk(w io.Writer, workspace string, first int64, leaves [][]byte) error {
-	h, err := json.Marshal(chunkHeader{Format: chunkFormat, Workspace: workspace, First: first, Count: int64(len(leaves))})
+func writeChunk(w io.Writer, workspace string, first int64, recs []chunkRecord) error {
+	h, err := json.Marshal(chunkHeader{Format: chunkFormat, Workspace: workspace, First: first, Count: int64(len(recs))})
 	if err != nil {
 		return err
 	}
@@ -34,16 +48,23 @@ func writeChunk(w io.Writer, workspace string, first int64, leaves [][]byte) err
 	bw.Write(h)
 	bw.WriteByte('\n')
 	var n [binary.MaxVarintLen64]byte
-	for _, l := range leaves {
-		bw.Write(n[:binary.PutUvarint(n[:], uint64(len(l)))])
-		bw.Write(l)
+	for _, r := range recs {
+		var flags uint64
+		if r.IPFromConnection {
+			flags = 1
+		}
+		bw.Write(n[:binary.PutUvarint(n[:], flags)])
+		for _, b := range [][]byte{r.Leaf, r.Sealed} {
+			bw.Write(n[:binary.PutUvarint(n[:], uint64(len(b)))])
+			bw.Write(b)
+		}
 	}
 	return bw.Flush()
 }
 
 // readChunk reads a chunk's plaintext and checks it holds what the
 // manifest says.
-func readChunk(r io.Reader, workspace string, c Chunk) ([][]byte, error) {
+func readChunk(r io.Reader, workspace string, c Chunk) ([]chunkRecord, error) {
 	br := bufio.NewReader(r)
 	line, err := br.ReadBytes('\n')
 	if err != nil {
@@ -53,24 +74,50 @@ func readChunk(r io.Reader, workspace string, c Chunk) ([][]byte, error) {
 	if err := json.Unmarshal(line, &h); err != nil {
 		return nil, fmt.Errorf("the header does not parse: %w", err)
 	}
-	if h.Format != chunkFormat || h.Workspace != workspace || h.First != c.First || h.Count != c.Count {
+	if (h.Format != chunkFormat && h.Format != chunkFormatV1) || h.Workspace != workspace || h.First != c.First || h.Count != c.Count {
 		return nil, fmt.Errorf("it holds %s events [%d, %d) of %q, the manifest says [%d, %d) of %q",
 			h.Format, h.First, h.First+h.Count, h.Workspace, c.First, c.First+c.Count, workspace)
 	}
-	leaves := make([][]byte, 0, h.Count)
-	for range h.Count {
+	bytesOf := func(what string) ([]byte, error) {
 		n, err := binary.ReadUvarint(br)
 		if err != nil {
-			return nil, fmt.Errorf("record %d: %w", c.First+int64(len(leaves)), noEOF(err))
+			return nil, noEOF(err)
 		}
 		if n > maxLeaf {
-			return nil, fmt.Errorf("record %d: a leaf of %d bytes", c.First+int64(len(leaves)), n)
+			return nil, fmt.Errorf("%s of %d bytes", what, n)
 		}
-		l := make([]byte, n)
-		if _, err := io.ReadFull(br, l); err != nil {
-			return nil, fmt.Errorf("record %d: %w", c.First+int64(len(leaves)), noEOF(err))
+		b := make([]byte, n)
+		if _, err := io.ReadFull(br, b); err != nil {
+			return nil, noEOF(err)
 		}
-		leaves = append(leaves, l)
+		return b, nil
+	}
+	recs := make([]chunkRecord, 0, h.Count)
+	for range h.Count {
+		seq := c.First + int64(len(recs))
+		var rec chunkRecord
+		if h.Format == chunkFormat {
+			flags, err := binary.ReadUvarint(br)
+			if err != nil {
+				return nil, fmt.Errorf("record %d: %w", seq, noEOF(err))
+			}
+			if flags&^1 != 0 {
+				return nil, fmt.Errorf("record %d: unknown flags %#x", seq, flags)
+			}
+			rec.IPFromConnection = flags&1 != 0
+		}
+		if rec.Leaf, err = bytesOf("a leaf"); err != nil {
+			return nil, fmt.Errorf("record %d: %w", seq, err)
+		}
+		if h.Format == chunkFormat {
+			if rec.Sealed, err = bytesOf("sealed fields"); err != nil {
+				return nil, fmt.Errorf("record %d: %w", seq, err)
+			}
+			if len(rec.Sealed) == 0 {
+				rec.Sealed = nil
+			}
+		}
+		recs = append(recs, rec)
 	}
 	if _, err := br.ReadByte(); !errors.Is(err, io.EOF) {
 		if err == nil {
@@ -78,7 +125,7 @@ func readChunk(r io.Reader, workspace string, c Chunk) ([][]byte, error) {
 		}
 		return nil, err
 	}
-	return leaves, nil
+	return recs, nil
 }
 
 func noEOF(err error) error {

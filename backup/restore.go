@@ -226,7 +226,7 @@ func (r *restore) verify() error {
 				return err
 			}
 			for _, l := range leaves {
-				f.Append(ledger.LeafHash(l))
+				f.Append(ledger.LeafHash(l.Leaf))
 				if err := check(); err != nil {
 					return err
 				}
@@ -291,7 +291,7 @@ func (r *restore) stage(name, sum string, size int64) (string, error) {
 }
 
 // chunk stages, decrypts and reads one chunk.
-func (r *restore) chunk(ws string, c Chunk) ([][]byte, error) {
+func (r *restore) chunk(ws string, c Chunk) ([]chunkRecord, error) {
 	p, err := r.stage(c.Object, c.SHA256, c.Bytes)
 	if err != nil {
 		return nil, err
@@ -299,7 +299,7 @@ func (r *restore) chunk(ws string, c Chunk) ([][]byte, error) {
 	return r.readStaged(ws, c, p)
 }
 
-func (r *restore) readStaged(ws string, c Chunk, p string) ([][]byte, error) {
+func (r *restore) readStaged(ws string, c Chunk, p string) ([]chunkRecord, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return nil, err
@@ -358,7 +358,8 @@ func (r *restore) apply() error {
 			}
 			recs := make([]vigil.LogRecord, len(leaves))
 			for i, l := range leaves {
-				recs[i] = vigil.LogRecord{Workspace: w.Name, Sequence: f.Size(), Leaf: l, Hashes: f.Append(ledger.LeafHash(l))}
+				recs[i] = vigil.LogRecord{Workspace: w.Name, Sequence: f.Size(), Leaf: l.Leaf, Hashes: f.Append(ledger.LeafHash(l.Leaf)),
+					Sealed: l.Sealed, IPFromConnection: l.IPFromConnection}
 			}
 			if err := r.into.Log.Append(r.ctx, recs); err != nil {
 				return fmt.Errorf("backup: restoring %q at %d: %w", w.Name, c.First, err)

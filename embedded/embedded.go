@@ -105,7 +105,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return fail(err)
 	}
 	eng, err := engine.New(ctx, engine.Config{
-		Log: cfg.Log, Keys: db, Enrich: cfg.Enrich, Canonicalize: ledger.Canonicalize,
+		Log: cfg.Log, Keys: db, Enrich: cfg.Enrich, Canonicalize: ledger.Canonicalize, Keyring: db.Keyring(),
 		QueueSize: cfg.QueueSize, MaxBatchEvents: cfg.MaxBatchEvents, MaxLag: cfg.MaxLag, ReadWait: cfg.ReadWait,
 		Now: cfg.SQLite.Now, Logger: logger, OnGroup: cfg.OnGroup,
 	})

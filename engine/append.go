@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/crypt"
 	"github.com/vigilhq/vigil/ledger"
 )
 
@@ -12,7 +13,8 @@ type request struct {
 	ctx     context.Context
 	ws      string
 	events  []vigil.Event
-	digests []vigil.Hash // content digest of each event with an idempotency key
+	seals   []*crypt.Sealing // each event's sealed fields, prepared, when the engine seals
+	digests []vigil.Hash     // content digest of each event with an idempotency key
 	results []vigil.AppendResult
 	refused error // a reused key refused the request; nothing of it was written
 	done    chan error
@@ -52,6 +54,16 @@ func (e *Engine) Append(ctx context.Context, workspace string, events []vigil.Ev
 		return nil, err
 	}
 	r := &request{ctx: ctx, ws: workspace, events: prepared, digests: contentDigests(prepared), done: make(chan error, 1)}
+	if e.cfg.Keyring != nil {
+		// Salts, commitments and payload here, in parallel across callers.
+		r.seals = make([]*crypt.Sealing, len(prepared))
+		for i := range prepared {
+			var err error
+			if r.seals[i], err = crypt.PrepareSeal(&prepared[i]); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if err := e.enqueue(r); err != nil {
 		return nil, err
 	}

@@ -64,6 +64,11 @@ type Config struct {
 	// Canonicalize puts metadata in canonical form (ledger.Canonicalize).
 	Canonicalize func([]byte) ([]byte, error)
 
+	// Keyring, when set, seals every event (encryption at rest): its
+	// record holds a version 2 leaf and the encrypted identifying fields
+	// (crypt.SealEvent). Without it events have version 1 leaves.
+	Keyring vigil.Keyring
+
 	QueueSize      int // requests waiting for the sequencer; full means EUNAVAILABLE
 	MaxBatchEvents int // events in one group commit
 

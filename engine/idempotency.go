@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/crypt"
 	"github.com/vigilhq/vigil/ledger"
 )
 
@@ -79,14 +80,13 @@ func (e *Engine) rememberUnappliedKeys(ctx context.Context) error {
 				return fmt.Errorf("engine: %s's log ends at %d, before its head %d", ws, from, head)
 			}
 			for _, rec := range recs {
-				ev, err := ledger.ParseEvent(rec.Leaf)
+				ev, err := crypt.OpenRecord(ctx, e.cfg.Keyring, &rec)
 				if err != nil {
 					return fmt.Errorf("engine: record %d of %s: %w", rec.Sequence, ws, err)
 				}
 				if ev.IdempotencyKey == "" {
 					continue
 				}
-				ev.IPFromConnection = rec.IPFromConnection
 				e.unapplied.add(keyOf(ws, &ev), idemEntry{vigil.AppendResult{ID: ev.ID, Sequence: ev.Sequence}, storedDigest(ev, true, false)})
 			}
 			from += int64(len(recs))

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/crypt"
 	"github.com/vigilhq/vigil/ledger"
 )
 
@@ -126,7 +127,11 @@ func (e *Engine) appendGroup(group []*request) (int, error) {
 				r.results[i] = vigil.AppendResult{ID: r.results[j].ID, Sequence: r.results[j].Sequence, Duplicate: true}
 				continue
 			}
-			rec, err := e.place(r.ws, l, ev)
+			var sealing *crypt.Sealing
+			if r.seals != nil {
+				sealing = r.seals[i]
+			}
+			rec, err := e.place(r.ws, l, ev, sealing)
 			if err != nil {
 				undo()
 				return 0, err
@@ -165,7 +170,7 @@ func (e *Engine) appendGroup(group []*request) (int, error) {
 
 // place gives an event its id, sequence and time, and makes its record:
 // the canonical leaf and the tree hashes it completes.
-func (e *Engine) place(ws string, l *wsLog, ev *vigil.Event) (vigil.LogRecord, error) {
+func (e *Engine) place(ws string, l *wsLog, ev *vigil.Event, sealing *crypt.Sealing) (vigil.LogRecord, error) {
 	id, err := uuid.NewV7()
 	if err != nil {
 		return vigil.LogRecord{}, err
@@ -180,13 +185,20 @@ func (e *Engine) place(ws string, l *wsLog, ev *vigil.Event) (vigil.LogRecord, e
 	if ev.OccurredAt.IsZero() {
 		ev.OccurredAt = ev.CreatedAt
 	}
-	leaf := ledger.AppendEvent(nil, ev)
+	var leaf, sealed []byte
+	if e.cfg.Keyring != nil {
+		if leaf, sealed, err = crypt.SealEvent(context.Background(), e.cfg.Keyring, ev, sealing); err != nil {
+			return vigil.LogRecord{}, err
+		}
+	} else {
+		leaf = ledger.AppendEvent(nil, ev)
+	}
 	hashes, err := l.append(leaf)
 	if err != nil {
 		return vigil.LogRecord{}, err
 	}
 	l.lastCreated = ev.CreatedAt
-	return vigil.LogRecord{Workspace: ws, Sequence: ev.Sequence, Leaf: leaf, Hashes: hashes, IPFromConnection: ev.IPFromConnection}, nil
+	return vigil.LogRecord{Workspace: ws, Sequence: ev.Sequence, Leaf: leaf, Hashes: hashes, IPFromConnection: ev.IPFromConnection, Sealed: sealed}, nil
 }
 
 // forgetApplied drops the remembered keys the key projection has applied.

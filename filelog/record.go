@@ -24,10 +24,12 @@ const headerSize = int64(len(magic))
 //	  uint32 the length of the group (all its frames)
 //	  uint64 the position of the workspace's previous record (0 for sequence 0)
 //	  uvarint sequence
-//	  uvarint flags (bit 0: the event's address is the connection's)
+//	  uvarint flags (bit 0: the event's address is the connection's;
+//	          bit 1: a sealed payload follows the hashes)
 //	  uvarint length, workspace
 //	  uvarint length, leaf
 //	  uvarint count, hashes (32 bytes each)
+//	  uvarint length, sealed payload (only with flag bit 1: a sealed event)
 //
 // One Append is one group, written with one write: the group fields let
 // Open tell the group a crash interrupted (every damaged byte lies in the
@@ -50,7 +52,8 @@ const (
 // The record's flags.
 const (
 	flagIPFromConnection = 1 << iota
-	knownFlags           = flagIPFromConnection
+	flagSealed
+	knownFlags = flagIPFromConnection | flagSealed
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -80,13 +83,14 @@ type frame struct {
 	ws       []byte
 	leaf     []byte
 	hashes   []byte
+	sealed   []byte
 	flags    uint64
 }
 
 // encodedSize is the size of a record's frame.
 func encodedSize(r *vigil.LogRecord) int {
 	n := frameHeader + fixedPayload + binary.MaxVarintLen64*5
-	return n + len(r.Workspace) + len(r.Leaf) + 32*len(r.Hashes)
+	return n + len(r.Workspace) + len(r.Leaf) + 32*len(r.Hashes) + len(r.Sealed)
 }
 
 // appendFrame appends a record's frame to buf with the group fields and
@@ -102,6 +106,9 @@ func appendFrame(buf []byte, r *vigil.LogRecord, inGroup uint32, prev pos) []byt
 	if r.IPFromConnection {
 		flags |= flagIPFromConnection
 	}
+	if r.Sealed != nil {
+		flags |= flagSealed
+	}
 	buf = binary.AppendUvarint(buf, flags)
 	buf = binary.AppendUvarint(buf, uint64(len(r.Workspace)))
 	buf = append(buf, r.Workspace...)
@@ -110,6 +117,10 @@ func appendFrame(buf []byte, r *vigil.LogRecord, inGroup uint32, prev pos) []byt
 	buf = binary.AppendUvarint(buf, uint64(len(r.Hashes)))
 	for _, h := range r.Hashes {
 		buf = append(buf, h[:]...)
+	}
+	if r.Sealed != nil {
+		buf = binary.AppendUvarint(buf, uint64(len(r.Sealed)))
+		buf = append(buf, r.Sealed...)
 	}
 	binary.LittleEndian.PutUint32(buf[start:], uint32(len(buf)-start-frameHeader))
 	return buf
@@ -175,7 +186,15 @@ func decodeFrame(b []byte) (frame, error) {
 	if f.leaf, p, ok = bytesField(p, 1); !ok {
 		return frame{}, errBadFrame
 	}
-	if f.hashes, p, ok = bytesField(p, 32); !ok || len(p) != 0 || len(f.hashes) == 0 {
+	if f.hashes, p, ok = bytesField(p, 32); !ok || len(f.hashes) == 0 {
+		return frame{}, errBadFrame
+	}
+	if f.flags&flagSealed != 0 {
+		if f.sealed, p, ok = bytesField(p, 1); !ok || len(f.sealed) == 0 {
+			return frame{}, errBadFrame
+		}
+	}
+	if len(p) != 0 {
 		return frame{}, errBadFrame
 	}
 	if int64(f.inGroup)+size > int64(f.groupLen) {
@@ -205,6 +224,9 @@ func bytesField(b []byte, unit uint64) ([]byte, []byte, bool) {
 func (f *frame) record() vigil.LogRecord {
 	r := vigil.LogRecord{Workspace: string(f.ws), Sequence: f.seq, Leaf: append([]byte(nil), f.leaf...),
 		IPFromConnection: f.flags&flagIPFromConnection != 0}
+	if f.flags&flagSealed != 0 {
+		r.Sealed = append([]byte(nil), f.sealed...)
+	}
 	r.Hashes = make([]vigil.Hash, len(f.hashes)/32)
 	for i := range r.Hashes {
 		copy(r.Hashes[i][:], f.hashes[32*i:])

@@ -75,6 +75,12 @@ func toAPIEvent(e vigil.Event, in *vigil.Integrity) api.Event {
 	if in != nil {
 		out.Integrity = &api.Integrity{EventHash: in.EventHash, PreviousEventHash: str(in.PreviousEventHash)}
 	}
+	if e.Seal != nil {
+		out.Seal = &api.Seal{KeyID: e.Seal.KeyID, Commitments: make(map[string]string, len(e.Seal.Commitments))}
+		for _, c := range e.Seal.Commitments {
+			out.Seal.Commitments[c.Field] = c.Hash.String()
+		}
+	}
 	return out
 }
 

@@ -9,13 +9,16 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 )
 
-// LeafVersion is the format version of the canonical events this package
-// writes. The leaf's "v" member carries it, so a later format is an
-// addition beside this one, never a rewrite: version 2 will carry the
-// sensitive fields as ciphertext (encryption at rest, crypto-shredding),
-// so a leaf keeps hashing the same bytes, and every proof stays valid,
-// after its key is destroyed.
+// LeafVersion is the format version of the canonical events of events
+// that are not sealed. The leaf's "v" member carries it, so a later
+// format is an addition beside this one, never a rewrite.
 const LeafVersion = 1
+
+// SealedLeafVersion is the format of sealed events' leaves (encryption at
+// rest, docs/ledger.md): the identifying fields are replaced by salted
+// commitments, so the leaf hashes the same bytes, and every proof stays
+// valid, whether or not its data key still exists.
+const SealedLeafVersion = 2
 
 // TimeLayout is the fixed-width UTC layout of times in a leaf: always nine
 // fraction digits, so that a time has exactly one spelling.
@@ -51,66 +54,101 @@ func ContentDigest(e *vigil.Event) vigil.Hash {
 }
 
 // appendEvent writes the leaf of e, or with content only the members a
-// client sends.
+// client sends. A sealed event (e.Seal set) has a version 2 leaf: the
+// identifying fields (SealedFields) are left out and the commitments and
+// key id written instead. Content is always every field a client sent.
 func appendEvent(dst []byte, e *vigil.Event, content bool) []byte {
 	server := !content
+	clear := content || e.Seal == nil // the identifying fields are written as they are
 	w := leafWriter{buf: append(dst, '{')}
 	w.str(`"action":`, e.Action)
 	w.str(`"action_category":`, e.ActionCategory)
-	w.str(`"actor_id":`, e.ActorID)
-	w.str(`"actor_name":`, e.ActorName)
+	if clear {
+		w.str(`"actor_id":`, e.ActorID)
+		w.str(`"actor_name":`, e.ActorName)
+	}
 	w.str(`"actor_type":`, e.ActorType)
+	if !clear {
+		w.key(`"commitments":`)
+		w.buf = appendCommitments(w.buf, e.Seal.Commitments)
+	}
 	if server {
 		w.time(`"created_at":`, e.CreatedAt)
 		w.str(`"id":`, e.ID)
 	}
-	w.str(`"idempotency_key":`, e.IdempotencyKey)
-	if server || !e.IPFromConnection {
-		w.str(`"ip_address":`, e.IPAddress)
+	if clear {
+		w.str(`"idempotency_key":`, e.IdempotencyKey)
+		if server || !e.IPFromConnection {
+			w.str(`"ip_address":`, e.IPAddress)
+		}
 	}
 	if server {
-		w.str(`"ip_city":`, e.IPCity)
+		if clear {
+			w.str(`"ip_city":`, e.IPCity)
+		}
 		w.str(`"ip_country":`, e.IPCountry)
 		w.str(`"ip_region":`, e.IPRegion)
 	}
-	w.raw(`"metadata":`, e.Metadata)
+	if !clear {
+		w.str(`"key_id":`, e.Seal.KeyID)
+	}
+	if clear {
+		w.raw(`"metadata":`, e.Metadata)
+	}
 	if server || !e.OccurredAt.IsZero() {
 		w.time(`"occurred_at":`, e.OccurredAt)
 	}
 	w.str(`"outcome":`, string(e.Outcome))
-	w.str(`"patient_id":`, e.PatientID)
+	if clear {
+		w.str(`"patient_id":`, e.PatientID)
+	}
 	w.str(`"purpose_of_use":`, e.PurposeOfUse)
 	w.str(`"resource":`, e.Resource)
-	w.str(`"resource_id":`, e.ResourceID)
-	w.str(`"resource_name":`, e.ResourceName)
+	if clear {
+		w.str(`"resource_id":`, e.ResourceID)
+		w.str(`"resource_name":`, e.ResourceName)
+	}
 	if server {
 		w.key(`"sequence":`)
 		w.buf = strconv.AppendInt(w.buf, e.Sequence, 10)
 	}
-	w.str(`"session_id":`, e.SessionID)
+	if clear {
+		w.str(`"session_id":`, e.SessionID)
+	}
 	w.str(`"source":`, e.Source)
-	if len(e.Targets) > 0 {
+	if clear && len(e.Targets) > 0 {
 		w.key(`"targets":`)
-		w.buf = append(w.buf, '[')
-		for i := range e.Targets {
-			if i > 0 {
-				w.buf = append(w.buf, ',')
-			}
-			w.buf = appendTarget(w.buf, &e.Targets[i])
-		}
-		w.buf = append(w.buf, ']')
+		w.buf = AppendTargets(w.buf, e.Targets)
 	}
 	w.str(`"tenant_id":`, e.TenantID)
-	w.str(`"user_agent":`, e.UserAgent)
+	if clear {
+		w.str(`"user_agent":`, e.UserAgent)
+	}
 	if server {
 		w.key(`"v":`)
-		w.buf = strconv.AppendInt(w.buf, LeafVersion, 10)
+		v := int64(LeafVersion)
+		if !clear {
+			v = SealedLeafVersion
+		}
+		w.buf = strconv.AppendInt(w.buf, v, 10)
 	}
 	w.str(`"version":`, e.Version)
 	if server {
 		w.str(`"workspace":`, e.Workspace)
 	}
 	return append(w.buf, '}')
+}
+
+// AppendTargets appends the canonical JSON array of targets.
+func AppendTargets(dst []byte, ts []vigil.Target) []byte {
+	dst = append(dst, '[')
+	for i := range ts {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendTarget(dst, &ts[i])
+	}
+	return append(dst, ']')
 }
 
 func appendTarget(dst []byte, t *vigil.Target) []byte {

@@ -1,6 +1,8 @@
 package ledger
 
 import (
+	"bytes"
+	"encoding/hex"
 	"strconv"
 	"time"
 
@@ -23,11 +25,13 @@ func (e *LeafError) Error() string {
 
 func (e *LeafError) Unwrap() error { return e.Err }
 
-// ParseEvent reads a version 1 leaf back into the event it records, so
+// ParseEvent reads a leaf back into the event it records, so
 // bundles and exports can be read without a database. It is strict about
 // the schema: the leaf must be one JSON object with no unknown, repeated or
-// mistyped members, with "v" equal to 1, and with id, sequence,
-// created_at and occurred_at. Metadata comes back in canonical form.
+// mistyped members, with "v" equal to 1 or 2, and with id, sequence,
+// created_at and occurred_at. Metadata comes back in canonical form. A
+// version 2 leaf comes back with its Seal and without the identifying
+// fields, which only its sealed payload holds (ledger.OpenFields).
 //
 // It does not require the bytes to be canonical; a verifier checks that
 // by comparing AppendEvent of the result with the bytes.
@@ -48,7 +52,7 @@ var requiredMembers = []struct {
 // read parses one leaf, reusing the reader's buffers from the last.
 func (r *leafReader) read(in []byte) (vigil.Event, error) {
 	r.p = parser{in: in, path: r.p.path[:0], keys: r.p.keys[:0], mems: r.p.mems[:0], out: r.p.out}
-	r.e, r.seen, r.text, r.spans = vigil.Event{}, 0, r.text[:0], r.spans[:0]
+	r.e, r.seen, r.format, r.text, r.spans = vigil.Event{}, 0, 0, r.text[:0], r.spans[:0]
 	r.p.skipSpace()
 	if err := r.p.members(r.member); err != nil {
 		return vigil.Event{}, leafError(err)
@@ -60,6 +64,19 @@ func (r *leafReader) read(in []byte) (vigil.Event, error) {
 	for _, req := range requiredMembers {
 		if r.seen&(1<<req.bit) == 0 {
 			return vigil.Event{}, &LeafError{Msg: "no " + req.name + " member"}
+		}
+	}
+	switch r.format {
+	case LeafVersion:
+		if r.seen&(1<<memberCommitments|1<<memberKeyID) != 0 {
+			return vigil.Event{}, &LeafError{Msg: "a version 1 leaf has no commitments or key_id"}
+		}
+	case SealedLeafVersion:
+		if r.seen&clearOnlyMembers != 0 {
+			return vigil.Event{}, &LeafError{Msg: "a version 2 leaf holds the identifying fields only as commitments"}
+		}
+		if r.seen&(1<<memberCommitments) == 0 || r.seen&(1<<memberKeyID) == 0 {
+			return vigil.Event{}, &LeafError{Msg: "a version 2 leaf has commitments and a key_id"}
 		}
 	}
 	r.finish()
@@ -105,17 +122,26 @@ const (
 	memberIPCountry
 	memberIPCity
 	memberIPRegion
+	memberCommitments
+	memberKeyID
 )
+
+// clearOnlyMembers are the members of the identifying fields, which a
+// version 2 leaf holds only as commitments.
+const clearOnlyMembers = 1<<memberActorID | 1<<memberActorName | 1<<memberIdempotencyKey | 1<<memberIPAddress |
+	1<<memberIPCity | 1<<memberMetadata | 1<<memberPatientID | 1<<memberResourceID | 1<<memberResourceName |
+	1<<memberSessionID | 1<<memberTargets | 1<<memberUserAgent
 
 // leafReader reads one leaf. The text of all its string members goes end
 // to end into one buffer that becomes one string, which the fields then
 // slice: one allocation where there would be one per field.
 type leafReader struct {
-	p     parser
-	e     vigil.Event
-	seen  uint64
-	text  []byte
-	spans []textSpan
+	p      parser
+	e      vigil.Event
+	seen   uint64
+	format int64
+	text   []byte
+	spans  []textSpan
 }
 
 // textSpan places one string member's text: in an event field, the
@@ -234,6 +260,13 @@ func (r *leafReader) member(name []byte) error {
 		return r.str(memberIPCity, &e.IPCity)
 	case "ip_region":
 		return r.str(memberIPRegion, &e.IPRegion)
+	case "commitments":
+		return r.commitments()
+	case "key_id":
+		if e.Seal == nil {
+			e.Seal = &vigil.Seal{}
+		}
+		return r.str(memberKeyID, &e.Seal.KeyID)
 	}
 	return r.p.fail("unknown member")
 }
@@ -263,10 +296,53 @@ func (r *leafReader) version() error {
 	if err != nil {
 		return err
 	}
-	if v != LeafVersion {
-		return r.p.fail("leaf format version " + strconv.FormatInt(v, 10) + " is not supported (this reader knows version 1)")
+	if v != LeafVersion && v != SealedLeafVersion {
+		return r.p.fail("leaf format version " + strconv.FormatInt(v, 10) + " is not supported (this reader knows versions 1 and 2)")
 	}
+	r.format = v
 	return nil
+}
+
+// commitments reads a version 2 leaf's commitments: an object from sealed
+// field names to SHA-256 hashes in lower-case hex.
+func (r *leafReader) commitments() error {
+	if err := r.once(memberCommitments); err != nil {
+		return err
+	}
+	if r.e.Seal == nil {
+		r.e.Seal = &vigil.Seal{}
+	}
+	var seen [NumSealed]bool
+	return r.p.members(func(name []byte) error {
+		i := sealedIndex(string(name))
+		if i < 0 {
+			return r.p.fail("not a sealed field")
+		}
+		if seen[i] {
+			return r.p.fail("duplicate member name")
+		}
+		seen[i] = true
+		start := r.p.pos
+		mark := len(r.p.keys)
+		from, to, err := r.p.textValue(&r.p.keys)
+		if err != nil {
+			return err
+		}
+		var h vigil.Hash
+		text := r.p.keys[from:to]
+		ok := len(text) == 2*len(h)
+		if ok {
+			_, herr := hex.Decode(h[:], text)
+			ok = herr == nil && bytes.Equal(text, []byte(hex.EncodeToString(h[:])))
+		}
+		r.p.keys = r.p.keys[:mark]
+		if !ok {
+			r.p.pos = start
+			return r.p.fail("not a SHA-256 hash in lower-case hex")
+		}
+		r.e.Seal.Commitments = append(r.e.Seal.Commitments, vigil.Commitment{Field: SealedFields[i], Hash: h})
+		return nil
+	})
 }
 
 func (r *leafReader) sequence() error {

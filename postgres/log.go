@@ -174,10 +174,10 @@ func (l *Log) Append(ctx context.Context, records []vigil.LogRecord) error {
 		}
 	}
 
-	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"log_records"}, []string{"workspace", "seq", "leaf", "hashes", "ip_from_connection"},
+	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"log_records"}, []string{"workspace", "seq", "leaf", "hashes", "ip_from_connection", "sealed"},
 		pgx.CopyFromSlice(len(records), func(i int) ([]any, error) {
 			r := &records[i]
-			return []any{r.Workspace, r.Sequence, r.Leaf, hashBytes(r.Hashes), r.IPFromConnection}, nil
+			return []any{r.Workspace, r.Sequence, r.Leaf, hashBytes(r.Hashes), r.IPFromConnection, r.Sealed}, nil
 		})); err != nil {
 		return appendError(err)
 	}
@@ -299,20 +299,20 @@ func (l *Log) Read(ctx context.Context, workspace string, from int64, limit int)
 	if limit <= 0 {
 		return nil, nil
 	}
-	rows, err := l.pool.Query(ctx, "SELECT seq, leaf, hashes, ip_from_connection FROM log_records WHERE workspace = $1 AND seq >= $2 ORDER BY seq LIMIT $3", workspace, from, limit)
+	rows, err := l.pool.Query(ctx, "SELECT seq, leaf, hashes, ip_from_connection, sealed FROM log_records WHERE workspace = $1 AND seq >= $2 ORDER BY seq LIMIT $3", workspace, from, limit)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: read: %w", err)
 	}
 	var out []vigil.LogRecord
 	var seq int64
-	var leaf, hashes []byte
+	var leaf, hashes, sealed []byte
 	var fromConn bool
-	if _, err := pgx.ForEachRow(rows, []any{&seq, &leaf, &hashes, &fromConn}, func() error {
+	if _, err := pgx.ForEachRow(rows, []any{&seq, &leaf, &hashes, &fromConn, &sealed}, func() error {
 		hs, err := splitHashes(hashes)
 		if err != nil {
 			return err
 		}
-		out = append(out, vigil.LogRecord{Workspace: workspace, Sequence: seq, Leaf: slices.Clone(leaf), Hashes: hs, IPFromConnection: fromConn})
+		out = append(out, vigil.LogRecord{Workspace: workspace, Sequence: seq, Leaf: slices.Clone(leaf), Hashes: hs, IPFromConnection: fromConn, Sealed: slices.Clone(sealed)})
 		return nil
 	}); err != nil {
 		return nil, fmt.Errorf("postgres: read: %w", err)

@@ -63,7 +63,7 @@ func TestMigrationsRecordedByName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(names) != 1 || names[0] != "0001_log.sql" {
+	if len(names) != 2 || names[0] != "0001_log.sql" || names[1] != "0002_sealed.sql" {
 		t.Fatalf("schema_migrations holds %v", names)
 	}
 }

@@ -103,7 +103,7 @@ func (db *DB) canonicalEvents(ctx context.Context, ws int64, workspace string, f
 		defer rows.Close()
 		var buf []byte
 		for rows.Next() {
-			e, err := scanEvent(rows, workspace)
+			e, err := db.scanLeaf(rows, workspace)
 			if err != nil {
 				yield(nil, err)
 				return

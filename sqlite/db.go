@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/crypt"
 	"github.com/vigilhq/vigil/internal/private"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -57,6 +58,13 @@ type Config struct {
 	// its transaction, and Query.Terms filters on them.
 	Index func(vigil.Event) []vigil.Term
 
+	// KEK, when set, is the key-encryption key of the encryption at rest:
+	// Open unwraps every data key with it, refusing a wrong or missing
+	// KEK before anything is written, and Keyring returns the keys the
+	// engine seals with. Sealed events are stored with blind indexes for
+	// their identifying columns, and decrypted when read.
+	KEK crypt.KeyWrapper
+
 	Now    func() time.Time
 	Logger *slog.Logger
 }
@@ -76,6 +84,8 @@ type DB struct {
 	wsIDs map[string]int64 // workspace name -> id, for workspaces that exist
 
 	found found // what verification has found (findings.go)
+
+	keys *crypt.Keyring // nil without Config.KEK
 
 	// barrier is what reads wait for (SetReadBarrier).
 	barrier atomic.Pointer[func(ctx context.Context, workspace string) error]
@@ -119,6 +129,12 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		db.write.Close()
 		return nil, err
 	}
+	if cfg.KEK != nil {
+		if db.keys, err = crypt.NewKeyring(ctx, cfg.KEK, db); err != nil {
+			db.write.Close()
+			return nil, err
+		}
+	}
 	if n, err := db.backfillTerms(ctx); err != nil {
 		db.write.Close()
 		return nil, fmt.Errorf("sqlite: indexing search terms: %w", err)
@@ -141,6 +157,15 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// Keyring returns the keys of the encryption at rest, nil when the
+// store has no KEK (Config.KEK).
+func (db *DB) Keyring() vigil.Keyring {
+	if db.keys == nil {
+		return nil
+	}
+	return db.keys
 }
 
 // privateFiles makes the database file, and the journal, WAL and

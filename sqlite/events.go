@@ -15,29 +15,47 @@ import (
 const eventColumns = `e.seq, e.id, e.created_at, e.occurred_at, e.actor_id, e.actor_name, e.actor_type,
 	e.action, e.action_category, e.resource, e.resource_id, e.resource_name, e.targets, e.metadata,
 	e.tenant_id, e.session_id, e.idempotency_key, e.version, e.outcome, e.patient_id, e.purpose_of_use,
-	e.ip_address, e.user_agent, e.source, e.ip_country, e.ip_city, e.ip_region, e.ip_from_connection`
+	e.ip_address, e.user_agent, e.source, e.ip_country, e.ip_city, e.ip_region, e.ip_from_connection,
+	e.key_id, e.commitments, e.sealed`
 
 type scanner interface{ Scan(dest ...any) error }
 
-func scanEvent(s scanner, workspace string) (vigil.Event, error) {
-	e, _, err := scanEventOrigin(s, workspace)
+func (db *DB) scanEvent(s scanner, workspace string) (vigil.Event, error) {
+	e, _, err := db.scanEventOrigin(s, workspace)
 	return e, err
 }
 
 // scanEventOrigin is scanEvent that also reports whether the origin of
 // the event's address is known: events stored before ip_from_connection
 // was kept do not say whether their address was the client's.
-func scanEventOrigin(s scanner, workspace string) (vigil.Event, bool, error) {
+//
+// A sealed event's row is decrypted (openSealed).
+func (db *DB) scanEventOrigin(s scanner, workspace string) (vigil.Event, bool, error) {
+	return db.scanRow(s, workspace, true)
+}
+
+// scanLeaf is scanEvent for what only needs an event's leaf (verification,
+// bundles): a sealed event keeps its seal and is not decrypted, so the
+// ledger verifies without the keys, and an altered sealed column is found
+// by what reads the event rather than stopping the verification.
+func (db *DB) scanLeaf(s scanner, workspace string) (vigil.Event, error) {
+	e, _, err := db.scanRow(s, workspace, false)
+	return e, err
+}
+
+func (db *DB) scanRow(s scanner, workspace string, open bool) (vigil.Event, bool, error) {
 	var e vigil.Event
 	var created, occurred int64
 	var actorName, actorType, category, resource, resourceID, resourceName, targets, metadata,
 		tenant, session, idem, version, patient, purpose, ip, ua, source, country, city, region sql.NullString
 	var outcome string
 	var fromConn sql.NullInt64
+	var keyID sql.NullString
+	var commitments, sealed []byte
 	err := s.Scan(&e.Sequence, &e.ID, &created, &occurred, &e.ActorID, &actorName, &actorType,
 		&e.Action, &category, &resource, &resourceID, &resourceName, &targets, &metadata,
 		&tenant, &session, &idem, &version, &outcome, &patient, &purpose,
-		&ip, &ua, &source, &country, &city, &region, &fromConn)
+		&ip, &ua, &source, &country, &city, &region, &fromConn, &keyID, &commitments, &sealed)
 	if err != nil {
 		return e, false, err
 	}
@@ -59,6 +77,11 @@ func scanEventOrigin(s scanner, workspace string) (vigil.Event, bool, error) {
 	if e.Targets, err = parseTargets(targets.String); err != nil {
 		return e, false, err
 	}
+	if keyID.Valid {
+		if err := db.openSealed(&e, keyID.String, commitments, sealed, open); err != nil {
+			return e, false, err
+		}
+	}
 	return e, fromConn.Valid, nil
 }
 
@@ -77,7 +100,7 @@ func (db *DB) Event(ctx context.Context, workspace, tenantScope, id string) (vig
 		q += " AND e.tenant_id = ?"
 		args = append(args, tenantScope)
 	}
-	e, err := scanEvent(db.read.QueryRowContext(ctx, q, args...), workspace)
+	e, err := db.scanEvent(db.read.QueryRowContext(ctx, q, args...), workspace)
 	if errors.Is(err, sql.ErrNoRows) {
 		return e, vigil.Errorf(vigil.ENOTFOUND, "event not found")
 	} else if err != nil {
@@ -95,7 +118,7 @@ func (db *DB) EventBySequence(ctx context.Context, workspace string, seq int64) 
 	if err != nil {
 		return vigil.Event{}, err
 	}
-	e, err := scanEvent(db.read.QueryRowContext(ctx, "SELECT "+eventColumns+" FROM events e WHERE e.ws = ? AND e.seq = ?", ws, seq), workspace)
+	e, err := db.scanEvent(db.read.QueryRowContext(ctx, "SELECT "+eventColumns+" FROM events e WHERE e.ws = ? AND e.seq = ?", ws, seq), workspace)
 	if errors.Is(err, sql.ErrNoRows) {
 		return e, vigil.Errorf(vigil.ENOTFOUND, "event not found")
 	} else if err != nil {
@@ -124,22 +147,26 @@ func (db *DB) Events(ctx context.Context, q vigil.Query) (vigil.Page, error) {
 	occurred := "e.occurred_at"
 	var where string
 	var args []any
+	key, err := db.readBlinder(ctx, q.Workspace)
+	if err != nil {
+		return page, err
+	}
 	if len(q.Terms) > 0 {
-		seqs, sparse, err := db.matchTerms(ctx, ws, q.Terms)
+		seqs, sparse, err := db.matchTerms(ctx, ws, q.Terms, key)
 		if err != nil {
 			return page, vigil.Unavailable("searching events failed", err)
 		}
 		if sparse {
 			nq := q
 			nq.Terms = nil
-			where, args = whereClause(ws, nq)
+			where, args = whereClause(ws, nq, key)
 			where += " AND e.seq IN (SELECT value FROM json_each(?))"
 			args = append(args, seqList(seqs))
 			occurred = "+e.occurred_at"
 		}
 	}
 	if where == "" {
-		where, args = whereClause(ws, q)
+		where, args = whereClause(ws, q, key)
 	}
 	sel := "SELECT " + eventColumns + " FROM events e WHERE " + where
 	selArgs := append([]any{}, args...)
@@ -163,7 +190,7 @@ func (db *DB) Events(ctx context.Context, q vigil.Query) (vigil.Page, error) {
 		}
 		sel += " ORDER BY e.seq DESC LIMIT ?"
 	}
-	scan := func(s scanner) (vigil.Event, error) { return scanEvent(s, q.Workspace) }
+	scan := func(s scanner) (vigil.Event, error) { return db.scanEvent(s, q.Workspace) }
 	if page.Events, page.HasMore, err = queryPage(ctx, db.read, "events", limit, scan, sel, selArgs...); err != nil {
 		return page, err
 	}
@@ -198,8 +225,12 @@ func unfiltered(q vigil.Query) bool {
 }
 
 // whereClause turns a query's filters into SQL. Every value is a bound
-// parameter; only fixed column names are spliced in.
-func whereClause(ws int64, q vigil.Query) (string, []any) {
+// parameter; only fixed column names are spliced in. With the workspace's
+// blind-index key, a filter on an identifying column matches the value
+// (events in clear) or its blind index (sealed events): no plaintext
+// stored ever starts with vigil.BlindPrefix, and no one without the key
+// can make a value that does and matches.
+func whereClause(ws int64, q vigil.Query, key *vigil.Blinder) (string, []any) {
 	var b strings.Builder
 	args := []any{ws}
 	b.WriteString("e.ws = ?")
@@ -209,13 +240,24 @@ func whereClause(ws int64, q vigil.Query) (string, []any) {
 			args = append(args, v)
 		}
 	}
+	blind := func(col, field, v string) {
+		if v == "" {
+			return
+		}
+		if key == nil {
+			eq(col, v)
+			return
+		}
+		b.WriteString(" AND " + col + " IN (?, ?)")
+		args = append(args, v, key.Index(field, v))
+	}
 	eq("e.tenant_id", q.TenantScope)
-	eq("e.actor_id", q.ActorID)
+	blind("e.actor_id", "actor_id", q.ActorID)
 	eq("e.resource", q.Resource)
-	eq("e.resource_id", q.ResourceID)
+	blind("e.resource_id", "resource_id", q.ResourceID)
 	eq("e.tenant_id", q.TenantID)
-	eq("e.session_id", q.SessionID)
-	eq("e.patient_id", q.PatientID)
+	blind("e.session_id", "session_id", q.SessionID)
+	blind("e.patient_id", "patient_id", q.PatientID)
 	eq("e.outcome", string(q.Outcome))
 	eq("e.purpose_of_use", q.PurposeOfUse)
 	if q.Action != "" {
@@ -232,7 +274,10 @@ func whereClause(ws int64, q vigil.Query) (string, []any) {
 			b.WriteString(" AND t.type = ?")
 			args = append(args, q.TargetType)
 		}
-		if q.TargetID != "" {
+		if q.TargetID != "" && key != nil {
+			b.WriteString(" AND t.id IN (?, ?)")
+			args = append(args, q.TargetID, key.Index("target_id", q.TargetID))
+		} else if q.TargetID != "" {
 			b.WriteString(" AND t.id = ?")
 			args = append(args, q.TargetID)
 		}
@@ -241,13 +286,21 @@ func whereClause(ws int64, q vigil.Query) (string, []any) {
 	if q.Search != "" {
 		like := "%" + escapeLike(q.Search) + "%"
 		b.WriteString(` AND (e.actor_id LIKE ? ESCAPE '\' OR e.actor_name LIKE ? ESCAPE '\' OR e.action LIKE ? ESCAPE '\'` +
-			` OR e.resource LIKE ? ESCAPE '\' OR e.resource_id LIKE ? ESCAPE '\' OR e.resource_name LIKE ? ESCAPE '\')`)
+			` OR e.resource LIKE ? ESCAPE '\' OR e.resource_id LIKE ? ESCAPE '\' OR e.resource_name LIKE ? ESCAPE '\'`)
 		for range 6 {
 			args = append(args, like)
 		}
+		if key != nil {
+			// A sealed event's names are not in the database: its ids
+			// match the whole search text exactly, through their blind
+			// indexes; action and resource, in clear, match substrings.
+			b.WriteString(" OR e.actor_id = ? OR e.resource_id = ?")
+			args = append(args, key.Index("actor_id", q.Search), key.Index("resource_id", q.Search))
+		}
+		b.WriteString(")")
 	}
 	if len(q.Terms) > 0 {
-		termsClause(&b, &args, ws, q.Terms)
+		termsClause(&b, &args, ws, q.Terms, key)
 	}
 	for _, ids := range q.IDs {
 		// Every list names at least one id; an empty one matches nothing.
@@ -302,7 +355,7 @@ func (db *DB) StoredEvent(ctx context.Context, workspace string, seq int64) (vig
 	if err != nil {
 		return vigil.Event{}, false, err
 	}
-	e, _, err := scanEventOrigin(db.read.QueryRowContext(ctx, "SELECT "+eventColumns+" FROM events e WHERE e.ws = ? AND e.seq = ?", ws, seq), workspace)
+	e, _, err := db.scanEventOrigin(db.read.QueryRowContext(ctx, "SELECT "+eventColumns+" FROM events e WHERE e.ws = ? AND e.seq = ?", ws, seq), workspace)
 	if err != nil {
 		return vigil.Event{}, false, err
 	}

@@ -36,7 +36,7 @@ func (db *DB) EventsFrom(ctx context.Context, workspace string, from int64, limi
 	defer rows.Close()
 	var out []vigil.Event
 	for rows.Next() {
-		e, err := scanEvent(rows, workspace)
+		e, err := db.scanEvent(rows, workspace)
 		if err != nil {
 			return nil, vigil.Unavailable("reading the log failed", err)
 		}

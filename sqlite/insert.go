@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strings"
 
 	"github.com/vigilhq/vigil"
@@ -31,8 +32,8 @@ const hashBatch = 256
 const insertEventSQL = `INSERT INTO events (ws, seq, id, created_at, occurred_at, actor_id, actor_name, actor_type,
 	action, action_category, resource, resource_id, resource_name, targets, metadata, tenant_id, session_id,
 	idempotency_key, version, outcome, patient_id, purpose_of_use, ip_address, user_agent, source,
-	ip_country, ip_city, ip_region, ip_from_connection)
-	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+	ip_country, ip_city, ip_region, ip_from_connection, key_id, commitments, sealed)
+	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 
 // newInserter binds the writer's statements to a transaction. They are
 // prepared once on the write connection (stmts) and only bound here:
@@ -82,13 +83,39 @@ func (ins *inserter) close() {
 	}
 }
 
-func (ins *inserter) event(ctx context.Context, ws int64, e *vigil.Event) error {
+// event writes an event's row and its targets. A sealed event (its
+// record's sealed payload given) is stored with blind indexes under b in
+// its filtered identifying columns, nothing in the others, and the
+// payload, commitments and key id from which it is read back.
+func (ins *inserter) event(ctx context.Context, ws int64, e *vigil.Event, sealed []byte, b *vigil.Blinder) error {
+	if e.Seal != nil {
+		if b == nil {
+			return errors.New("sqlite: a sealed event needs its workspace's blind-index key")
+		}
+		c := blindOf(b, e)
+		_, err := ins.insEvent.ExecContext(ctx, ws, e.Sequence, e.ID, e.CreatedAt.UnixNano(), e.OccurredAt.UnixNano(),
+			c.actor, nil, null(e.ActorType), e.Action, null(e.ActionCategory),
+			null(e.Resource), c.resource, nil, nil, nil,
+			null(e.TenantID), c.session, c.idem, null(e.Version), string(e.Outcome),
+			c.patient, null(e.PurposeOfUse), nil, nil, null(e.Source),
+			null(e.IPCountry), nil, null(e.IPRegion), fromConnection(e),
+			e.Seal.KeyID, encodeCommitments(e.Seal.Commitments), sealed)
+		if err != nil {
+			return err
+		}
+		for i, t := range e.Targets {
+			if _, err := ins.insTarget.ExecContext(ctx, ws, e.Sequence, i, t.Type, c.targets[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	_, err := ins.insEvent.ExecContext(ctx, ws, e.Sequence, e.ID, e.CreatedAt.UnixNano(), e.OccurredAt.UnixNano(),
 		e.ActorID, null(e.ActorName), null(e.ActorType), e.Action, null(e.ActionCategory),
 		null(e.Resource), null(e.ResourceID), null(e.ResourceName), targetsJSON(e.Targets), nullBytes(e.Metadata),
 		null(e.TenantID), null(e.SessionID), null(e.IdempotencyKey), null(e.Version), string(e.Outcome),
 		null(e.PatientID), null(e.PurposeOfUse), null(e.IPAddress), null(e.UserAgent), null(e.Source),
-		null(e.IPCountry), null(e.IPCity), null(e.IPRegion), fromConnection(e))
+		null(e.IPCountry), null(e.IPCity), null(e.IPRegion), fromConnection(e), nil, nil, nil)
 	if err != nil {
 		return err
 	}

@@ -61,7 +61,7 @@ func (db *DB) Leaves(ctx context.Context, workspace string, from, to, treeSize i
 	}
 	defer rows.Close()
 	for rows.Next() {
-		e, err := scanEvent(rows, workspace)
+		e, err := db.scanEvent(rows, workspace)
 		if err != nil {
 			return lr, vigil.Unavailable("reading events failed", err)
 		}

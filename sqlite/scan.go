@@ -26,9 +26,17 @@ func (db *DB) ScanEvents(ctx context.Context, q vigil.Query, through int64, orde
 			yield(vigil.Event{}, err)
 			return
 		}
-		where, args := whereClause(ws, q)
-		cols, scan := eventColumns, scanEvent
-		if order == vigil.ByActorPatient {
+		key, err := db.readBlinder(ctx, q.Workspace)
+		if err != nil {
+			yield(vigil.Event{}, err)
+			return
+		}
+		where, args := whereClause(ws, q, key)
+		cols, scan := eventColumns, db.scanEvent
+		if order == vigil.ByActorPatient && key == nil {
+			// A workspace with sealed events reads whole rows, decrypted:
+			// its actor and patient columns hold blind indexes, which
+			// still group an actor's and a patient's rows together.
 			cols, scan = summaryColumns, scanSummary
 		}
 		args = append(args, through)

@@ -46,50 +46,129 @@ func (ins *inserter) terms(ctx context.Context, ws, seq int64, tokens string) er
 	return nil
 }
 
-func termTokens(ts []vigil.Term) string {
+// A sealed event's terms are keyed: every hash above is the first 8
+// bytes of HMAC-SHA-256 under the workspace's index key
+// (vigil.Blinder.AppendToken) instead of FNV-1a, so the index names no
+// value to whoever lacks the key, and a text term, which cannot be
+// matched by a prefix of a keyed hash, has one token per prefix of its
+// value, up to maxKeyedPrefix characters:
+//
+//	p<k(name)><k(prefix)>  for each prefix of the value
+//
+// A query matches both forms, so a workspace with events of both kinds
+// is searched whole.
+
+// maxKeyedPrefix bounds the prefixes of a keyed text term: a longer
+// query prefix is matched by its first maxKeyedPrefix characters.
+const maxKeyedPrefix = 64
+
+// sealedBlinder is the key of an event's search tokens: b for a sealed
+// event, nil (unkeyed tokens) for one in clear.
+func sealedBlinder(e *vigil.Event, b *vigil.Blinder) *vigil.Blinder {
+	if e.Seal == nil {
+		return nil
+	}
+	return b
+}
+
+func termTokens(ts []vigil.Term, key *vigil.Blinder) string {
 	b := make([]byte, 0, len(ts)*2*35)
+	var value []byte // the value's hash, written once for the exact and any tokens
 	for _, t := range ts {
-		b = appendExact(b, t.Name, t.System, t.Value)
-		b = append(b, ' ')
+		value = tokenHash(value[:0], key, 'v', t.Value)
+		b = append(b, 'e')
+		b = nameHash(b, key, 'e', t.Name, t.System)
+		b = append(append(b, value...), ' ')
 		if t.System != "" {
-			b = appendAny(b, t.Name, t.Value)
-			b = append(b, ' ')
+			b = append(b, 'a')
+			b = nameHash(b, key, 'a', t.Name)
+			b = append(append(b, value...), ' ')
 		}
 		if t.Text {
-			b = appendPrefix(b, t.Name, t.Value)
-			b = append(b, ' ')
+			if key == nil {
+				b = appendPrefix(b, nil, t.Name, t.Value)
+				b = append(b, ' ')
+				continue
+			}
+			n := 0
+			for i := range t.Value {
+				if i > 0 {
+					b = appendPrefix(b, key, t.Name, t.Value[:i])
+					b = append(b, ' ')
+				}
+				if n++; n > maxKeyedPrefix {
+					break
+				}
+			}
+			if n <= maxKeyedPrefix {
+				b = appendPrefix(b, key, t.Name, t.Value)
+				b = append(b, ' ')
+			}
 		}
 	}
 	return string(b)
 }
 
-func appendExact(b []byte, name, system, value string) []byte {
+// tokenHash appends the hash of kind and parts: keyed under key, or
+// FNV-1a without one.
+func tokenHash(b []byte, key *vigil.Blinder, kind byte, parts ...string) []byte {
+	if key != nil {
+		return key.AppendToken(b, kind, parts...)
+	}
+	return appendHash(b, kind, parts...)
+}
+
+// nameHash is tokenHash of a parameter's name (and system), which recur.
+func nameHash(b []byte, key *vigil.Blinder, kind byte, parts ...string) []byte {
+	if key != nil {
+		return key.AppendNameToken(b, kind, parts...)
+	}
+	return appendHash(b, kind, parts...)
+}
+
+func appendExact(b []byte, key *vigil.Blinder, name, system, value string) []byte {
 	b = append(b, 'e')
-	b = appendHash(b, 'e', name, system)
-	return appendHash(b, 'v', value)
+	b = nameHash(b, key, 'e', name, system)
+	return tokenHash(b, key, 'v', value)
 }
 
-func appendAny(b []byte, name, value string) []byte {
+func appendAny(b []byte, key *vigil.Blinder, name, value string) []byte {
 	b = append(b, 'a')
-	b = appendHash(b, 'a', name)
-	return appendHash(b, 'v', value)
+	b = nameHash(b, key, 'a', name)
+	return tokenHash(b, key, 'v', value)
 }
 
-func appendPrefix(b []byte, name, value string) []byte {
+// appendPrefix appends the text token of value: its hex without a key,
+// the keyed hash of this one prefix with one.
+func appendPrefix(b []byte, key *vigil.Blinder, name, value string) []byte {
 	b = append(b, 'p')
-	b = appendHash(b, 'p', name)
+	b = nameHash(b, key, 'p', name)
+	if key != nil {
+		return key.AppendToken(b, 'q', value)
+	}
 	return hex.AppendEncode(b, []byte(value))
 }
 
-func exactToken(name, system, value string) string {
-	return string(appendExact(nil, name, system, value))
+func exactToken(key *vigil.Blinder, name, system, value string) string {
+	return string(appendExact(nil, key, name, system, value))
 }
 
-func anyToken(name, value string) string { return string(appendAny(nil, name, value)) }
+func anyToken(key *vigil.Blinder, name, value string) string {
+	return string(appendAny(nil, key, name, value))
+}
 
-func prefixToken(name, value string) string { return string(appendPrefix(nil, name, value)) }
-
-func termHash(kind byte, parts ...string) string { return string(appendHash(nil, kind, parts...)) }
+// keyedPrefix is the token a query prefix matches among keyed terms.
+func keyedPrefix(key *vigil.Blinder, name, value string) string {
+	n := 0
+	for i := range value {
+		if n == maxKeyedPrefix {
+			value = value[:i]
+			break
+		}
+		n++
+	}
+	return string(appendPrefix(nil, key, name, value))
+}
 
 // appendHash appends the 64-bit FNV-1a hash of kind and parts (each
 // followed by a zero byte, so parts cannot run into each other) in hex.
@@ -126,8 +205,9 @@ func indexTerms(index func(vigil.Event) []vigil.Term, e vigil.Event) []vigil.Ter
 }
 
 // matchExpr is the MATCH expression of a query's TermFilters: filters
-// ANDed, the values of a filter ORed.
-func matchExpr(fs []vigil.TermFilter) string {
+// ANDed, the values of a filter ORed. With a key, each value also
+// matches the keyed tokens of sealed events.
+func matchExpr(fs []vigil.TermFilter, key *vigil.Blinder) string {
 	var m strings.Builder
 	for i, f := range fs {
 		if i > 0 {
@@ -142,15 +222,9 @@ func matchExpr(fs []vigil.TermFilter) string {
 			if j > 0 {
 				m.WriteString(" OR ")
 			}
-			switch {
-			case v.Prefix:
-				m.WriteString(prefixToken(f.Name, v.Value) + "*")
-			case v.AnySystem:
-				m.WriteString(anyToken(f.Name, v.Value) + " OR " + exactToken(f.Name, "", v.Value))
-			case v.Value == "":
-				m.WriteString("e" + termHash('e', f.Name, v.System) + "*")
-			default:
-				m.WriteString(exactToken(f.Name, v.System, v.Value))
+			m.WriteString(valueExpr(f.Name, v, nil))
+			if key != nil {
+				m.WriteString(" OR " + valueExpr(f.Name, v, key))
 			}
 		}
 		m.WriteString(")")
@@ -158,12 +232,29 @@ func matchExpr(fs []vigil.TermFilter) string {
 	return m.String()
 }
 
+// valueExpr matches one value of a filter among the tokens made with key
+// (nil: the unkeyed ones).
+func valueExpr(name string, v vigil.TermValue, key *vigil.Blinder) string {
+	switch {
+	case v.Prefix && key != nil:
+		return keyedPrefix(key, name, v.Value)
+	case v.Prefix:
+		return string(appendPrefix(nil, nil, name, v.Value)) + "*"
+	case v.AnySystem:
+		return anyToken(key, name, v.Value) + " OR " + exactToken(key, name, "", v.Value)
+	case v.Value == "":
+		return string(tokenHash([]byte{'e'}, key, 'e', name, v.System)) + "*"
+	default:
+		return exactToken(key, name, v.System, v.Value)
+	}
+}
+
 // termsClause adds a query's TermFilters to a WHERE clause: the events
 // among the workspace's rows of event_terms that MATCH.
-func termsClause(b *strings.Builder, args *[]any, ws int64, fs []vigil.TermFilter) {
+func termsClause(b *strings.Builder, args *[]any, ws int64, fs []vigil.TermFilter, key *vigil.Blinder) {
 	b.WriteString(" AND e.seq IN (SELECT rowid - ? FROM event_terms WHERE event_terms MATCH ? AND rowid >= ? AND rowid < ?)")
 	lo := termRowID(ws, 0)
-	*args = append(*args, lo, matchExpr(fs), lo, termRowID(ws+1, 0))
+	*args = append(*args, lo, matchExpr(fs, key), lo, termRowID(ws+1, 0))
 }
 
 // sparseTerms is the most matches a search reads up front. Up to it, the
@@ -174,10 +265,10 @@ const sparseTerms = 5000
 
 // matchTerms returns the sequences of the workspace's events matching fs,
 // or ok false when there are more than sparseTerms.
-func (db *DB) matchTerms(ctx context.Context, ws int64, fs []vigil.TermFilter) (seqs []int64, ok bool, err error) {
+func (db *DB) matchTerms(ctx context.Context, ws int64, fs []vigil.TermFilter, key *vigil.Blinder) (seqs []int64, ok bool, err error) {
 	lo := termRowID(ws, 0)
 	rows, err := db.read.QueryContext(ctx, "SELECT rowid - ? FROM event_terms WHERE event_terms MATCH ? AND rowid >= ? AND rowid < ? LIMIT ?",
-		lo, matchExpr(fs), lo, termRowID(ws+1, 0), sparseTerms+1)
+		lo, matchExpr(fs, key), lo, termRowID(ws+1, 0), sparseTerms+1)
 	if err != nil {
 		return nil, false, err
 	}
@@ -225,16 +316,19 @@ func (db *DB) backfillTerms(ctx context.Context) (int, error) {
 	if db.cfg.Index == nil {
 		return 0, nil
 	}
-	type todo struct{ ws, from int64 }
+	type todo struct {
+		ws, from int64
+		name     string
+	}
 	var wss []todo
-	rows, err := db.write.QueryContext(ctx, `SELECT w.id, coalesce(c.next_seq, 0) FROM workspaces w
+	rows, err := db.write.QueryContext(ctx, `SELECT w.id, w.name, coalesce(c.next_seq, 0) FROM workspaces w
 		LEFT JOIN cursors c ON c.consumer = ? AND c.ws = w.id ORDER BY w.id`, termsConsumer)
 	if err != nil {
 		return 0, err
 	}
 	for rows.Next() {
 		var t todo
-		if err := rows.Scan(&t.ws, &t.from); err != nil {
+		if err := rows.Scan(&t.ws, &t.name, &t.from); err != nil {
 			rows.Close()
 			return 0, err
 		}
@@ -247,7 +341,7 @@ func (db *DB) backfillTerms(ctx context.Context) (int, error) {
 	done := 0
 	for _, t := range wss {
 		for from := t.from; ; {
-			events, err := db.eventsFrom(ctx, t.ws, from, 1000)
+			events, err := db.eventsFrom(ctx, t.ws, t.name, from, 1000)
 			if err != nil {
 				return done, err
 			}
@@ -255,7 +349,7 @@ func (db *DB) backfillTerms(ctx context.Context) (int, error) {
 				break
 			}
 			from = events[len(events)-1].Sequence + 1
-			if err := db.indexEvents(ctx, t.ws, events, from); err != nil {
+			if err := db.indexEvents(ctx, t.ws, t.name, events, from); err != nil {
 				return done, err
 			}
 			done += len(events)
@@ -265,7 +359,7 @@ func (db *DB) backfillTerms(ctx context.Context) (int, error) {
 }
 
 // eventsFrom reads up to n events of ws from sequence from on.
-func (db *DB) eventsFrom(ctx context.Context, ws, from int64, n int) ([]vigil.Event, error) {
+func (db *DB) eventsFrom(ctx context.Context, ws int64, workspace string, from int64, n int) ([]vigil.Event, error) {
 	rows, err := db.write.QueryContext(ctx, "SELECT "+eventColumns+" FROM events e WHERE e.ws = ? AND e.seq >= ? ORDER BY e.seq LIMIT ?", ws, from, n)
 	if err != nil {
 		return nil, err
@@ -273,7 +367,7 @@ func (db *DB) eventsFrom(ctx context.Context, ws, from int64, n int) ([]vigil.Ev
 	defer rows.Close()
 	var out []vigil.Event
 	for rows.Next() {
-		e, err := scanEvent(rows, "")
+		e, err := db.scanEvent(rows, workspace)
 		if err != nil {
 			return nil, err
 		}
@@ -284,7 +378,18 @@ func (db *DB) eventsFrom(ctx context.Context, ws, from int64, n int) ([]vigil.Ev
 
 // indexEvents writes the terms of events and moves the cursor to next,
 // in one transaction.
-func (db *DB) indexEvents(ctx context.Context, ws int64, events []vigil.Event, next int64) error {
+func (db *DB) indexEvents(ctx context.Context, ws int64, workspace string, events []vigil.Event, next int64) error {
+	var key *vigil.Blinder
+	for i := range events {
+		if events[i].Seal != nil && key == nil {
+			// Before the transaction, which holds the one connection the
+			// key lookup would need.
+			var err error
+			if key, err = db.keys.Blinder(ctx, workspace); err != nil {
+				return err
+			}
+		}
+	}
 	var stmts stmtCache
 	defer stmts.close()
 	if err := stmts.prepare(ctx, db.write, inserterSQL); err != nil {
@@ -301,7 +406,7 @@ func (db *DB) indexEvents(ctx context.Context, ws int64, events []vigil.Event, n
 	}
 	defer ins.close()
 	for _, e := range events {
-		if err := ins.terms(ctx, ws, e.Sequence, termTokens(indexTerms(db.cfg.Index, e))); err != nil {
+		if err := ins.terms(ctx, ws, e.Sequence, termTokens(indexTerms(db.cfg.Index, e), sealedBlinder(&e, key))); err != nil {
 			return err
 		}
 	}

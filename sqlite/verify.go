@@ -128,7 +128,7 @@ func (db *DB) verify(ctx context.Context, ws int64, workspace string, opt vigil.
 	defer eventRows.Close()
 
 	hashes := &hashStream{rows: hashRows}
-	events := &eventStream{rows: eventRows, workspace: workspace}
+	events := &eventStream{db: db, rows: eventRows, workspace: workspace}
 	var buf []byte
 	var lastCreated time.Time
 	var witnessRoot *vigil.Hash
@@ -372,6 +372,7 @@ func (h *hashStream) forLeaf(s int64) ([]*vigil.Hash, error) {
 
 // eventStream reads event rows in sequence order.
 type eventStream struct {
+	db        *DB
 	rows      *sql.Rows
 	workspace string
 	peeked    bool
@@ -390,7 +391,7 @@ func (s *eventStream) next() (bool, error) {
 		s.done = true
 		return false, s.rows.Err()
 	}
-	e, err := scanEvent(s.rows, s.workspace)
+	e, err := s.db.scanLeaf(s.rows, s.workspace)
 	if err != nil {
 		return false, err
 	}

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil"
-	"github.com/vigilhq/vigil/ledger"
+	"github.com/vigilhq/vigil/crypt"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -51,8 +51,9 @@ type applyReq struct {
 	ws     int64
 	wsName string
 	recs   []vigil.LogRecord
-	events []vigil.Event // the records' events, parsed in the caller's goroutine
-	terms  []string      // search tokens of each event, from Config.Index
+	events []vigil.Event  // the records' events, parsed in the caller's goroutine
+	terms  []string       // search tokens of each event, from Config.Index
+	blind  *vigil.Blinder // the workspace's blind-index key, when an event is sealed
 	done   chan error
 }
 
@@ -343,7 +344,7 @@ func (w *writer) writeGroup(group []*applyReq) error {
 			return fmt.Errorf("sqlite: the projection of %s has %d events; the batch starts at %d", r.wsName, st.size, r.recs[0].Sequence)
 		}
 		for i := range r.recs {
-			if err := w.projectEvent(ctx, ins, r.ws, st, &r.recs[i], &r.events[i]); err != nil {
+			if err := w.projectEvent(ctx, ins, r.ws, st, &r.recs[i], &r.events[i], r.blind); err != nil {
 				return err
 			}
 			if r.terms != nil {
@@ -370,11 +371,11 @@ func (w *writer) writeGroup(group []*applyReq) error {
 
 // projectEvent writes an event's row, its targets and the stored hashes
 // its record carries, and moves the writer's memory of the tree with it.
-func (w *writer) projectEvent(ctx context.Context, ins *inserter, ws int64, st *logState, rec *vigil.LogRecord, e *vigil.Event) error {
+func (w *writer) projectEvent(ctx context.Context, ins *inserter, ws int64, st *logState, rec *vigil.LogRecord, e *vigil.Event, b *vigil.Blinder) error {
 	if e.Sequence != rec.Sequence || e.Sequence != st.size {
 		return fmt.Errorf("sqlite: record %d holds the event of sequence %d", rec.Sequence, e.Sequence)
 	}
-	if err := ins.event(ctx, ws, e); err != nil {
+	if err := ins.event(ctx, ws, e, rec.Sealed, b); err != nil {
 		return err
 	}
 	base := tlog.StoredHashIndex(0, e.Sequence)
@@ -432,22 +433,32 @@ func (db *DB) Apply(ctx context.Context, workspace string, recs []vigil.LogRecor
 		return err
 	}
 	req := &applyReq{ctx: ctx, ws: ws, wsName: workspace, recs: recs, events: make([]vigil.Event, len(recs)), done: make(chan error, 1)}
-	for i, rec := range recs {
-		e, err := ledger.ParseEvent(rec.Leaf)
+	for i := range recs {
+		rec := &recs[i]
+		// Decrypted here, so the blind indexes and search tokens are
+		// derived from the values, in the caller's goroutine.
+		e, err := crypt.OpenRecord(ctx, db.Keyring(), rec)
 		if err != nil {
 			return fmt.Errorf("sqlite: record %d of %s: %w", rec.Sequence, workspace, err)
 		}
 		if e.Workspace != workspace {
 			return fmt.Errorf("sqlite: record %d of %s holds an event of %q", rec.Sequence, workspace, e.Workspace)
 		}
-		e.IPFromConnection = rec.IPFromConnection
+		if (e.Seal == nil) != (rec.Sealed == nil) {
+			return fmt.Errorf("sqlite: record %d of %s: a sealed payload goes with a version 2 leaf only", rec.Sequence, workspace)
+		}
+		if e.Seal != nil && req.blind == nil {
+			if req.blind, err = db.keys.Blinder(ctx, workspace); err != nil {
+				return err
+			}
+		}
 		req.events[i] = e
 	}
 	if db.cfg.Index != nil {
 		// Derived in the caller's goroutine, so the writer only writes.
 		req.terms = make([]string, len(recs))
 		for i, e := range req.events {
-			req.terms[i] = termTokens(indexTerms(db.cfg.Index, e))
+			req.terms[i] = termTokens(indexTerms(db.cfg.Index, e), sealedBlinder(&e, req.blind))
 		}
 	}
 	if err := db.writer.enqueue(req); err != nil {
@@ -473,8 +484,16 @@ func (db *DB) IdempotentEvent(ctx context.Context, workspace, tenant, key string
 	}
 	// The scope of a key is (workspace, tenant); ifnull matches the
 	// expression of the unique index events_idempotency.
-	row := db.read.QueryRowContext(ctx, "SELECT "+eventColumns+" FROM events e WHERE e.ws = ? AND ifnull(e.tenant_id, '') = ? AND e.idempotency_key = ?", ws, tenant, key)
-	e, originKnown, err := scanEventOrigin(row, workspace)
+	b, err := db.readBlinder(ctx, workspace)
+	if err != nil {
+		return vigil.Event{}, false, false, err
+	}
+	keys := []any{key, key}
+	if b != nil {
+		keys[1] = b.Index("idempotency_key", key) // a sealed event's
+	}
+	row := db.read.QueryRowContext(ctx, "SELECT "+eventColumns+" FROM events e WHERE e.ws = ? AND ifnull(e.tenant_id, '') = ? AND e.idempotency_key IN (?, ?)", ws, tenant, keys[0], keys[1])
+	e, originKnown, err := db.scanEventOrigin(row, workspace)
 	if errors.Is(err, sql.ErrNoRows) {
 		return vigil.Event{}, false, false, nil
 	}

@@ -66,6 +66,11 @@ func (b *LogBuilder) Next(n int) []vigil.LogRecord {
 			panic(err)
 		}
 		rec := vigil.LogRecord{Workspace: b.Workspace, Sequence: seq, Leaf: leaf, IPFromConnection: seq%3 == 0}
+		if seq%2 == 1 {
+			// A sealed event's payload is opaque to the storage: it keeps
+			// the bytes as they are.
+			rec.Sealed = []byte(fmt.Sprintf("sealed payload of %s/%d", b.Workspace, seq))
+		}
 		for l, h := range hs {
 			b.hashes[tlog.StoredHashIndex(0, seq)+int64(l)] = h
 			rec.Hashes = append(rec.Hashes, vigil.Hash(h))
@@ -113,7 +118,7 @@ func sameRecords(t *testing.T, got, want []vigil.LogRecord) {
 	}
 	for i := range want {
 		g, w := got[i], want[i]
-		if g.Workspace != w.Workspace || g.Sequence != w.Sequence || !bytes.Equal(g.Leaf, w.Leaf) || g.IPFromConnection != w.IPFromConnection || fmt.Sprint(g.Hashes) != fmt.Sprint(w.Hashes) {
+		if g.Workspace != w.Workspace || g.Sequence != w.Sequence || !bytes.Equal(g.Leaf, w.Leaf) || g.IPFromConnection != w.IPFromConnection || fmt.Sprint(g.Hashes) != fmt.Sprint(w.Hashes) || !bytes.Equal(g.Sealed, w.Sealed) || (g.Sealed == nil) != (w.Sealed == nil) {
 			t.Fatalf("record %d: got %s/%d (%d bytes, %d hashes), want %s/%d (%d bytes, %d hashes)", i,
 				g.Workspace, g.Sequence, len(g.Leaf), len(g.Hashes), w.Workspace, w.Sequence, len(w.Leaf), len(w.Hashes))
 		}

@@ -139,7 +139,7 @@ func rewriteBundle(t *testing.T, in []byte, skey string, at int, keepAnchors boo
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.ActorID = "forger"
+	e.Action = "forged.action" // in clear in every leaf format
 	leaves[at] = ledger.AppendEvent(nil, &e)
 	stored := memStore{}
 	for i, leaf := range leaves {

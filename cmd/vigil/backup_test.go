@@ -107,7 +107,8 @@ func TestBackupCommandToS3BesideAServer(t *testing.T) {
 
 	restored := filepath.Join(t.TempDir(), "restored")
 	rc := exec.Command(bin, "restore", "--from", "s3://cli/vigil", "--data", restored,
-		"--backup-key", filepath.Join(data, "backup.key"), "--verifier-key", vkey, "--witness-file", filepath.Join(data, "ledger.witness"))
+		"--backup-key", filepath.Join(data, "backup.key"), "--verifier-key", vkey, "--witness-file", filepath.Join(data, "ledger.witness"),
+		"--kek-file", filepath.Join(data, "kek.key"))
 	rc.Env = v.env()
 	out, err := rc.CombinedOutput()
 	if err != nil {

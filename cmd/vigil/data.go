@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/crypt"
 	"github.com/vigilhq/vigil/embedded"
 	"github.com/vigilhq/vigil/fhir"
 	"github.com/vigilhq/vigil/filelog"
@@ -26,6 +27,7 @@ const (
 	logDir      = "log"            // the engine's log: the acknowledgement point (filelog segments)
 	keyFile     = "ledger.key"     // the checkpoint signing key (note signer key), mode 0600
 	witnessFile = "ledger.witness" // the latest checkpoint of each workspace, outside the database (default place; --witness-file)
+	kekFile     = "kek.key"        // the key-encryption key of the encryption at rest, mode 0600 (default place; --kek-file)
 	defaultWS   = "default"
 	defaultLog  = "vigil.local"
 )
@@ -34,7 +36,14 @@ const (
 // verifies on a data directory.
 const witnessUsage = "the witness file: the latest checkpoint of each workspace, kept outside the database (default: ledger.witness in the data directory; put it outside the data directory so that replacing the directory with an older copy is caught)"
 
+// kekUsage documents --kek-file (VIGIL_KEK_FILE), which every command on
+// a data directory honours.
+const kekUsage = "the key-encryption key file of the encryption at rest (default: kek.key in the data directory, created on first start; keep it elsewhere so a copy of the data directory cannot be read, docs/privacy.md)"
+
 type dataOptions struct {
+	// kekFile is the key-encryption key (--kek-file, VIGIL_KEK_FILE);
+	// empty means kek.key in the data directory.
+	kekFile            string
 	logName            string
 	checkpointInterval time.Duration
 	demandInterval     time.Duration
@@ -57,7 +66,7 @@ type dataOptions struct {
 // beside a possibly running server; its warnings go to the command's
 // standard error.
 func offlineData(env *Env) dataOptions {
-	return dataOptions{offline: true, logger: slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	return dataOptions{offline: true, kekFile: env.Getenv("VIGIL_KEK_FILE"), logger: slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 }
 
 // dataDir is an opened data directory.
@@ -112,6 +121,10 @@ func openData(ctx context.Context, dir string, opt dataOptions) (*dataDir, error
 	} else if fi, err := os.Stat(filepath.Dir(witness)); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("--witness-file %s: its directory does not exist", witness)
 	}
+	kek, err := openKEK(dir, opt.kekFile)
+	if err != nil {
+		return nil, err
+	}
 	if !opt.offline {
 		// The store closes it with itself.
 		if d.log, err = filelog.Open(filepath.Join(dir, logDir), filelog.Options{Logger: opt.logger}); err != nil {
@@ -123,6 +136,7 @@ func openData(ctx context.Context, dir string, opt dataOptions) (*dataDir, error
 		log = d.log
 	}
 	d.db, err = embedded.Open(ctx, embedded.Config{SQLite: sqlite.Config{
+		KEK:                kek,
 		Path:               filepath.Join(dir, dbFile),
 		LogName:            name,
 		SigningKey:         signWith,
@@ -166,7 +180,7 @@ func privateData(dir string, logger *slog.Logger) error {
 	if was != 0 {
 		logger.Warn("made the data directory private: it was open to other users", "dir", dir, "was", fmt.Sprintf("%04o", was), "now", "0700")
 	}
-	for _, name := range []string{keyFile, witnessFile, reportsSecret} {
+	for _, name := range []string{keyFile, witnessFile, reportsSecret, kekFile} {
 		p := filepath.Join(dir, name)
 		was, err := private.Tighten(p)
 		if err != nil {
@@ -177,6 +191,22 @@ func privateData(dir string, logger *slog.Logger) error {
 		}
 	}
 	return nil
+}
+
+// openKEK opens the key-encryption key: --kek-file, or kek.key in the
+// data directory. A file that does not exist is created by the store on
+// the first start of a data directory, and only then: a store that holds
+// data keys refuses to open without the KEK that wraps them.
+func openKEK(dir, path string) (*crypt.FileKEK, error) {
+	if path == "" {
+		path = filepath.Join(dir, kekFile)
+	} else if fi, err := os.Stat(filepath.Dir(path)); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("--kek-file %s: its directory does not exist", path)
+	}
+	if _, err := private.Tighten(path); err != nil {
+		return nil, err
+	}
+	return crypt.OpenKEKFile(path)
 }
 
 func (d *dataDir) close() error {

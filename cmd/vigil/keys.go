@@ -14,7 +14,7 @@ import (
 
 func runKeys(ctx context.Context, env *Env, args []string) error {
 	if len(args) == 0 {
-		fmt.Fprintln(env.Stderr, "usage: vigil keys create|list|revoke --data DIR [flags]")
+		fmt.Fprintln(env.Stderr, "usage: vigil keys create|list|revoke|rotate-kek --data DIR [flags]")
 		return errUsage
 	}
 	switch args[0] {
@@ -24,8 +24,10 @@ func runKeys(ctx context.Context, env *Env, args []string) error {
 		return keysList(ctx, env, args[1:])
 	case "revoke":
 		return keysRevoke(ctx, env, args[1:])
+	case "rotate-kek":
+		return keysRotateKEK(ctx, env, args[1:])
 	}
-	fmt.Fprintf(env.Stderr, "vigil keys: unknown subcommand %q (create, list, revoke)\n", args[0])
+	fmt.Fprintf(env.Stderr, "vigil keys: unknown subcommand %q (create, list, revoke, rotate-kek)\n", args[0])
 	return errUsage
 }
 

@@ -77,7 +77,9 @@ func TestReportAndExportCommands(t *testing.T) {
 		t.Fatalf("verify: %d %s %s", code, stdout, stderr)
 	}
 	b, _ := os.ReadFile(nd)
-	os.WriteFile(nd, bytes.Replace(b, []byte(`"actor_id":"dr_b","created_at"`), []byte(`"actor_id":"dr_c","created_at"`), 1), 0o600)
+	// The events are sealed: their leaves hold the action in clear and
+	// the actor only as a commitment.
+	os.WriteFile(nd, bytes.Replace(b, []byte(`"action":"record.disclosed"`), []byte(`"action":"record.disclosee"`), 1), 0o600)
 	if code, stdout, _ = main("verify", "--export", nd, "--key", vkey); code != 1 || !strings.Contains(stdout, "BREAK modified") {
 		t.Errorf("tampered export: %d %s", code, stdout)
 	}

@@ -37,6 +37,7 @@ func runRestore(ctx context.Context, env *Env, args []string) error {
 	vkey := fs.String("verifier-key", "", "the ledger's verifier key (vigil ledger key prints it), or a file holding it: the manifest and its checkpoints must be signed by it")
 	gen := fs.Int64("generation", 0, "the generation to restore (default: the latest)")
 	witness := fs.String("witness-file", "", "a witness file kept outside the lost data directory: its checkpoints past the backup say which acknowledged events were lost")
+	kek := fs.String("kek-file", "", "the key-encryption key file, kept apart from the backups (they hold the data keys wrapped by it, never it): copied into the restored directory as kek.key")
 	var checkpoints filesFlag
 	fs.Var(&checkpoints, "checkpoint", "a signed checkpoint kept elsewhere (vigil verify --save, an anchor's): one past the backup says which events were lost (repeatable)")
 	if err := parse(env, fs, args); err != nil {
@@ -108,6 +109,18 @@ func runRestore(ctx context.Context, env *Env, args []string) error {
 	}
 	if err := copyBackupKey(*keyPath, *data); err != nil {
 		return err
+	}
+	if *kek != "" {
+		// The restored directory keeps its KEK where vigil serve looks
+		// for it by default; an operator who keeps it elsewhere passes
+		// --kek-file to serve instead.
+		b, err := os.ReadFile(*kek)
+		if err != nil {
+			return fmt.Errorf("--kek-file: %w", err)
+		}
+		if err := private.WriteFile(filepath.Join(*data, kekFile), func(w io.Writer) error { _, err := w.Write(b); return err }); err != nil {
+			return err
+		}
 	}
 	return checkRestored(ctx, env, *data, rep)
 }

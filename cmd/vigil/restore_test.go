@@ -103,11 +103,15 @@ func TestRestoreDrillMidLoad(t *testing.T) {
 	if err := os.Rename(filepath.Join(data, "backup.key"), kept); err != nil {
 		t.Fatal(err)
 	}
+	keptKEK := filepath.Join(t.TempDir(), "kek.key")
+	if err := os.Rename(filepath.Join(data, "kek.key"), keptKEK); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.RemoveAll(data); err != nil {
 		t.Fatal(err)
 	}
 	restored := filepath.Join(t.TempDir(), "restored")
-	rc := exec.Command(bin, "restore", "--from", "s3://drill/vigil", "--data", restored, "--backup-key", kept, "--verifier-key", vkey)
+	rc := exec.Command(bin, "restore", "--from", "s3://drill/vigil", "--data", restored, "--backup-key", kept, "--verifier-key", vkey, "--kek-file", keptKEK)
 	rc.Env = v.env()
 	start := time.Now()
 	out, err := rc.CombinedOutput()

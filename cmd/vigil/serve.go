@@ -20,6 +20,7 @@ import (
 )
 
 type serveConfig struct {
+	kekFile                                       string
 	data, addr, logName, trustedProxies, logLevel string
 	witness                                       string
 	geoipFiles, publicURL                         string
@@ -50,6 +51,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "serve")
 	fs.StringVar(&c.data, "data", "./vigil-data", "data directory")
 	fs.StringVar(&c.witness, "witness-file", "", witnessUsage)
+	fs.StringVar(&c.kekFile, "kek-file", "", kekUsage)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address")
 	fs.StringVar(&c.logName, "log-name", defaultLog, "ledger name in checkpoints, used when the signing key is created")
 	fs.DurationVar(&c.checkpointInterval, "checkpoint-interval", time.Second, "least time between two checkpoints")
@@ -120,7 +122,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	d, err := openData(ctx, c.data, dataOptions{logName: c.logName, checkpointInterval: c.checkpointInterval,
-		demandInterval: c.demandInterval, queueSize: c.queueSize, maxLag: c.maxLag, readWait: c.readWait, logger: logger, enrich: enrich, witness: c.witness})
+		demandInterval: c.demandInterval, queueSize: c.queueSize, maxLag: c.maxLag, readWait: c.readWait, logger: logger, enrich: enrich, witness: c.witness, kekFile: c.kekFile})
 	if err != nil {
 		return err
 	}

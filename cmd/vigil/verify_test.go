@@ -96,7 +96,9 @@ func TestVerifyCommands(t *testing.T) {
 	}
 	b := readFile(t, bundle)
 	tampered := filepath.Join(t.TempDir(), "tampered.bundle")
-	os.WriteFile(tampered, []byte(strings.Replace(b, `"actor_id":"u3"`, `"actor_id":"u4"`, 1)), 0o600)
+	// The events are sealed: what the leaf holds in clear is what can be
+	// changed in a bundle (the identifying fields are commitments).
+	os.WriteFile(tampered, []byte(strings.Replace(b, `"action":"patient_record.viewed"`, `"action":"patient_record.viewee"`, 1)), 0o600)
 	out, err = run("verify", "--bundle", tampered, "--key", vkey)
 	if err == nil || !strings.Contains(out, "BREAK checkpoint_mismatch") {
 		t.Fatalf("a tampered bundle verified: %v\n%s", err, out)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	crand "crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -243,6 +244,26 @@ func eventFromWire(w api.Event, workspace string) (vigil.Event, error) {
 	}
 	if w.Resource != nil {
 		e.Resource, e.ResourceID, e.ResourceName = s(w.Resource.Type), s(w.Resource.ID), s(w.Resource.Name)
+	}
+	if w.Seal != nil {
+		// A sealed event's leaf holds its commitments, in field order.
+		e.Seal = &vigil.Seal{KeyID: w.Seal.KeyID}
+		for _, f := range ledger.SealedFields {
+			c, ok := w.Seal.Commitments[f]
+			if !ok {
+				continue
+			}
+			var h vigil.Hash
+			if b, err := hex.DecodeString(c); err != nil || len(b) != len(h) {
+				return e, fmt.Errorf("seal.commitments.%s: not a SHA-256 hash in hex", f)
+			} else {
+				copy(h[:], b)
+			}
+			e.Seal.Commitments = append(e.Seal.Commitments, vigil.Commitment{Field: f, Hash: h})
+		}
+		if len(e.Seal.Commitments) != len(w.Seal.Commitments) {
+			return e, fmt.Errorf("seal.commitments: a member is not a sealed field")
+		}
 	}
 	var err error
 	if e.Metadata, err = canonicalMetadata(w.Metadata); err != nil {

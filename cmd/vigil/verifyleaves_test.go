@@ -123,8 +123,10 @@ func TestVerifyURLRehashesLeaves(t *testing.T) {
 		stmts []string
 		want  string
 	}{
-		{"a byte changed in a row", []string{"UPDATE events SET actor_id = 'u1X' WHERE seq = 4"}, "BREAK modified at 4"},
-		{"metadata edited", []string{`UPDATE events SET metadata = '{"n":99}' WHERE seq = 5`}, "BREAK modified at 5"},
+		// The events are sealed (encryption at rest): their rows hold the
+		// clear fields and the commitments the leaf is written from.
+		{"a byte changed in a row", []string{"UPDATE events SET action = 'patient_record.viewedX' WHERE seq = 4"}, "BREAK modified at 4"},
+		{"commitments edited", []string{`UPDATE events SET commitments = (SELECT commitments FROM events WHERE seq = 6) WHERE seq = 5`}, "BREAK modified at 5"},
 		{"two rows swapped", []string{"UPDATE events SET seq = -1 WHERE seq = 6", "UPDATE events SET seq = 6 WHERE seq = 7", "UPDATE events SET seq = 7 WHERE seq = -1"}, "BREAK reordered"},
 		{"a row deleted", []string{"DELETE FROM events WHERE seq = 8"}, "BREAK missing at 8"},
 		{"the last row deleted", []string{"DELETE FROM events WHERE seq = 11"}, "BREAK missing at 11"},
