@@ -1,21 +1,19 @@
-//go:build unix
-
 package filelog
 
 import (
 	"errors"
 	"fmt"
 	"os"
-	"syscall"
+
+	"github.com/vigilhq/vigil/internal/private"
 )
 
 // lock takes an exclusive lock on the log's LOCK file, so that two
 // processes (or two Opens in one) never append to the same log and fork
-// it. The kernel releases it when the process dies, however it dies, so
-// a crash leaves nothing to clean up.
+// it; the kernel releases it when the process dies.
 func lock(f *os.File, dir string) error {
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		if errors.Is(err, syscall.EWOULDBLOCK) {
+	if err := private.Lock(f); err != nil {
+		if errors.Is(err, private.ErrLocked) {
 			return fmt.Errorf("filelog: the log %s is in use by another process (or another Open in this one): its LOCK file is locked: %w", dir, ErrLocked)
 		}
 		return fmt.Errorf("filelog: locking the log %s: %w", dir, err)
@@ -23,12 +21,9 @@ func lock(f *os.File, dir string) error {
 	return nil
 }
 
-// syncDir makes a directory's entries (a created segment) durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
+// datasync and syncDir are the project's one way to make a file's
+// appended bytes and a directory's entries durable.
+var (
+	datasync = private.Datasync
+	syncDir  = private.SyncDir
+)

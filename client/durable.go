@@ -1,5 +1,3 @@
-//go:build unix
-
 package client
 
 import (
@@ -7,7 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
+
+	"github.com/vigilhq/vigil/internal/private"
 )
 
 // lockDir takes an exclusive lock on the spool directory, so that two
@@ -18,9 +17,9 @@ func lockDir(dir string) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := private.Lock(f); err != nil {
 		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
+		if errors.Is(err, private.ErrLocked) {
 			return nil, fmt.Errorf("client: the spool %s is in use by another client", dir)
 		}
 		return nil, fmt.Errorf("client: locking the spool %s: %w", dir, err)
@@ -28,13 +27,9 @@ func lockDir(dir string) (*os.File, error) {
 	return f, nil
 }
 
-// syncDir makes a directory's entries (a created or removed segment)
-// durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
+// datasync and syncDir are the project's one way to make a file's
+// appended bytes and a directory's entries durable.
+var (
+	datasync = private.Datasync
+	syncDir  = private.SyncDir
+)
