@@ -27,7 +27,7 @@ func TestVerifyWhileAppending(t *testing.T) {
 					return
 				default:
 				}
-				if _, err := db.Append(ctx(t), "ws", []vigil.Event{{ActorID: "a", Action: "grow"}}); err != nil {
+				if _, err := appendRetrying(t, db, "ws", []vigil.Event{{ActorID: "a", Action: "grow"}}); err != nil {
 					t.Error(err)
 					return
 				}

@@ -33,11 +33,25 @@ func MustOpenDB(tb testing.TB, dir string) *embedded.Store {
 		LogName:     "test.vigil",
 		SigningKey:  testKey,
 		WitnessPath: filepath.Join(dir, "ledger.witness"),
-	}})
+	}, ReadWait: 30 * time.Second}) // the race detector slows the projection
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return db
+}
+
+// appendRetrying appends as a client obeying Retry-After does: a 503
+// (the projection too far behind, under the race detector) is retried.
+func appendRetrying(t *testing.T, db *embedded.Store, ws string, events []vigil.Event) ([]vigil.AppendResult, error) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		res, err := db.Append(ctx(t), ws, events)
+		if vigil.ErrorCode(err) != vigil.EUNAVAILABLE || time.Now().After(deadline) {
+			return res, err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func TestConformance(t *testing.T) {

@@ -28,7 +28,7 @@ func TestScanByActorPatient(t *testing.T) {
 			batch[j] = vigil.Event{ActorID: fmt.Sprintf("dr_%03d", (k*7919)%97), Action: "patient_record.viewed",
 				PatientID: fmt.Sprintf("pt_%02d", (k*31)%41), OccurredAt: base.Add(time.Duration(k) * time.Minute)}
 		}
-		if _, err := db.Append(ctx(t), "ws", batch); err != nil {
+		if _, err := appendRetrying(t, db, "ws", batch); err != nil {
 			t.Fatal(err)
 		}
 	}
