@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -191,6 +192,9 @@ func checkRestored(ctx context.Context, env *Env, data string, rep *backup.Resto
 			return fmt.Errorf("the restored workspace %q does not verify: %s: %s", ws.Name, v.Breaks[0].Type, v.Breaks[0].Detail)
 		}
 		events += v.EventsChecked
+		if err := checkAnchors(ctx, env, d, ws.Name); err != nil {
+			return err
+		}
 	}
 	if err := d.close(); err != nil {
 		return err
@@ -311,4 +315,36 @@ func copyBackupKey(from, data string) error {
 		return err
 	}
 	return private.WriteFile(to, func(w io.Writer) error { _, err := w.Write(b); return err })
+}
+
+// checkAnchors compares the restored log with every confirmed anchor the
+// restored state holds: each anchored root within the restored log must
+// be the restored tree's root at that size (a rewritten backup fails
+// here even when re-signed), and an anchor beyond it says how many
+// anchored events the backup does not hold.
+func checkAnchors(ctx context.Context, env *Env, d *dataDir, ws string) error {
+	anchors, err := d.db.AnchorsThrough(ctx, ws, math.MaxInt64)
+	if err != nil {
+		return err
+	}
+	head := d.db.Engine.Head(ws)
+	agreed := 0
+	for _, a := range anchors {
+		if a.TreeSize > head {
+			fmt.Fprintf(env.Stdout, "  LOST: workspace %q: anchor %s (%s) attests %d events; the restored log holds %d\n", ws, a.ID, a.Chain, a.TreeSize, head)
+			continue
+		}
+		root, err := d.db.TreeRoot(ctx, ws, a.TreeSize)
+		if err != nil {
+			return err
+		}
+		if root != a.Root {
+			return fmt.Errorf("the restored workspace %q disagrees with anchor %s (%s) at size %d: the backup's log was rewritten", ws, a.ID, a.Chain, a.TreeSize)
+		}
+		agreed++
+	}
+	if agreed > 0 {
+		fmt.Fprintf(env.Stdout, "  workspace %q: the restored tree agrees with its %d confirmed anchors\n", ws, agreed)
+	}
+	return nil
 }
