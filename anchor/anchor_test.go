@@ -44,7 +44,7 @@ func openStore(t testing.TB, dir string) *embedded.Store { return openLog(t, dir
 // openLog opens a store whose logs have origins name/<workspace>.
 func openLog(t testing.TB, dir, name string) *embedded.Store {
 	t.Helper()
-	db, err := embedded.Open(context.Background(), embedded.Config{SQLite: sqlite.Config{Path: filepath.Join(dir, "vigil.db"), LogName: name, SigningKey: skey,
+	db, err := embedded.Open(context.Background(), embedded.Config{ReadWait: time.Minute, SQLite: sqlite.Config{Path: filepath.Join(dir, "vigil.db"), LogName: name, SigningKey: skey,
 		WitnessPath: filepath.Join(dir, "ledger.witness")}})
 	if err != nil {
 		t.Fatal(err)

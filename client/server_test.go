@@ -42,7 +42,7 @@ func openServer(dir string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := embedded.Open(ctx, embedded.Config{SQLite: sqlite.Config{Path: filepath.Join(dir, "vigil.db"), LogName: "sdk.test", SigningKey: skey}})
+	db, err := embedded.Open(ctx, embedded.Config{ReadWait: time.Minute, SQLite: sqlite.Config{Path: filepath.Join(dir, "vigil.db"), LogName: "sdk.test", SigningKey: skey}})
 	if err != nil {
 		return nil, err
 	}

@@ -78,7 +78,7 @@ func newEnv(t testing.TB, opt envOptions) *env {
 			t.Fatal(err)
 		}
 	}
-	db, err := embedded.Open(context.Background(), embedded.Config{SQLite: sqlite.Config{Path: filepath.Join(dir, "vigil.db"), LogName: "test.vigil",
+	db, err := embedded.Open(context.Background(), embedded.Config{ReadWait: time.Minute, SQLite: sqlite.Config{Path: filepath.Join(dir, "vigil.db"), LogName: "test.vigil",
 		SigningKey: skey, WitnessPath: filepath.Join(dir, "ledger.witness"), Index: fhir.Terms}})
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/crypt"
@@ -31,7 +32,7 @@ func BenchmarkIngest(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			ctx := context.Background()
 			dir := b.TempDir()
-			cfg := embedded.Config{SQLite: sqlite.Config{Path: filepath.Join(dir, "vigil.db"), Index: fhir.Terms}}
+			cfg := embedded.Config{ReadWait: time.Minute, SQLite: sqlite.Config{Path: filepath.Join(dir, "vigil.db"), Index: fhir.Terms}}
 			if sealed {
 				kek, err := crypt.OpenKEKFile(filepath.Join(dir, "kek.key"))
 				if err != nil {

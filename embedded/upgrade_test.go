@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/embedded"
@@ -38,7 +39,7 @@ func copyFixture(t *testing.T) (dir, skey string) {
 
 func openFixture(t *testing.T, dir, skey string) *embedded.Store {
 	t.Helper()
-	s, err := embedded.Open(ctx(t), embedded.Config{SQLite: sqlite.Config{
+	s, err := embedded.Open(ctx(t), embedded.Config{ReadWait: time.Minute, SQLite: sqlite.Config{
 		Path: filepath.Join(dir, "vigil.db"), LogName: "fixture.vigil", SigningKey: skey,
 		WitnessPath: filepath.Join(dir, "ledger.witness"), Index: fhir.Terms,
 	}, LogDir: filepath.Join(dir, "log")})
@@ -126,7 +127,7 @@ func TestUpgradeRefusesATamperedDirectory(t *testing.T) {
 		}
 	}
 	db.Close()
-	_, err = embedded.Open(ctx(t), embedded.Config{SQLite: sqlite.Config{
+	_, err = embedded.Open(ctx(t), embedded.Config{ReadWait: time.Minute, SQLite: sqlite.Config{
 		Path: filepath.Join(dir, "vigil.db"), LogName: "fixture.vigil", SigningKey: skey,
 		WitnessPath: filepath.Join(dir, "ledger.witness"),
 	}, LogDir: filepath.Join(dir, "log")})

@@ -61,7 +61,7 @@ func (a *alertEnv) open(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := embedded.Open(context.Background(), embedded.Config{SQLite: sqlite.Config{
+	db, err := embedded.Open(context.Background(), embedded.Config{ReadWait: time.Minute, SQLite: sqlite.Config{
 		Path: filepath.Join(a.dir, "vigil.db"), LogName: "test.vigil", SigningKey: testKey,
 		WitnessPath: filepath.Join(a.dir, "ledger.witness")},
 		Enrich: func(e *vigil.Event) {

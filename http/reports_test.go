@@ -50,7 +50,7 @@ func newReportEnv(t *testing.T) *reportEnv {
 func newReportEnvWith(t *testing.T, cfg vhttp.Config) *reportEnv {
 	t.Helper()
 	dir := t.TempDir()
-	db, err := embedded.Open(context.Background(), embedded.Config{SQLite: sqlite.Config{Path: filepath.Join(dir, "vigil.db"), LogName: "test.vigil",
+	db, err := embedded.Open(context.Background(), embedded.Config{ReadWait: time.Minute, SQLite: sqlite.Config{Path: filepath.Join(dir, "vigil.db"), LogName: "test.vigil",
 		SigningKey: testKey, WitnessPath: filepath.Join(dir, "ledger.witness")}})
 	if err != nil {
 		t.Fatal(err)

@@ -72,7 +72,7 @@ func newEnvStore(t testing.TB, cfg vhttp.Config, withReports bool, store func(*s
 	if store != nil {
 		store(&scfg)
 	}
-	db, err := embedded.Open(context.Background(), embedded.Config{SQLite: scfg})
+	db, err := embedded.Open(context.Background(), embedded.Config{ReadWait: time.Minute, SQLite: scfg})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ import (
 func outboxWith(t *testing.T, channels ...string) (*embedded.Store, string) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := embedded.Open(ctx, embedded.Config{SQLite: sqlite.Config{Path: filepath.Join(t.TempDir(), "vigil.db")}})
+	db, err := embedded.Open(ctx, embedded.Config{ReadWait: time.Minute, SQLite: sqlite.Config{Path: filepath.Join(t.TempDir(), "vigil.db")}})
 	if err != nil {
 		t.Fatal(err)
 	}

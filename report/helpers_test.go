@@ -37,7 +37,7 @@ func at(s string) time.Time {
 
 func openDB(tb testing.TB, dir string) *embedded.Store {
 	tb.Helper()
-	db, err := embedded.Open(context.Background(), embedded.Config{SQLite: sqlite.Config{Path: filepath.Join(dir, "vigil.db"), LogName: "test.vigil",
+	db, err := embedded.Open(context.Background(), embedded.Config{ReadWait: time.Minute, SQLite: sqlite.Config{Path: filepath.Join(dir, "vigil.db"), LogName: "test.vigil",
 		SigningKey: testKey, WitnessPath: filepath.Join(dir, "ledger.witness")}})
 	if err != nil {
 		tb.Fatal(err)

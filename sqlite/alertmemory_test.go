@@ -113,7 +113,7 @@ func goldenStore(t *testing.T, dir string) (*embedded.Store, *fixedClock) {
 
 func openGoldenStore(t *testing.T, dir string, clock *fixedClock, countries map[string]string) *embedded.Store {
 	t.Helper()
-	db, err := embedded.Open(context.Background(), embedded.Config{SQLite: sqlite.Config{
+	db, err := embedded.Open(context.Background(), embedded.Config{ReadWait: time.Minute, SQLite: sqlite.Config{
 		Path: filepath.Join(dir, "vigil.db"), LogName: "test.vigil", SigningKey: testKey,
 		WitnessPath: filepath.Join(dir, "ledger.witness"), Now: clock.Now,
 	}, Enrich: func(e *vigil.Event) { e.IPCountry = countries[e.IdempotencyKey] }})

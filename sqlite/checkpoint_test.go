@@ -24,7 +24,7 @@ func openSlowCadence(t *testing.T, demand time.Duration) *embedded.Store {
 func openSlowCadenceB(t testing.TB, demand time.Duration) *embedded.Store {
 	t.Helper()
 	dir := t.TempDir()
-	db, err := embedded.Open(context.Background(), embedded.Config{SQLite: sqlite.Config{
+	db, err := embedded.Open(context.Background(), embedded.Config{ReadWait: time.Minute, SQLite: sqlite.Config{
 		Path: filepath.Join(dir, "vigil.db"), LogName: "test.vigil", SigningKey: testKey,
 		WitnessPath: filepath.Join(dir, "ledger.witness"), CheckpointInterval: time.Hour, DemandInterval: demand,
 	}})

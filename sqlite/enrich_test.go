@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/embedded"
@@ -16,7 +17,7 @@ import (
 // covers it.
 func TestEnrichment(t *testing.T) {
 	dir := t.TempDir()
-	db, err := embedded.Open(context.Background(), embedded.Config{SQLite: sqlite.Config{Path: filepath.Join(dir, "vigil.db"), SigningKey: testKey, LogName: "test.vigil"},
+	db, err := embedded.Open(context.Background(), embedded.Config{ReadWait: time.Minute, SQLite: sqlite.Config{Path: filepath.Join(dir, "vigil.db"), SigningKey: testKey, LogName: "test.vigil"},
 		Enrich: func(e *vigil.Event) {
 			if e.IPAddress == "203.0.113.42" {
 				e.IPCountry, e.IPCity, e.IPRegion = "US", "San Francisco", "California"

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/embedded"
@@ -17,7 +18,7 @@ import (
 func BenchmarkAppendKeyed(b *testing.B) {
 	for _, mode := range []string{"none", "fresh", "repeat"} {
 		b.Run(mode, func(b *testing.B) {
-			db, err := embedded.Open(b.Context(), embedded.Config{SQLite: sqlite.Config{Path: filepath.Join(b.TempDir(), "vigil.db")}})
+			db, err := embedded.Open(b.Context(), embedded.Config{ReadWait: time.Minute, SQLite: sqlite.Config{Path: filepath.Join(b.TempDir(), "vigil.db")}})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/embedded"
@@ -77,7 +78,7 @@ func TestIdempotencyAfterUpgrade(t *testing.T) {
 // same event.
 func TestIdempotencyIgnoresEnrichment(t *testing.T) {
 	calls := 0
-	db, err := embedded.Open(context.Background(), embedded.Config{SQLite: sqlite.Config{Path: filepath.Join(t.TempDir(), "vigil.db"), SigningKey: testKey, LogName: "test.vigil"},
+	db, err := embedded.Open(context.Background(), embedded.Config{ReadWait: time.Minute, SQLite: sqlite.Config{Path: filepath.Join(t.TempDir(), "vigil.db"), SigningKey: testKey, LogName: "test.vigil"},
 		Enrich: func(e *vigil.Event) {
 			calls++
 			e.IPCountry, e.IPCity = "US", fmt.Sprintf("City %d", calls)

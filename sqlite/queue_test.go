@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/embedded"
@@ -16,7 +17,7 @@ import (
 // bound, and exactly the acknowledged events are stored.
 func TestQueueBounded(t *testing.T) {
 	dir := t.TempDir()
-	db, err := embedded.Open(context.Background(), embedded.Config{SQLite: sqlite.Config{Path: filepath.Join(dir, "vigil.db"), MaxBatchEvents: 1}, QueueSize: 1, MaxBatchEvents: 1})
+	db, err := embedded.Open(context.Background(), embedded.Config{ReadWait: time.Minute, SQLite: sqlite.Config{Path: filepath.Join(dir, "vigil.db"), MaxBatchEvents: 1}, QueueSize: 1, MaxBatchEvents: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

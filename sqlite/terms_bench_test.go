@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/embedded"
@@ -19,7 +20,7 @@ func BenchmarkAppendTerms(b *testing.B) {
 		index func(vigil.Event) []vigil.Term
 	}{{"none", nil}, {"fhir", fhir.Terms}} {
 		b.Run(c.name, func(b *testing.B) {
-			db, err := embedded.Open(b.Context(), embedded.Config{SQLite: sqlite.Config{Path: filepath.Join(b.TempDir(), "vigil.db"), Index: c.index}})
+			db, err := embedded.Open(b.Context(), embedded.Config{ReadWait: time.Minute, SQLite: sqlite.Config{Path: filepath.Join(b.TempDir(), "vigil.db"), Index: c.index}})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -44,7 +45,7 @@ func BenchmarkAppendTerms(b *testing.B) {
 // first, and the total) over 100,000 indexed events: few matches (patient
 // and action), a third of them (action), all of them (agent-name prefix).
 func BenchmarkTermSearch(b *testing.B) {
-	db, err := embedded.Open(b.Context(), embedded.Config{SQLite: sqlite.Config{Path: filepath.Join(b.TempDir(), "vigil.db"), Index: fhir.Terms, MaxBatchEvents: 5000}})
+	db, err := embedded.Open(b.Context(), embedded.Config{ReadWait: time.Minute, SQLite: sqlite.Config{Path: filepath.Join(b.TempDir(), "vigil.db"), Index: fhir.Terms, MaxBatchEvents: 5000}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -24,7 +24,7 @@ func testIndex(e vigil.Event) []vigil.Term {
 
 func openIndexed(t *testing.T, dir string, index func(vigil.Event) []vigil.Term) *embedded.Store {
 	t.Helper()
-	db, err := embedded.Open(ctx(t), embedded.Config{SQLite: sqlite.Config{Path: filepath.Join(dir, "vigil.db"), Index: index}})
+	db, err := embedded.Open(ctx(t), embedded.Config{ReadWait: time.Minute, SQLite: sqlite.Config{Path: filepath.Join(dir, "vigil.db"), Index: index}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/embedded"
@@ -16,7 +17,7 @@ import (
 // openWith opens the store of dir with its witness at witness.
 func openWith(t *testing.T, dir, witness string) *embedded.Store {
 	t.Helper()
-	db, err := embedded.Open(context.Background(), embedded.Config{SQLite: sqlite.Config{
+	db, err := embedded.Open(context.Background(), embedded.Config{ReadWait: time.Minute, SQLite: sqlite.Config{
 		Path: filepath.Join(dir, "vigil.db"), LogName: "test.vigil", SigningKey: testKey, WitnessPath: witness,
 	}})
 	if err != nil {

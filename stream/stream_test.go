@@ -38,7 +38,7 @@ func ctx(t testing.TB) context.Context {
 func openStore(t testing.TB) *embedded.Store {
 	t.Helper()
 	dir := t.TempDir()
-	db, err := embedded.Open(context.Background(), embedded.Config{SQLite: sqlite.Config{Path: filepath.Join(dir, "vigil.db"), LogName: "stream.test", SigningKey: skey}})
+	db, err := embedded.Open(context.Background(), embedded.Config{ReadWait: time.Minute, SQLite: sqlite.Config{Path: filepath.Join(dir, "vigil.db"), LogName: "stream.test", SigningKey: skey}})
 	if err != nil {
 		t.Fatal(err)
 	}
