@@ -21,7 +21,8 @@ import (
 // checks that each gets a documented 4xx JSON error, that none gets a 5xx,
 // and that the database files are byte-for-byte what they were before.
 func TestBadInputMatrix(t *testing.T) {
-	e := newEnvWith(t, vhttp.Config{AuthFailuresPerMinute: 1 << 30})
+	// The PHI guard in refuse mode, vigil serve's default.
+	e := newEnvGuarded(t, vhttp.Config{AuthFailuresPerMinute: 1 << 30}, vigil.PHIRefuse, nil)
 	keys := map[vigil.Role]string{vigil.RoleIngest: e.ingest, vigil.RoleAuditor: e.auditor, vigil.RoleAdmin: e.admin}
 	revoked := e.key("default", vigil.RoleAdmin, "")
 	k, err := e.db.KeyByHash(context.Background(), vigil.HashKey(revoked))
@@ -321,6 +322,13 @@ func TestBadInputMatrix(t *testing.T) {
 			c.body = []byte(f.body)
 		}
 		add(c)
+	}
+
+	// Free text that looks like PHI, on every route that takes events.
+	for _, p := range phiCases() {
+		f := p.badField
+		add(request{name: "phi: " + f.name, method: f.method, path: f.path, key: "Bearer " + keys[f.role], ctype: p.contentType(),
+			body: []byte(f.body), want: 422, field: &f})
 	}
 
 	fivexx := 0
