@@ -149,6 +149,9 @@ func TestLegalHolds(t *testing.T) {
 	if r := e.do("DELETE", "/api/v1/legal-holds/"+h.ID, e.admin, `{"reason":""}`); r.status != 422 || !strings.Contains(string(r.body), `"field":"reason"`) {
 		t.Fatalf("a release without a reason: %d %s", r.status, r.body)
 	}
+	if r := e.do("DELETE", "/api/v1/legal-holds/"+h.ID, e.admin, `{"reason":"x"}`, "Content-Type", "text/plain"); r.status != 415 {
+		t.Fatalf("a release sent as text/plain: %d %s", r.status, r.body)
+	}
 	second := e.key("default", vigil.RoleAdmin, "")
 	r = e.do("DELETE", "/api/v1/legal-holds/"+h.ID, second, `{"reason":"the case settled"}`)
 	wantStatus(t, r, 200)
