@@ -44,7 +44,7 @@ func RecordRead(ctx context.Context, store EventStore, workspace string, e Event
 		params["error"] = ErrorCode(readErr)
 	}
 	e.Metadata = MetaMetadata(path, params)
-	if _, err := store.Append(ctx, workspace, []Event{e}); err != nil {
+	if _, err := store.Append(ServerRecord(ctx), workspace, []Event{e}); err != nil {
 		return Unavailable("recording this read in the audit trail failed", err)
 	}
 	return readErr

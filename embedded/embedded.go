@@ -45,6 +45,10 @@ type Config struct {
 
 	// OnGroup observes the events of each group appended (metrics).
 	OnGroup func(events int)
+
+	// PHIGuard screens the free text of the events clients send
+	// (engine.Config.PHIGuard); nil screens nothing.
+	PHIGuard *vigil.PHIGuard
 }
 
 // Store is the embedded store: every store interface of the root package,
@@ -107,7 +111,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	eng, err := engine.New(ctx, engine.Config{
 		Log: cfg.Log, Keys: db, Enrich: cfg.Enrich, Canonicalize: ledger.Canonicalize, Keyring: db.Keyring(),
 		QueueSize: cfg.QueueSize, MaxBatchEvents: cfg.MaxBatchEvents, MaxLag: cfg.MaxLag, ReadWait: cfg.ReadWait,
-		Now: cfg.SQLite.Now, Logger: logger, OnGroup: cfg.OnGroup,
+		Now: cfg.SQLite.Now, Logger: logger, OnGroup: cfg.OnGroup, PHIGuard: cfg.PHIGuard,
 	})
 	if err != nil {
 		return fail(err)

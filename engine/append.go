@@ -29,9 +29,10 @@ func (e *Engine) Append(ctx context.Context, workspace string, events []vigil.Ev
 		return nil, vigil.Invalid(vigil.ErrorDetail{Field: "events", Message: "at least one event is required"})
 	}
 	prepared := make([]vigil.Event, len(events))
+	var flagged [][]vigil.PHIFinding // what the PHI guard marked, by event
 	var details []vigil.ErrorDetail
 	for i := range events {
-		p, err := e.prepare(events[i])
+		p, found, err := e.prepare(ctx, events[i])
 		if err != nil {
 			for _, d := range vigil.ErrorDetails(err) {
 				if len(events) > 1 {
@@ -43,6 +44,12 @@ func (e *Engine) Append(ctx context.Context, workspace string, events []vigil.Ev
 			continue
 		}
 		prepared[i] = p
+		if found != nil {
+			if flagged == nil {
+				flagged = make([][]vigil.PHIFinding, len(events))
+			}
+			flagged[i] = found
+		}
 	}
 	if len(details) > 0 {
 		return nil, vigil.Invalid(details...)
@@ -77,22 +84,42 @@ func (e *Engine) Append(ctx context.Context, workspace string, events []vigil.Ev
 		// same idempotency key and learns the event was stored.
 		return nil, ctx.Err()
 	}
+	e.observeFlagged(workspace, flagged, r.results)
 	return r.results, nil
 }
 
-// prepare normalises and validates an event and adds the server's
-// enrichment, in the caller's goroutine so the sequencer only sequences.
-func (e *Engine) prepare(ev vigil.Event) (vigil.Event, error) {
+// observeFlagged tells the PHI guard's observer of the events it marked,
+// now durable; an event that was a duplicate was counted when first
+// stored.
+func (e *Engine) observeFlagged(workspace string, flagged [][]vigil.PHIFinding, results []vigil.AppendResult) {
+	if flagged == nil || e.cfg.PHIGuard.Flagged == nil {
+		return
+	}
+	for i, f := range flagged {
+		if f != nil && i < len(results) && !results[i].Duplicate {
+			e.cfg.PHIGuard.Flagged(workspace, f)
+		}
+	}
+}
+
+// prepare normalises and validates an event, screens it for PHI and adds
+// the server's enrichment, in the caller's goroutine so the sequencer
+// only sequences.
+func (e *Engine) prepare(ctx context.Context, ev vigil.Event) (vigil.Event, []vigil.PHIFinding, error) {
 	ev, err := vigil.Prepare(ev, e.cfg.Canonicalize)
 	if err != nil {
-		return ev, err
+		return ev, nil, err
+	}
+	flagged, err := e.cfg.PHIGuard.Guard(ctx, &ev, e.cfg.Canonicalize)
+	if err != nil {
+		return ev, nil, err
 	}
 	// Enrichment is the server's: whatever a caller put there is replaced.
 	ev.IPCountry, ev.IPCity, ev.IPRegion = "", "", ""
 	if e.cfg.Enrich != nil && ev.IPAddress != "" {
 		e.cfg.Enrich(&ev)
 	}
-	return ev, nil
+	return ev, flagged, nil
 }
 
 // pushback refuses ingest of a workspace whose projections are more than

@@ -64,6 +64,12 @@ type Config struct {
 	// Canonicalize puts metadata in canonical form (ledger.Canonicalize).
 	Canonicalize func([]byte) ([]byte, error)
 
+	// PHIGuard, when set, screens the free text of every event a client
+	// sends, after its preparation and before it is sealed or hashed: it
+	// refuses the event or marks it, by its mode. The server's own
+	// records (vigil.ServerRecord) pass unscreened.
+	PHIGuard *vigil.PHIGuard
+
 	// Keyring, when set, seals every event (encryption at rest): its
 	// record holds a version 2 leaf and the encrypted identifying fields
 	// (crypt.SealEvent). Without it events have version 1 leaves.

@@ -59,6 +59,10 @@ func ElementPaths(a AuditEvent, err error) error {
 	for _, d := range ds {
 		if p, ok := paths[d.Field]; ok {
 			d.Field = p
+		} else if rest, ok := strings.CutPrefix(d.Field, "metadata."+MetadataKey+"."); ok {
+			// An element of the resource kept whole (the PHI guard
+			// names the free text it refuses by its path there).
+			d.Field = "AuditEvent." + rest
 		}
 		// One element may fill two fields (a patient entity that is
 		// also the resource): name its problem once.

@@ -35,7 +35,7 @@ func (s *Server) audited(r *http.Request, k vigil.APIKey, action string, params 
 // record writes a meta-audit event for an action that is not a read
 // (key administration), after it happened.
 func (s *Server) record(r *http.Request, k vigil.APIKey, action string, params map[string]string) error {
-	_, err := s.store.Append(r.Context(), k.Workspace, []vigil.Event{s.metaEvent(r, k, action, params)})
+	_, err := s.store.Append(vigil.ServerRecord(r.Context()), k.Workspace, []vigil.Event{s.metaEvent(r, k, action, params)})
 	return err
 }
 

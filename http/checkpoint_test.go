@@ -8,9 +8,9 @@ import (
 
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/api"
+	"github.com/vigilhq/vigil/embedded"
 	vhttp "github.com/vigilhq/vigil/http"
 	"github.com/vigilhq/vigil/ledger"
-	"github.com/vigilhq/vigil/sqlite"
 )
 
 // logSize is the number of events the store holds in the workspace.
@@ -30,8 +30,8 @@ func (e *env) logSize() int64 {
 func TestLatestCheckpointCoversAcknowledged(t *testing.T) {
 	for _, cadence := range []time.Duration{time.Second, time.Hour} {
 		t.Run(cadence.String(), func(t *testing.T) {
-			e := newEnvStore(t, vhttp.Config{}, true, func(c *sqlite.Config) {
-				c.CheckpointInterval, c.DemandInterval = cadence, 5*time.Millisecond
+			e := newEnvStore(t, vhttp.Config{}, true, func(c *embedded.Config) {
+				c.SQLite.CheckpointInterval, c.SQLite.DemandInterval = cadence, 5*time.Millisecond
 			})
 			for i := range 25 {
 				var s api.Stored

@@ -21,7 +21,8 @@ import (
 // checks that each gets a documented 4xx JSON error, that none gets a 5xx,
 // and that the database files are byte-for-byte what they were before.
 func TestBadInputMatrix(t *testing.T) {
-	e := newEnvWith(t, vhttp.Config{AuthFailuresPerMinute: 1 << 30})
+	// The PHI guard in refuse mode, vigil serve's default.
+	e := newEnvGuarded(t, vhttp.Config{AuthFailuresPerMinute: 1 << 30}, vigil.PHIRefuse, nil)
 	keys := map[vigil.Role]string{vigil.RoleIngest: e.ingest, vigil.RoleAuditor: e.auditor, vigil.RoleAdmin: e.admin}
 	revoked := e.key("default", vigil.RoleAdmin, "")
 	k, err := e.db.KeyByHash(context.Background(), vigil.HashKey(revoked))
@@ -63,6 +64,12 @@ func TestBadInputMatrix(t *testing.T) {
 	if rule.Data.ID == "" {
 		t.Fatalf("creating a rule: %d %s", r.status, r.body)
 	}
+	var hold struct{ Data struct{ ID string } }
+	r = e.post("/api/v1/legal-holds", e.admin, `{"tenant_id":"t2","reason":"matrix"}`)
+	r.json(t, &hold)
+	if hold.Data.ID == "" {
+		t.Fatalf("placing a hold: %d %s", r.status, r.body)
+	}
 	// idFor is an id that exists in the default workspace for a route.
 	idFor := func(pattern string) string {
 		switch {
@@ -72,6 +79,8 @@ func TestBadInputMatrix(t *testing.T) {
 			return rule.Data.ID
 		case strings.Contains(pattern, "/anchors/"):
 			return anchored.ID
+		case strings.Contains(pattern, "/legal-holds/"):
+			return hold.Data.ID
 		}
 		return mine
 	}
@@ -321,6 +330,32 @@ func TestBadInputMatrix(t *testing.T) {
 			c.body = []byte(f.body)
 		}
 		add(c)
+	}
+
+	// Retention and legal holds: right in all but one value.
+	holdPath := "/api/v1/legal-holds/" + hold.Data.ID
+	for _, f := range []badField{
+		{"retention", "under six years", "PUT", "/api/v1/retention", vigil.RoleAdmin, `{"retention_days":2191}`, "retention_days"},
+		{"retention", "no days", "PUT", "/api/v1/retention", vigil.RoleAdmin, `{"hipaa":false}`, "retention_days"},
+		{"retention", "a century and more", "PUT", "/api/v1/retention", vigil.RoleAdmin, `{"retention_days":40000,"hipaa":false}`, "retention_days"},
+		{"hold", "no reason", "POST", "/api/v1/legal-holds", vigil.RoleAdmin, `{"patient_id":"pt_1"}`, "reason"},
+		{"hold", "reason of two lines", "POST", "/api/v1/legal-holds", vigil.RoleAdmin, `{"patient_id":"pt_1","reason":"a\nb"}`, "reason"},
+		{"hold", "no subject", "POST", "/api/v1/legal-holds", vigil.RoleAdmin, `{"reason":"r"}`, "tenant_id"},
+		{"hold", "empty patient", "POST", "/api/v1/legal-holds", vigil.RoleAdmin, `{"patient_id":"","reason":"r"}`, "patient_id"},
+		{"hold", "bad from", "POST", "/api/v1/legal-holds", vigil.RoleAdmin, `{"from":"2024-02-30","reason":"r"}`, "from"},
+		{"hold", "to far future", "POST", "/api/v1/legal-holds", vigil.RoleAdmin, `{"to":"9999-12-31","reason":"r"}`, "to"},
+		{"hold", "release without reason", "DELETE", holdPath, vigil.RoleAdmin, `{"reason":""}`, "reason"},
+		{"hold", "release with unknown field", "DELETE", holdPath, vigil.RoleAdmin, `{"reason":"r","by":"me"}`, "by"},
+	} {
+		add(request{name: f.rule + ": " + f.name, method: f.method, path: f.path, key: "Bearer " + keys[f.role], body: []byte(f.body), want: 422, field: &f})
+	}
+	add(request{name: "hold: release without body", method: "DELETE", path: holdPath, key: "Bearer " + e.admin, want: 400})
+
+	// Free text that looks like PHI, on every route that takes events.
+	for _, p := range phiCases() {
+		f := p.badField
+		add(request{name: "phi: " + f.name, method: f.method, path: f.path, key: "Bearer " + keys[f.role], ctype: p.contentType(),
+			body: []byte(f.body), want: 422, field: &f})
 	}
 
 	fivexx := 0

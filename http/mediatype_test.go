@@ -42,6 +42,8 @@ func bodyRoutes(t *testing.T, e *env) map[string][2]string {
 		"POST /api/v1/reports":                      {e.auditor, `{"type":"access_by_interval","params":{"from":"2000-01-01T00:00:00Z","to":"2099-01-01T00:00:00Z"},"format":"csv"}`},
 		"POST /api/v1/exports":                      {e.auditor, `{"format":"ndjson"}`},
 		"POST /api/v1/viewer-token":                 {e.admin, `{"tenant_id":"t1"}`},
+		"PUT /api/v1/retention":                     {e.admin, `{"retention_days":2557}`},
+		"POST /api/v1/legal-holds":                  {e.admin, `{"tenant_id":"t1","reason":"media"}`},
 	}
 }
 

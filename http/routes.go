@@ -53,6 +53,12 @@ func (s *Server) registerRoutes() {
 	s.api("GET /api/v1/alerts/{id}", s.getAlert, vigil.RoleAuditor)
 	s.api("PATCH /api/v1/alerts/{id}", s.patchAlert, vigil.RoleAuditor)
 	s.registerReportRoutes()
+	s.api("GET /api/v1/retention", s.getRetention, vigil.RoleAdmin)
+	s.api("PUT /api/v1/retention", s.putRetention, vigil.RoleAdmin)
+	s.api("POST /api/v1/legal-holds", s.createLegalHold, vigil.RoleAdmin)
+	s.api("GET /api/v1/legal-holds", s.listLegalHolds, vigil.RoleAdmin)
+	s.api("GET /api/v1/legal-holds/{id}", s.getLegalHold, vigil.RoleAdmin)
+	s.api("DELETE /api/v1/legal-holds/{id}", s.releaseLegalHold, vigil.RoleAdmin)
 	s.api("POST /api/v1/viewer-token", s.createViewerToken, vigil.RoleAdmin, vigil.RoleIssuer)
 
 	// Unauthenticated operational routes. They take no parameters and,

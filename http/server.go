@@ -75,6 +75,11 @@ type Config struct {
 	// form), which download links start with; without it they are built
 	// from each request (see absoluteURL).
 	PublicURL string
+	// Retention keeps the workspaces' retention policies, and Holds their
+	// legal holds; when nil, the Store's if it is one; without them their
+	// routes answer 503.
+	Retention vigil.RetentionStore
+	Holds     vigil.LegalHolds
 	// ViewerTokens mints the embeddable viewer's tokens; without it
 	// POST /api/v1/viewer-token answers 503.
 	ViewerTokens *vigil.ViewerTokens
@@ -117,6 +122,12 @@ func NewServer(cfg Config) *Server {
 	}
 	if cfg.Alerts == nil {
 		cfg.Alerts, _ = cfg.Store.(vigil.AlertStore)
+	}
+	if cfg.Retention == nil {
+		cfg.Retention, _ = cfg.Store.(vigil.RetentionStore)
+	}
+	if cfg.Holds == nil {
+		cfg.Holds, _ = cfg.Store.(vigil.LegalHolds)
 	}
 	if cfg.KeyCacheTTL == 0 {
 		cfg.KeyCacheTTL = time.Second

@@ -62,17 +62,18 @@ func newEnvReports(t testing.TB, cfg vhttp.Config, withReports bool) *env {
 
 // newEnvStore is newEnvReports with the store's configuration adjusted by
 // store, when not nil.
-func newEnvStore(t testing.TB, cfg vhttp.Config, withReports bool, store func(*sqlite.Config)) *env {
+func newEnvStore(t testing.TB, cfg vhttp.Config, withReports bool, store func(*embedded.Config)) *env {
 	t.Helper()
 	dir := t.TempDir()
 	scfg := sqlite.Config{
 		Path: filepath.Join(dir, "vigil.db"), LogName: "test.vigil", SigningKey: testKey,
 		WitnessPath: filepath.Join(dir, "ledger.witness"), Index: fhir.Terms,
 	}
+	ecfg := embedded.Config{ReadWait: time.Minute, SQLite: scfg}
 	if store != nil {
-		store(&scfg)
+		store(&ecfg)
 	}
-	db, err := embedded.Open(context.Background(), embedded.Config{ReadWait: time.Minute, SQLite: scfg})
+	db, err := embedded.Open(context.Background(), ecfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,3 +60,14 @@ func TestProjectionConformance(t *testing.T) {
 		return func() storetest.ProjectionBackend { return MustOpenDB(t, dir) }
 	})
 }
+
+func TestLegalHoldConformance(t *testing.T) {
+	storetest.RunLegalHolds(t, func(t *testing.T) storetest.LegalHoldBackend { return openAt(t, time.Now) })
+}
+
+// TestLegalHoldConformanceSealed runs the suite over a store that
+// encrypts at rest, whose holds keep their patient as a blind index and
+// their content sealed.
+func TestLegalHoldConformanceSealed(t *testing.T) {
+	storetest.RunLegalHolds(t, func(t *testing.T) storetest.LegalHoldBackend { return openSealed(t) })
+}

@@ -57,6 +57,8 @@ type dataOptions struct {
 	// stays the only one that extends the log.
 	offline bool
 	enrich  func(*vigil.Event)
+	// phiGuard screens what clients send (vigil serve's --phi-guard).
+	phiGuard *vigil.PHIGuard
 	// witness is the witness file (--witness-file); empty means
 	// ledger.witness in the data directory.
 	witness string
@@ -154,6 +156,7 @@ func openData(ctx context.Context, dir string, opt dataOptions) (*dataDir, error
 		ReadWait:       opt.readWait,
 		Enrich:         opt.enrich,
 		Beside:         opt.offline,
+		PHIGuard:       opt.phiGuard,
 	})
 	if err != nil {
 		return nil, err

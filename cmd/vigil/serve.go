@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/console"
 	"github.com/vigilhq/vigil/engine"
@@ -80,6 +81,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	anf := registerAnchorFlags(fs)
 	sf := registerStreamFlags(fs)
 	bf := registerBackupFlags(fs)
+	pf := registerPHIFlags(fs)
 	fs.IntVar(&c.reportWorkers, "report-workers", 1, "reports and exports generated at once, in the background")
 	fs.Float64Var(&c.reportShare, "report-share", 0.25, "the share of one core each report or export may take, so ingest keeps its pace (1: unpaced)")
 	c.reportRetention, c.reportFileLifetime = vreport.DefaultRetention, vreport.DefaultFileLifetime
@@ -117,12 +119,18 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 
+	registry := prometheus.NewRegistry()
+	guard, err := pf.guard(registry, logger)
+	if err != nil {
+		return err
+	}
 	enrich, err := startGeoIP(ctx, c.geoipFiles, logger)
 	if err != nil {
 		return err
 	}
 	d, err := openData(ctx, c.data, dataOptions{logName: c.logName, checkpointInterval: c.checkpointInterval,
-		demandInterval: c.demandInterval, queueSize: c.queueSize, maxLag: c.maxLag, readWait: c.readWait, logger: logger, enrich: enrich, witness: c.witness, kekFile: c.kekFile})
+		demandInterval: c.demandInterval, queueSize: c.queueSize, maxLag: c.maxLag, readWait: c.readWait, logger: logger, enrich: enrich, witness: c.witness, kekFile: c.kekFile,
+		phiGuard: guard})
 	if err != nil {
 		return err
 	}
@@ -149,7 +157,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	srv := vhttp.NewServer(vhttp.Config{Store: d.db, Logger: logger, VerifierKey: d.verifierKey, Anchors: anchors,
+	srv := vhttp.NewServer(vhttp.Config{Store: d.db, Logger: logger, Registry: registry, VerifierKey: d.verifierKey, Anchors: anchors,
 		TrustedProxies: proxies, BatchLimit: c.batchLimit, KeyRate: c.keyRate, KeyBurst: c.keyBurst,
 		AlertChannels: channelNames(channels), AlertThrottle: af.throttle, Reports: reports, DownloadSecret: linkSecret,
 		PublicURL:    publicURL,
