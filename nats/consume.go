@@ -47,7 +47,11 @@ func (s *Stream) Consume(ctx context.Context, handler func(context.Context, []Ms
 	for {
 		batch, err := s.next(ctx, cons)
 		if ctx.Err() != nil {
+			// Fetched while stopping: handed back at once (and flushed,
+			// so a Close right after cannot drop the NAKs), or they would
+			// wait out AckWait before another consumer gets them.
 			nakAll(batch)
+			s.nc.Flush()
 			return ctx.Err()
 		}
 		if err != nil {
