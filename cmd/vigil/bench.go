@@ -330,8 +330,14 @@ func withServerOpts(ctx context.Context, dir string, o serverOpts, f func(*bench
 	if err != nil {
 		return result{}, err
 	}
+	// Encryption at rest as vigil serve has it by default: a KEK file in
+	// the data directory.
+	kek, err := openKEK(dir, "")
+	if err != nil {
+		return result{}, err
+	}
 	db, err := embedded.Open(ctx, embedded.Config{SQLite: sqlite.Config{Path: filepath.Join(dir, dbFile), LogName: "bench.vigil", SigningKey: skey,
-		CheckpointInterval: time.Second, WitnessPath: filepath.Join(dir, witnessFile), Index: fhir.Terms}, Enrich: o.enrich})
+		CheckpointInterval: time.Second, WitnessPath: filepath.Join(dir, witnessFile), Index: fhir.Terms, KEK: kek}, Enrich: o.enrich})
 	if err != nil {
 		return result{}, err
 	}
