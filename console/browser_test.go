@@ -497,6 +497,9 @@ func TestBrowserIdleLogoff(t *testing.T) {
 	if waited := time.Since(start); waited < 2*time.Second {
 		t.Fatalf("signed out after %v, before the 3 s timeout", waited)
 	}
+	// The address changes when the navigation commits, before the page
+	// is parsed: wait for the page itself.
+	tb.waitFor(`document.querySelector("#signin-message") !== null`, 10*time.Second)
 	if s := tb.text("#signin-message"); !strings.Contains(s, "inactivity") {
 		t.Fatalf("sign-in page says %q", s)
 	}
