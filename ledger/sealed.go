@@ -37,28 +37,54 @@ type Salts [NumSealed][SaltSize]byte
 // metadata's canonical JSON, and the canonical JSON array of the targets.
 func SealedValues(e *vigil.Event) [NumSealed][]byte {
 	var v [NumSealed][]byte
-	str := func(i int, s string) {
-		if s != "" {
-			v[i] = []byte(s)
+	for i := range SealedFields {
+		if p := sealedString(e, i); p != nil {
+			if *p != "" {
+				v[i] = []byte(*p)
+			}
+			continue
+		}
+		switch SealedFields[i] {
+		case "metadata":
+			if len(e.Metadata) > 0 {
+				v[i] = e.Metadata
+			}
+		case "targets":
+			if len(e.Targets) > 0 {
+				v[i] = AppendTargets(nil, e.Targets)
+			}
 		}
 	}
-	str(0, e.ActorID)
-	str(1, e.ActorName)
-	str(2, e.IdempotencyKey)
-	str(3, e.IPAddress)
-	str(4, e.IPCity)
-	if len(e.Metadata) > 0 {
-		v[5] = e.Metadata
-	}
-	str(6, e.PatientID)
-	str(7, e.ResourceID)
-	str(8, e.ResourceName)
-	str(9, e.SessionID)
-	if len(e.Targets) > 0 {
-		v[10] = AppendTargets(nil, e.Targets)
-	}
-	str(11, e.UserAgent)
 	return v
+}
+
+// sealedString is the event's string field of SealedFields[i], nil for
+// metadata and targets: the one place that maps sealed fields to the
+// event, for sealing and for opening.
+func sealedString(e *vigil.Event, i int) *string {
+	switch SealedFields[i] {
+	case "actor_id":
+		return &e.ActorID
+	case "actor_name":
+		return &e.ActorName
+	case "idempotency_key":
+		return &e.IdempotencyKey
+	case "ip_address":
+		return &e.IPAddress
+	case "ip_city":
+		return &e.IPCity
+	case "patient_id":
+		return &e.PatientID
+	case "resource_id":
+		return &e.ResourceID
+	case "resource_name":
+		return &e.ResourceName
+	case "session_id":
+		return &e.SessionID
+	case "user_agent":
+		return &e.UserAgent
+	}
+	return nil
 }
 
 // Commit is the commitment to a sealed value: SHA-256(salt || value).
@@ -196,34 +222,11 @@ func setField(e *vigil.Event, i int, value []byte) error {
 	case "metadata", "targets":
 		return setSealedJSON(e, SealedFields[i], append(json.RawMessage(nil), value...))
 	}
-	return setSealed(e, SealedFields[i], string(value))
-}
-
-func setSealed(e *vigil.Event, field, s string) error {
-	switch field {
-	case "actor_id":
-		e.ActorID = s
-	case "actor_name":
-		e.ActorName = s
-	case "idempotency_key":
-		e.IdempotencyKey = s
-	case "ip_address":
-		e.IPAddress = s
-	case "ip_city":
-		e.IPCity = s
-	case "patient_id":
-		e.PatientID = s
-	case "resource_id":
-		e.ResourceID = s
-	case "resource_name":
-		e.ResourceName = s
-	case "session_id":
-		e.SessionID = s
-	case "user_agent":
-		e.UserAgent = s
-	default:
-		return fmt.Errorf("ledger: sealed fields: %s is not a sealed field", field)
+	p := sealedString(e, i)
+	if p == nil {
+		return fmt.Errorf("ledger: sealed fields: %s is not a sealed field", SealedFields[i])
 	}
+	*p = string(value)
 	return nil
 }
 
