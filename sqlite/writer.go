@@ -425,10 +425,14 @@ func (db *DB) Apply(ctx context.Context, workspace string, recs []vigil.LogRecor
 	if len(recs) == 0 {
 		return nil
 	}
-	if _, err := db.EnsureWorkspace(ctx, workspace); err != nil {
-		return err
-	}
 	ws, err := db.workspaceID(ctx, workspace)
+	if vigil.ErrorCode(err) == vigil.ENOTFOUND {
+		// A log restored or moved without its state: the workspace is
+		// created once, not looked up with a write on every batch.
+		if _, err = db.EnsureWorkspace(ctx, workspace); err == nil {
+			ws, err = db.workspaceID(ctx, workspace)
+		}
+	}
 	if err != nil {
 		return err
 	}
