@@ -136,8 +136,6 @@ func TestAppendIsDurableInTheLog(t *testing.T) {
 	if err != nil || len(recs) != 10 {
 		t.Fatalf("the log holds %d records (%v), want 10", len(recs), err)
 	}
-	b := storetest.NewLogBuilder("ws")
-	_ = b
 	f := ledger.NewFrontier()
 	for i, r := range recs {
 		stored := f.Append(ledger.LeafHash(r.Leaf))
